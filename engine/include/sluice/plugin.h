@@ -1,0 +1,223 @@
+/*
+ * sluice/plugin.h -- the plugin ABI, version 1.
+ *
+ * Everything a plugin author needs: a plugin is a shared object that exports
+ * one function, SLUICE_PLUGIN_ENTRY_NAME, returning a pointer to a constant
+ * sluice_plugin descriptor.  The host dlopen()s the file before any worker is
+ * forked, checks the descriptor's size and ABI version, validates the options
+ * the user gave against the descriptor's schema, and then drives the
+ * lifecycle:
+ *
+ *   global_init   coordinator, once, before workers fork (globals it sets are
+ *                 inherited by every worker)
+ *   worker_init   each worker process (and the inline run), ctx->state zeroed
+ *   map           each worker, once per block of input: fold the block into
+ *                 the partial result and/or write ordered output
+ *   merge         coordinator: into = into (+) next, for adjacent pieces of
+ *                 one input; must be associative and must not fail
+ *   finish        coordinator, once, after every unit: may write trailing
+ *                 ordered output
+ *   worker_fini   each worker, at shutdown
+ *   global_fini   coordinator, once
+ *
+ * Memory: the host owns everything that crosses the boundary.  Input blocks
+ * are read-only and valid only during map.  Output goes through the host's
+ * reserve/commit calls into shared memory.  Errors go through the host's
+ * error call with a message and the offset of the record at fault.
+ *
+ * Thread/process safety: every callback runs in a single-threaded process.
+ * map runs in worker processes; global_init, merge and finish run in the
+ * coordinator and must not crash it: merge and finish do arithmetic on
+ * partials and write output, nothing else.
+ *
+ * ABI rules: structs grow only at the end (APPEND ONLY: never reorder,
+ * resize or remove a field); the host refuses a plugin whose major version
+ * differs from its own or whose minor version is newer.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUICE_PLUGIN_ABI_MAJOR 1
+#define SLUICE_PLUGIN_ABI_MINOR 0
+
+/* The name of the entry function every plugin exports. */
+#define SLUICE_PLUGIN_ENTRY_NAME "sluice_plugin_entry"
+
+#if defined(__GNUC__)
+#define SLUICE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define SLUICE_PLUGIN_EXPORT
+#endif
+
+/* Defines the entry function for a descriptor `desc` (a sluice_plugin). */
+#define SLUICE_PLUGIN_DEFINE(desc)                                             \
+    SLUICE_PLUGIN_EXPORT const struct sluice_plugin *sluice_plugin_entry(void); \
+    SLUICE_PLUGIN_EXPORT const struct sluice_plugin *sluice_plugin_entry(void) \
+    {                                                                          \
+        return &(desc);                                                        \
+    }
+
+/* ---------------------------------------------------------------- options */
+
+typedef enum sluice_opt_type {
+    SLUICE_OPT_BOOL = 1,   /* "true"/"false", "1"/"0", "yes"/"no" */
+    SLUICE_OPT_INT = 2,    /* decimal, optional k/M/G suffix (powers of 1024) */
+    SLUICE_OPT_STRING = 3, /* any string */
+    SLUICE_OPT_ENUM = 4,   /* one of `choices`, a '|'-separated list */
+} sluice_opt_type;
+
+/* One entry of a plugin's option schema.  APPEND ONLY. */
+typedef struct sluice_option {
+    const char *key;           /* [a-z0-9_-]+ */
+    sluice_opt_type type;      /* how the value is validated */
+    const char *default_value; /* used when the user gives none; never NULL */
+    const char *help;          /* one line */
+    const char *choices;       /* SLUICE_OPT_ENUM only: "a|b|c" */
+} sluice_option;
+
+/* ------------------------------------------------------------ capabilities */
+
+enum {
+    SLUICE_CAP_MERGE = 1u << 0,      /* per-input partial results, merged */
+    SLUICE_CAP_ORDERED = 1u << 1,    /* writes output, emitted in input order */
+    SLUICE_CAP_RECORDS = 1u << 2,    /* units end on newlines (lines may be
+                                        split only when longer than a unit) */
+    SLUICE_CAP_WHOLE_UNIT = 1u << 3, /* one map call per unit, not per block */
+    SLUICE_CAP_WHOLE_FILE = 1u << 4, /* never split one input across units */
+};
+
+/* ------------------------------------------------------------------ blocks */
+
+enum {
+    SLUICE_BLOCK_FILE_BEGIN = 1u << 0, /* data[0] is the first byte of input */
+    SLUICE_BLOCK_FILE_END = 1u << 1,   /* data[len-1] is the last byte of input */
+    SLUICE_BLOCK_UNIT_BEGIN = 1u << 2, /* first block of this unit */
+    SLUICE_BLOCK_UNIT_END = 1u << 3,   /* last block of this unit */
+};
+
+/* A piece of one input handed to map.  Read-only, valid during map only. */
+typedef struct sluice_block {
+    const unsigned char *data; /* the bytes (may be NULL when len == 0) */
+    size_t len;                /* number of bytes */
+    uint64_t offset;           /* offset of data[0] within the input */
+    const char *path;          /* the input's name, for messages */
+    uint32_t input;            /* index of the input within the job */
+    uint32_t flags;            /* SLUICE_BLOCK_* */
+} sluice_block;
+
+/* ------------------------------------------------------------- host calls */
+
+struct sluice_ctx;
+
+/* Functions the host gives every plugin call (SQLite-style table, so a plugin
+ * links against nothing).  APPEND ONLY. */
+typedef struct sluice_host_api {
+    uint32_t size;       /* sizeof(sluice_host_api) as the host built it */
+    uint16_t abi_major;  /* SLUICE_PLUGIN_ABI_MAJOR of the host */
+    uint16_t abi_minor;  /* SLUICE_PLUGIN_ABI_MINOR of the host */
+
+    /* Returns a writable area of at least `min` bytes (min <= 1 MiB) for
+     * ordered output and stores its real size in *avail; NULL on failure.
+     * Only the bytes given to commit() become output.  Valid in map and
+     * finish of an SLUICE_CAP_ORDERED plugin. */
+    void *(*reserve)(struct sluice_ctx *ctx, size_t min, size_t *avail);
+    /* Appends the first `n` bytes of the last reserved area to the output. */
+    void (*commit)(struct sluice_ctx *ctx, size_t n);
+    /* Reports an error about the current input at byte `offset` (use
+     * UINT64_MAX for none); errnum is an errno value or 0.  The message is
+     * printf-formatted and copied.  map should then return -1. */
+    void (*error)(struct sluice_ctx *ctx, int errnum, uint64_t offset,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 4, 5)))
+#endif
+        ;
+    /* The validated value of option `key` (the default if the user gave
+     * none); NULL for a key not in the schema.  Valid in every callback. */
+    const char *(*option)(struct sluice_ctx *ctx, const char *key);
+    /* The same, converted: booleans as 0/1, integers with suffixes applied. */
+    int64_t (*option_int)(struct sluice_ctx *ctx, const char *key);
+
+    void *reserved[8]; /* for growth; NULL */
+} sluice_host_api;
+
+/* The context of every call.  APPEND ONLY. */
+typedef struct sluice_ctx {
+    uint32_t size;               /* sizeof(sluice_ctx) as the host built it */
+    int32_t worker;              /* worker number, 0..n-1; -1 coordinator */
+    const sluice_host_api *api;  /* host functions */
+    void *state;                 /* per-worker state, state_size bytes */
+    void *global;                /* whatever global_init stored here */
+    void *reserved[6];           /* for growth */
+} sluice_ctx;
+
+/* ------------------------------------------------------------- descriptor */
+
+/* What a plugin is and does.  APPEND ONLY. */
+typedef struct sluice_plugin {
+    uint32_t size;        /* sizeof(sluice_plugin) as the plugin built it */
+    uint16_t abi_major;   /* SLUICE_PLUGIN_ABI_MAJOR */
+    uint16_t abi_minor;   /* SLUICE_PLUGIN_ABI_MINOR */
+    const char *name;     /* short name, [a-z0-9_-]+ */
+    const char *version;  /* the plugin's own version */
+    const char *description; /* one line */
+    const char *license;  /* SPDX identifier */
+
+    const sluice_option *options; /* option schema (may be NULL) */
+    uint32_t n_options;           /* entries in options */
+    uint32_t caps;                /* SLUICE_CAP_* */
+
+    size_t state_size;   /* bytes of per-worker state (ctx->state) */
+    size_t partial_size; /* bytes of a partial result; plain data, copied
+                            between processes; at most 4096 */
+
+    /* Named counters a partial result reports (the CLI prints them). */
+    const char *const *counter_names; /* n_counters names */
+    uint32_t n_counters;
+    uint32_t reserved0;
+    /* Writes the n_counters values of a merged partial. */
+    void (*counters)(const struct sluice_ctx *ctx, const void *partial,
+                     uint64_t *out);
+
+    int (*global_init)(struct sluice_ctx *ctx);  /* may be NULL */
+    void (*global_fini)(struct sluice_ctx *ctx); /* may be NULL */
+    int (*worker_init)(struct sluice_ctx *ctx);  /* may be NULL */
+    void (*worker_fini)(struct sluice_ctx *ctx); /* may be NULL */
+
+    /* Sets `partial` to the identity element (NULL: all bytes zero). */
+    void (*partial_init)(const struct sluice_ctx *ctx, void *partial);
+    /* Folds one block into `partial` (which already holds everything this
+     * unit saw before it) and/or writes ordered output.  0 or -1. */
+    int (*map)(struct sluice_ctx *ctx, const sluice_block *block,
+               void *partial);
+    /* into = into (+) next, where next covers the bytes right after into's.
+     * Associative; partials of arbitrary splits must merge to the result of
+     * one pass.  Required with SLUICE_CAP_MERGE. */
+    void (*merge)(const struct sluice_ctx *ctx, void *into, const void *next);
+    /* Called once after every unit is done; may write ordered output. */
+    int (*finish)(struct sluice_ctx *ctx); /* may be NULL */
+
+    void *reserved[8]; /* for growth; NULL */
+} sluice_plugin;
+
+/* Helpers for plugin code. */
+static inline void *sluice_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
+{
+    return ctx->api->reserve(ctx, min, avail);
+}
+static inline void sluice_commit(sluice_ctx *ctx, size_t n)
+{
+    ctx->api->commit(ctx, n);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_PLUGIN_H */

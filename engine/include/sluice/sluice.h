@@ -1,0 +1,149 @@
+/*
+ * sluice/sluice.h -- the engine's API, used by the `sluice` command.
+ *
+ * A job is: one loaded plugin with validated options, a table of inputs
+ * (files, walked trees, stdin), and a number of worker processes.  Build the
+ * job single-threaded, inspect its inputs (the CLI needs their stat data to
+ * lay out columns), then run it.  Results come back through callbacks, in
+ * input order, on the calling thread: one per input (its merged partial, or
+ * its error), plus ordered output bytes for SLUICE_CAP_ORDERED plugins.
+ *
+ * Errors are negative SLUICE_E* codes; sluice_strerror() names them.
+ * Nothing here is thread-safe; the engine forks, so call it from a process
+ * that has not started threads.
+ */
+#ifndef SLUICE_SLUICE_H
+#define SLUICE_SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "sluice/plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SLUICE_API __attribute__((visibility("default")))
+#else
+#define SLUICE_API
+#endif
+
+/* Error codes: X(name, value, message). */
+#define SLUICE_ERRNO_MAP(X)                                                  \
+    X(NOMEM, -1001, "out of memory")                                         \
+    X(INVAL, -1002, "invalid argument")                                      \
+    X(PLUGIN, -1003, "plugin refused")                                       \
+    X(ABI, -1004, "plugin ABI version mismatch")                             \
+    X(OPTION, -1005, "invalid plugin option")                                \
+    X(OS, -1006, "system call failed")                                       \
+    X(WORKER, -1007, "worker process failed")                                \
+    X(CORRUPT, -1008, "worker sent invalid data")                            \
+    X(OUTPUT, -1009, "output write failed")                                  \
+    X(INPUT, -1010, "some inputs could not be processed")                    \
+    X(NOTFOUND, -1011, "not found")
+
+enum {
+#define SLUICE_X_ENUM(name, value, msg) SLUICE_E##name = (value),
+    SLUICE_ERRNO_MAP(SLUICE_X_ENUM)
+#undef SLUICE_X_ENUM
+};
+
+/* Message for an error code (negative SLUICE_E* or negative errno). */
+SLUICE_API const char *sluice_strerror(int err);
+/* Name of an error code ("SLUICE_EINVAL"), or "UNKNOWN". */
+SLUICE_API const char *sluice_err_name(int err);
+
+/* ---------------------------------------------------------------- plugins */
+
+typedef struct sluice_plugin_handle sluice_plugin_handle;
+
+/* Loads a plugin by name ("wc": searched in SLUICE_PLUGIN_PATH, then the
+ * directory `self_dir`/../plugins... as documented in docs/plugins.md, then
+ * the installed plugin directory) or by path (contains a '/').
+ * On failure returns a negative code and writes a message naming the file
+ * into err (errlen bytes). */
+SLUICE_API int sluice_plugin_open(const char *name, const char *self_exe,
+                                  sluice_plugin_handle **out, char *err,
+                                  size_t errlen);
+/* The descriptor of a loaded plugin. */
+SLUICE_API const sluice_plugin *sluice_plugin_get(const sluice_plugin_handle *h);
+/* The file the plugin was loaded from. */
+SLUICE_API const char *sluice_plugin_path(const sluice_plugin_handle *h);
+/* Sets option key=value after validating it against the schema. */
+SLUICE_API int sluice_plugin_set_option(sluice_plugin_handle *h, const char *key,
+                                        const char *value, char *err,
+                                        size_t errlen);
+/* Closes a plugin (after every job using it is freed). */
+SLUICE_API void sluice_plugin_close(sluice_plugin_handle *h);
+
+/* ----------------------------------------------------------------- inputs */
+
+/* One input of a job, as the CLI sees it before and after the run. */
+typedef struct sluice_input {
+    const char *path;  /* as given or as walked ("dir/sub/file"); "-" stdin */
+    struct stat st;    /* valid when stat_ok */
+    int stat_ok;       /* 1 when st holds stat data */
+    int err;           /* errno found while planning (0 if none) */
+} sluice_input;
+
+enum {
+    SLUICE_ADD_WALK = 1u << 0, /* a directory operand is walked, not refused */
+    SLUICE_ADD_HIDDEN = 1u << 1, /* (reserved) include hidden entries */
+};
+
+/* ------------------------------------------------------------------- jobs */
+
+typedef struct sluice_job sluice_job;
+
+typedef struct sluice_callbacks {
+    void *user; /* passed to every callback */
+    /* One input's result, in input order: its merged partial (err == 0), or
+     * its error (errnum, offset or UINT64_MAX, message naming the cause).
+     * The partial is valid during the call only. */
+    void (*on_input)(void *user, uint32_t input, const sluice_input *in,
+                     const void *partial, int errnum, uint64_t offset,
+                     const char *message);
+    /* Ordered output bytes; returns 0, or -errno to fail the job. */
+    int (*on_output)(void *user, const void *data, size_t len);
+} sluice_callbacks;
+
+typedef struct sluice_job_opts {
+    int jobs;           /* worker processes; 0 = inline (one process);
+                           < 0 = online CPUs */
+    size_t chunk_size;  /* bytes per unit of a large input; 0 = default */
+    size_t batch_bytes; /* bytes of small files per unit; 0 = default */
+    uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
+    int force_scalar;   /* reserved for plugins' SIMD tests */
+} sluice_job_opts;
+
+/* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
+SLUICE_API int sluice_job_new(sluice_plugin_handle *plugin,
+                              const sluice_job_opts *opts,
+                              const sluice_callbacks *cb, sluice_job **out,
+                              char *err, size_t errlen);
+/* Adds an operand: a file, "-" for stdin, or a directory (walked in sorted
+ * order when SLUICE_ADD_WALK; .git/.hg/.svn skipped; symlinks inside a tree
+ * not followed).  Problems become inputs with err set, reported in order. */
+SLUICE_API int sluice_job_add(sluice_job *job, const char *operand,
+                              unsigned flags);
+/* Number of inputs so far, and one of them. */
+SLUICE_API uint32_t sluice_job_inputs(const sluice_job *job);
+SLUICE_API const sluice_input *sluice_job_input(const sluice_job *job,
+                                                uint32_t i);
+/* Runs the job to the end.  Returns 0 when every input succeeded,
+ * SLUICE_EINPUT when some failed (reported through on_input), or another
+ * negative code when the job itself failed (message in err). */
+SLUICE_API int sluice_job_run(sluice_job *job, char *err, size_t errlen);
+/* Frees a job (calls global_fini). */
+SLUICE_API void sluice_job_free(sluice_job *job);
+
+/* Number of online CPUs (at least 1). */
+SLUICE_API int sluice_cpu_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_SLUICE_H */

@@ -1,0 +1,291 @@
+/*
+ * internal.h -- what the engine's modules share with each other.
+ *
+ * The shared-memory layout between the coordinator and one worker, the unit
+ * and record formats that cross it, and the job's private state.  Nothing
+ * here is part of the public API.  Shared structs hold offsets and sizes,
+ * never pointers; everything a worker writes is validated before use.
+ */
+#ifndef SLUICE_INTERNAL_H
+#define SLUICE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ring.h"
+#include "sluice/sluice.h"
+
+#define SLUICE_KiB ((size_t)1024)
+#define SLUICE_MiB (1024 * SLUICE_KiB)
+
+/* Defaults, chosen by measurement (docs/performance.md). */
+#define SLUICE_DEFAULT_CHUNK (4 * SLUICE_MiB)   /* large-file unit */
+#define SLUICE_DEFAULT_BATCH (1 * SLUICE_MiB)   /* small files per unit */
+#define SLUICE_DEFAULT_BLOCK (256 * SLUICE_KiB) /* bytes per read and map */
+#define SLUICE_BATCH_FILES 512                  /* small files per unit */
+#define SLUICE_CREDITS 4             /* units in flight per worker */
+#define SLUICE_COMP_CAP 64           /* completion ring entries */
+#define SLUICE_SLOT_SIZE (1 * SLUICE_MiB) /* input slot: manifest or stream */
+#define SLUICE_OUT_SIZE (4 * SLUICE_MiB)  /* output arena per worker */
+#define SLUICE_MAX_RESERVE (1 * SLUICE_MiB)
+#define SLUICE_MAX_PARTIAL 4096
+#define SLUICE_MSG_MAX 512
+
+/* ------------------------------------------------------------------ units */
+
+enum {
+    SLUICE__UNIT_FILES = 1,  /* whole files or one range of one file */
+    SLUICE__UNIT_STREAM = 2, /* bytes copied into the input slot */
+    SLUICE__UNIT_STOP = 3,   /* worker: exit */
+};
+
+enum {
+    SLUICE__UF_BEGIN = 1u << 0, /* range/stream unit starts its input */
+    SLUICE__UF_END = 1u << 1,   /* range/stream unit ends its input */
+    SLUICE__UF_RANGE = 1u << 2, /* one range of one file, not whole files */
+    SLUICE__UF_ALIGN = 1u << 3, /* move range ends to record boundaries */
+};
+
+/* A submission: one unit of work.  Shared; 64 bytes. */
+typedef struct sluice__unit {
+    uint64_t seq;      /* job-wide sequence number */
+    uint32_t kind;     /* SLUICE__UNIT_* */
+    uint32_t flags;    /* SLUICE__UF_* */
+    uint64_t offset;   /* RANGE/STREAM: offset of the unit in its input */
+    uint64_t length;   /* RANGE: bytes; STREAM: bytes of data in the slot */
+    uint32_t nfiles;   /* manifest entries in the slot */
+    uint32_t slot;     /* input slot index */
+    uint32_t manifest_len; /* manifest bytes at the slot's start */
+    uint32_t data_off; /* STREAM: data offset in the slot */
+    uint64_t align_limit; /* RANGE+ALIGN: nominal chunk size */
+    uint64_t reserved;
+} sluice__unit;
+
+/* Manifest entry, followed by path_len bytes of path and a NUL, padded to
+ * 8 bytes.  Shared. */
+typedef struct sluice__mfile {
+    uint32_t input;    /* index of the input in the job */
+    int32_t errnum;    /* planning already failed with this errno */
+    uint64_t size;     /* planned size; UINT64_MAX: read to EOF */
+    uint64_t base;     /* offset of the input's first byte in the file */
+    int32_t fd;        /* inherited descriptor to read (stdin), or -1 */
+    uint32_t path_len; /* bytes of path, without the NUL */
+} sluice__mfile;
+
+/* A completion: records [out_pos, out_pos + out_len) of the worker's output
+ * arena belong to unit `seq`.  LAST when the unit is done.  Shared. */
+typedef struct sluice__comp {
+    uint64_t seq;
+    uint64_t out_pos; /* free-running position in the output arena */
+    uint32_t out_len;
+    uint32_t flags;   /* SLUICE__CF_* */
+    uint64_t reserved;
+} sluice__comp;
+
+enum { SLUICE__CF_LAST = 1u << 0 };
+
+/* Records in the output arena.  Header then payload, padded to 8. */
+enum {
+    SLUICE__REC_PAD = 1,     /* skip to the end of the arena */
+    SLUICE__REC_PARTIAL = 2, /* payload: partial result of a piece of input */
+    SLUICE__REC_DATA = 3,    /* payload: ordered output bytes */
+    SLUICE__REC_ERROR = 4,   /* payload: message (may be empty) */
+    SLUICE__REC_END = 5,     /* input `input` is complete */
+};
+
+typedef struct sluice__rec {
+    uint32_t type;
+    uint32_t input;
+    uint32_t len;     /* payload bytes */
+    int32_t errnum;   /* ERROR: errno or 0 */
+    uint64_t offset;  /* ERROR: byte offset, or UINT64_MAX */
+} sluice__rec;
+
+static inline size_t sluice__pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* --------------------------------------------------------- shared region */
+
+/* One worker's shared region: header, submission ring, completion ring,
+ * input slots, output arena.  The coordinator formats it before fork. */
+typedef struct sluice__shm {
+    _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_head; /* worker writes */
+    _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_tail; /* coordinator */
+    _Alignas(SLUICE_CACHELINE) _Atomic uint32_t out_waiting; /* worker waits for space */
+    _Alignas(SLUICE_CACHELINE) _Atomic uint64_t busy_seq; /* unit being mapped + 1 */
+} sluice__shm;
+
+/* Process-local view of a region (both sides build the same one from the
+ * sizes fixed before fork). */
+typedef struct sluice__region {
+    void *base;
+    size_t bytes;
+    sluice__shm *hdr;
+    sluice_ring sub;          /* coordinator -> worker */
+    sluice_ring comp;         /* worker -> coordinator */
+    unsigned char *slots;     /* SLUICE_CREDITS input slots */
+    size_t slot_size;
+    unsigned char *out;       /* output arena */
+    size_t out_size;
+    int doorbell;             /* eventfd the worker sleeps on */
+    int refs;                 /* coordinator: users of this mapping */
+} sluice__region;
+
+int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size);
+void sluice__region_destroy(sluice__region *r);
+
+/* ---------------------------------------------------------------- plugins */
+
+struct sluice_plugin_handle {
+    void *dl;                   /* dlopen handle (NULL for built-in tests) */
+    const sluice_plugin *desc;  /* the descriptor */
+    char *path;                 /* file it came from */
+    char **values;              /* per option: value set, or NULL = default */
+};
+
+const char *sluice__plugin_option(const sluice_plugin_handle *h,
+                                  const char *key);
+int64_t sluice__plugin_option_int(const sluice_plugin_handle *h,
+                                  const char *key);
+/* Parses an integer with optional k/M/G suffix.  0 or SLUICE_EINVAL. */
+int sluice__parse_size(const char *s, int64_t *out);
+
+/* ------------------------------------------------------------------ inputs */
+
+enum {
+    SLUICE__IN_FILE = 1,   /* regular file, read by workers */
+    SLUICE__IN_STREAM = 2, /* pipe, tty, device: read by the coordinator */
+    SLUICE__IN_FAILED = 3, /* planning failed: report err */
+};
+
+typedef struct sluice__input {
+    sluice_input pub; /* what the CLI sees */
+    int kind;         /* SLUICE__IN_* */
+    int fd;           /* stdin: 0; else -1 */
+    uint64_t base;    /* stdin as a regular file: its offset */
+    uint64_t size;    /* bytes to read (regular files) */
+} sluice__input;
+
+/* Adds the regular files under directory `path` (walk.c). */
+int sluice__walk(sluice_job *job, const char *path);
+/* Appends one input (job.c); takes a copy of path. */
+int sluice__job_push_input(sluice_job *job, const char *path,
+                           const struct stat *st, int err);
+
+/* ----------------------------------------------------------------- chunker */
+
+/* Reads bytes of a file for the chunker: returns bytes read into buf (0 at
+ * EOF) or -errno. */
+typedef ssize_t (*sluice__read_fn)(void *arg, void *buf, size_t n,
+                                   uint64_t off);
+
+/* The record boundary for a nominal split point `at` of a file of `size`
+ * bytes: the position just after the first newline in [at-1, at-1+limit),
+ * or `at` itself when there is none (a line longer than a unit is split
+ * anywhere).  0 and size are their own boundaries.  Returns the boundary or
+ * -errno. */
+int64_t sluice_chunker_boundary(sluice__read_fn rd, void *arg, uint64_t at,
+                                uint64_t size, uint64_t limit);
+
+/* ----------------------------------------------------------------- gather */
+
+/* Delivers records in sequence order.  Owns the per-input accumulation. */
+typedef struct sluice__gather {
+    const sluice_plugin *plugin;
+    sluice_ctx *ctx;             /* coordinator context for merge */
+    const sluice_callbacks *cb;
+    const sluice__input *inputs; /* job inputs (for on_input) */
+    uint32_t ninputs;
+    uint32_t cur_input;          /* next input to complete */
+    unsigned char *acc;          /* accumulated partial of cur_input */
+    bool acc_used;               /* acc holds something */
+    int err;                     /* first error of cur_input */
+    uint64_t err_seq;            /* unit that reported it */
+    uint64_t err_off;
+    char msg[SLUICE_MSG_MAX];
+    uint32_t failed;             /* inputs that failed */
+    int fatal;                   /* output failed: negative code */
+    /* Exactly-once for retried units: what of the current unit has been
+     * consumed already (records, and bytes of DATA). */
+    uint64_t unit_seq;
+    uint64_t unit_records;
+    uint64_t unit_bytes;
+    uint64_t skip_records;
+    uint64_t skip_bytes;
+} sluice__gather;
+
+int sluice__gather_init(sluice__gather *g, const sluice_plugin *plugin,
+                        sluice_ctx *ctx, const sluice_callbacks *cb,
+                        const sluice__input *inputs, uint32_t ninputs);
+void sluice__gather_free(sluice__gather *g);
+/* Starts unit `seq` (the next in order).  If it was consumed partly before
+ * its worker died, the records already consumed are skipped. */
+void sluice__gather_begin_unit(sluice__gather *g, uint64_t seq);
+/* Applies the records of one completion of the current unit: bytes
+ * [pos, pos+len) (free-running) of an arena of arena_size bytes.  Inputs
+ * must lie in [lo, hi).  Returns 0, SLUICE_ECORRUPT for malformed records,
+ * or SLUICE_EOUTPUT when on_output failed. */
+int sluice__gather_apply(sluice__gather *g, const unsigned char *arena,
+                         size_t arena_size, uint64_t pos, uint64_t len,
+                         uint32_t lo, uint32_t hi);
+/* The current unit's worker died: remember how much of it was consumed so
+ * its retry skips exactly that. */
+void sluice__gather_unit_lost(sluice__gather *g);
+
+/* --------------------------------------------------------- worker side */
+
+typedef struct sluice__worker sluice__worker;
+
+/* How a worker hands a fragment of records to the coordinator: post a
+ * completion of [pos, pos+len) (LAST when the unit is done) and, when
+ * `need` > 0, wait until `need` bytes of arena are free.  Returns 0 or
+ * negative (the job is going away). */
+typedef int (*sluice__flush_fn)(sluice__worker *w, uint64_t seq, uint64_t pos,
+                                uint32_t len, int last, size_t need);
+
+struct sluice__worker {
+    const sluice_plugin_handle *plugin;
+    sluice_ctx ctx;
+    sluice_host_api api;
+    unsigned char *out;      /* output arena */
+    size_t out_size;
+    _Atomic uint64_t *out_tail_p; /* consumed position (shared) */
+    uint64_t out_head;       /* next free position */
+    uint64_t frag_pos;       /* start of records not yet posted */
+    sluice__flush_fn flush;
+    void *flush_arg;
+    unsigned char *block;    /* read buffer, block_size bytes */
+    size_t block_size;
+    size_t whole_cap;        /* WHOLE_UNIT/FILE buffer */
+    unsigned char *whole;
+    unsigned char *partial;  /* partial_size bytes */
+    /* the unit being processed */
+    uint64_t seq;
+    uint32_t cur_input;
+    const char *cur_path;
+    size_t data_rec;         /* open DATA record position + 1, or 0 */
+    size_t reserved_len;     /* bytes handed out by the last reserve */
+    int failed;              /* a flush failed: stop */
+    int in_error;            /* the plugin reported an error this input */
+};
+
+int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,
+                        int worker_no, unsigned char *out, size_t out_size,
+                        _Atomic uint64_t *out_tail_p, uint32_t block_size);
+void sluice__worker_fini(sluice__worker *w);
+/* Runs one unit: reads its inputs, calls map, writes records, posts them
+ * through flush (the last with LAST).  0 or negative (fatal for the job). */
+int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
+                        const unsigned char *slot, size_t slot_size);
+/* The worker process's main loop; never returns. */
+void sluice__worker_main(sluice__worker *w, sluice__region *r)
+    __attribute__((noreturn));
+/* Host API for coordinator-side calls (finish): output goes to on_output. */
+void sluice__host_api_init(sluice_host_api *api);
+
+#endif /* SLUICE_INTERNAL_H */

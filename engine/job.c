@@ -1,0 +1,1089 @@
+/*
+ * job.c -- the coordinator: inputs, planning, dispatch, supervision.
+ *
+ * A job runs in one single-threaded coordinator process and N worker
+ * processes forked from it (DESIGN.md, "The process model").  The
+ * coordinator:
+ *
+ *   - plans units lazily, in input order: ranges of large regular files,
+ *     batches of small files (paths in a manifest in the worker's input
+ *     slot), or stream bytes it reads itself into the slot;
+ *   - dispatches each unit to a worker with a free credit (SLUICE_CREDITS
+ *     units in flight per worker), never more than the reorder window ahead
+ *     of the oldest unfinished unit, so memory stays bounded;
+ *   - scans completion rings eagerly (credits come back at once), keeps
+ *     early completions in the window, and hands them to gather.c strictly
+ *     in sequence order;
+ *   - sleeps in epoll on one eventfd (rung by workers only when it said it
+ *     sleeps) and the workers' pidfds;
+ *   - when a worker dies, requeues its unfinished units on a fresh worker;
+ *     a unit that was being processed when its worker died twice fails the
+ *     job with its path and byte range.
+ *
+ * The inline mode (jobs == 0) runs the very same worker code in this
+ * process, unit after unit, and is the reference every parallel run must
+ * equal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "os.h"
+
+int sluice__coord_eventfd = -1;
+
+/* A fragment of records waiting in the reorder window. */
+typedef struct frag {
+    sluice__region *region;
+    uint64_t pos;
+    uint32_t len;
+    uint32_t last;
+} frag;
+
+/* One slot of the reorder window: a unit between dispatch and gather. */
+typedef struct wentry {
+    uint64_t seq;   /* which unit (valid when used) */
+    int used;
+    uint32_t lo, hi; /* inputs the unit may name */
+    frag *frags;
+    uint32_t nfrags, cap;
+    uint32_t applied; /* fragments already applied */
+} wentry;
+
+/* A unit in flight on a worker, or waiting to be retried. */
+typedef struct flight {
+    sluice__unit u;
+    uint32_t lo, hi;
+    uint32_t attempts;      /* times a worker died while on it */
+    unsigned char *copy;    /* retry: slot bytes saved from the dead worker */
+    size_t copy_len;
+} flight;
+
+typedef struct wproc {
+    pid_t pid;
+    int pidfd;
+    sluice__region *region;
+    flight inflight[SLUICE_CREDITS]; /* FIFO, oldest first */
+    uint32_t nflight;
+    uint32_t slot_busy;   /* bitmask of input slots in use */
+    uint64_t scan_pos;    /* next completion must start here */
+    uint64_t consumed;    /* records applied up to here */
+    int alive;
+} wproc;
+
+struct sluice_job {
+    sluice_plugin_handle *plugin;
+    const sluice_plugin *desc;
+    sluice_job_opts opts;
+    sluice_callbacks cb;
+    sluice__worker coord;     /* coordinator-side host context */
+    unsigned char *coord_out; /* its arena (inline mode, finish) */
+    _Atomic uint64_t coord_tail;
+    int global_inited;
+
+    sluice__input *inputs;
+    uint32_t ninputs, cap;
+
+    /* planner */
+    uint32_t p_input;
+    uint64_t p_off;
+    int p_fd;              /* open stream, or -1 */
+    unsigned char *carry;  /* stream bytes after the last newline */
+    size_t carry_len;
+    uint64_t next_seq;
+
+    /* run */
+    sluice__gather g;
+    wproc *w;
+    int nw;
+    wentry *win;
+    uint32_t win_size;
+    uint64_t cur_seq;
+    flight *retry;
+    uint32_t nretry, retry_cap;
+    sluice__region **dead;
+    uint32_t ndead;
+    int epfd;
+    int fatal;
+    char *err;
+    size_t errlen;
+    size_t chunk, batch;
+    uint32_t block;
+};
+
+static void job_err(sluice_job *job, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void job_err(sluice_job *job, int code, const char *fmt, ...)
+{
+    if (job->fatal)
+        return;
+    job->fatal = code;
+    if (job->err && job->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(job->err, job->errlen, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* ------------------------------------------------------------- inputs */
+
+int sluice__job_push_input(sluice_job *job, const char *path,
+                           const struct stat *st, int err)
+{
+    if (job->ninputs == job->cap) {
+        uint32_t ncap = job->cap ? job->cap * 2 : 64;
+        sluice__input *p = realloc(job->inputs, ncap * sizeof *p);
+        if (!p)
+            return SLUICE_ENOMEM;
+        job->inputs = p;
+        job->cap = ncap;
+    }
+    if (job->ninputs == UINT32_MAX - 1)
+        return SLUICE_ENOMEM;
+    sluice__input *in = &job->inputs[job->ninputs];
+    memset(in, 0, sizeof *in);
+    in->pub.path = strdup(path);
+    if (!in->pub.path)
+        return SLUICE_ENOMEM;
+    in->fd = -1;
+    in->pub.err = err;
+    if (st) {
+        in->pub.st = *st;
+        in->pub.stat_ok = 1;
+    }
+    if (err)
+        in->kind = SLUICE__IN_FAILED;
+    else if (st && S_ISREG(st->st_mode)) {
+        in->kind = SLUICE__IN_FILE;
+        in->size = (uint64_t)st->st_size;
+    } else if (st && S_ISDIR(st->st_mode)) {
+        in->kind = SLUICE__IN_FILE; /* read fails with EISDIR, like wc */
+        in->size = UINT64_MAX;
+    } else {
+        in->kind = SLUICE__IN_STREAM;
+    }
+    job->ninputs++;
+    return 0;
+}
+
+int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
+{
+    struct stat st;
+    if (!strcmp(operand, "-")) {
+        if (fstat(0, &st) < 0)
+            return sluice__job_push_input(job, operand, NULL, errno);
+        int rc = sluice__job_push_input(job, operand, &st, 0);
+        if (rc < 0)
+            return rc;
+        sluice__input *in = &job->inputs[job->ninputs - 1];
+        in->fd = 0;
+        if (in->kind == SLUICE__IN_FILE && S_ISREG(st.st_mode)) {
+            off_t cur = lseek(0, 0, SEEK_CUR);
+            in->base = cur > 0 ? (uint64_t)cur : 0;
+            in->size = in->base < (uint64_t)st.st_size
+                           ? (uint64_t)st.st_size - in->base
+                           : 0;
+        } else if (in->kind == SLUICE__IN_FILE) {
+            in->kind = SLUICE__IN_STREAM;
+        }
+        return 0;
+    }
+    if (stat(operand, &st) < 0)
+        return sluice__job_push_input(job, operand, NULL, errno);
+    if (S_ISDIR(st.st_mode) && (flags & SLUICE_ADD_WALK))
+        return sluice__walk(job, operand);
+    return sluice__job_push_input(job, operand, &st, 0);
+}
+
+uint32_t sluice_job_inputs(const sluice_job *job)
+{
+    return job->ninputs;
+}
+
+const sluice_input *sluice_job_input(const sluice_job *job, uint32_t i)
+{
+    return i < job->ninputs ? &job->inputs[i].pub : NULL;
+}
+
+/* ------------------------------------------------------------- job life */
+
+static int coord_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
+                       uint32_t len, int last, size_t need);
+
+int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
+                   const sluice_callbacks *cb, sluice_job **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    sluice_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return SLUICE_ENOMEM;
+    job->plugin = plugin;
+    job->desc = plugin->desc;
+    if (opts)
+        job->opts = *opts;
+    else
+        job->opts.jobs = -1;
+    if (cb)
+        job->cb = *cb;
+    job->p_fd = -1;
+    job->epfd = -1;
+    job->chunk = job->opts.chunk_size ? job->opts.chunk_size
+                                      : SLUICE_DEFAULT_CHUNK;
+    job->batch = job->opts.batch_bytes ? job->opts.batch_bytes
+                                       : SLUICE_DEFAULT_BATCH;
+    job->block = job->opts.block_size ? job->opts.block_size
+                                      : (uint32_t)SLUICE_DEFAULT_BLOCK;
+    job->coord_out = malloc(SLUICE_OUT_SIZE);
+    int rc = job->coord_out ? sluice__worker_init(&job->coord, plugin, -1,
+                                                  job->coord_out,
+                                                  SLUICE_OUT_SIZE,
+                                                  &job->coord_tail, job->block)
+                            : SLUICE_ENOMEM;
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        sluice_job_free(job);
+        return rc;
+    }
+    job->coord.ctx.worker = -1;
+    job->coord.flush = coord_flush;
+    job->coord.flush_arg = job;
+    if (job->desc->global_init) {
+        rc = job->desc->global_init(&job->coord.ctx);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: plugin %s: initialisation failed",
+                     plugin->path, job->desc->name);
+            sluice_job_free(job);
+            return SLUICE_EPLUGIN;
+        }
+    }
+    job->global_inited = 1;
+    *out = job;
+    return 0;
+}
+
+void sluice_job_free(sluice_job *job)
+{
+    if (!job)
+        return;
+    if (job->global_inited && job->desc->global_fini)
+        job->desc->global_fini(&job->coord.ctx);
+    sluice__worker_fini(&job->coord);
+    free(job->coord_out);
+    for (uint32_t i = 0; i < job->ninputs; i++)
+        free((char *)job->inputs[i].pub.path);
+    free(job->inputs);
+    free(job->carry);
+    if (job->p_fd > 0)
+        close(job->p_fd);
+    free(job);
+}
+
+/* ------------------------------------------------------------- planner */
+
+static size_t mfile_bytes(const char *path)
+{
+    return sizeof(sluice__mfile) + sluice__pad8(strlen(path) + 1);
+}
+
+static void put_mfile(unsigned char *slot, size_t *off, const sluice__input *in,
+                      uint32_t index, int errnum, uint64_t size)
+{
+    sluice__mfile m = {.input = index, .errnum = errnum, .size = size,
+                       .base = in->base, .fd = in->fd,
+                       .path_len = (uint32_t)strlen(in->pub.path)};
+    memcpy(slot + *off, &m, sizeof m);
+    memcpy(slot + *off + sizeof m, in->pub.path, (size_t)m.path_len + 1);
+    *off += mfile_bytes(in->pub.path);
+}
+
+static int is_big(const sluice_job *job, const sluice__input *in)
+{
+    return in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX &&
+           in->size > job->chunk &&
+           !(job->desc->caps & SLUICE_CAP_WHOLE_FILE);
+}
+
+/* Reads the next piece of a stream input into the slot. */
+static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
+                        size_t slot_size)
+{
+    uint32_t idx = job->p_input;
+    sluice__input *in = &job->inputs[idx];
+    int errnum = 0;
+    if (job->p_fd < 0 && job->p_off == 0) {
+        if (in->fd >= 0) {
+            job->p_fd = in->fd;
+        } else {
+            job->p_fd = open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+            if (job->p_fd < 0)
+                errnum = errno;
+        }
+    }
+    size_t off = 0;
+    size_t moff;
+    put_mfile(slot, &off, in, idx, 0, UINT64_MAX);
+    moff = off;
+    size_t room = slot_size - off;
+    size_t chunk = job->chunk < room ? job->chunk : room;
+    size_t have = 0;
+    if (job->carry_len) {
+        memcpy(slot + off, job->carry, job->carry_len);
+        have = job->carry_len;
+        job->carry_len = 0;
+    }
+    int eof = 0;
+    if (!errnum) {
+        ssize_t r = sluice__os_read_full(job->p_fd, slot + off + have,
+                                         chunk - have);
+        if (r < 0)
+            errnum = (int)-r;
+        else if ((size_t)r < chunk - have)
+            eof = 1;
+        if (r > 0)
+            have += (size_t)r;
+    }
+    if (errnum)
+        eof = 1;
+    if (!eof && (job->desc->caps & SLUICE_CAP_RECORDS)) {
+        /* Keep the unit on a record boundary; carry the rest over. */
+        unsigned char *nl = memrchr(slot + off, '\n', have);
+        if (nl) {
+            size_t keep = (size_t)(nl - (slot + off)) + 1;
+            if (!job->carry)
+                job->carry = malloc(SLUICE_SLOT_SIZE);
+            if (job->carry && keep < have) {
+                job->carry_len = have - keep;
+                memcpy(job->carry, slot + off + keep, job->carry_len);
+                have = keep;
+            }
+        }
+    }
+    if (errnum) {
+        sluice__mfile *m = (sluice__mfile *)(void *)slot;
+        m->errnum = errnum;
+    }
+    memset(u, 0, sizeof *u);
+    u->kind = SLUICE__UNIT_STREAM;
+    u->nfiles = 1;
+    u->manifest_len = (uint32_t)moff;
+    u->data_off = (uint32_t)moff;
+    u->length = have;
+    u->offset = job->p_off;
+    if (job->p_off == 0)
+        u->flags |= SLUICE__UF_BEGIN;
+    job->p_off += have;
+    if (eof) {
+        u->flags |= SLUICE__UF_END;
+        if (job->p_fd > 0 && in->fd < 0)
+            close(job->p_fd);
+        job->p_fd = -1;
+        job->p_off = 0;
+        job->p_input++;
+    }
+}
+
+/* Makes the next unit into `slot`.  Returns 1, or 0 when there is none. */
+static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
+                     size_t slot_size, uint32_t *lo, uint32_t *hi)
+{
+    if (job->p_input >= job->ninputs)
+        return 0;
+    uint32_t first = job->p_input;
+    sluice__input *in = &job->inputs[first];
+    *lo = first;
+    if (in->kind == SLUICE__IN_STREAM) {
+        plan_stream(job, u, slot, slot_size);
+    } else if (is_big(job, in)) {
+        size_t off = 0;
+        put_mfile(slot, &off, in, first, 0, in->size);
+        memset(u, 0, sizeof *u);
+        u->kind = SLUICE__UNIT_FILES;
+        u->nfiles = 1;
+        u->manifest_len = (uint32_t)off;
+        u->offset = job->p_off;
+        u->length = in->size - job->p_off < job->chunk ? in->size - job->p_off
+                                                       : job->chunk;
+        u->flags = SLUICE__UF_RANGE;
+        if (job->desc->caps & SLUICE_CAP_RECORDS) {
+            u->flags |= SLUICE__UF_ALIGN;
+            u->align_limit = job->chunk;
+        }
+        if (job->p_off == 0)
+            u->flags |= SLUICE__UF_BEGIN;
+        job->p_off += u->length;
+        if (job->p_off >= in->size) {
+            u->flags |= SLUICE__UF_END;
+            job->p_off = 0;
+            job->p_input++;
+        }
+    } else {
+        /* A batch of whole files (and failed inputs, reported in order). */
+        size_t off = 0;
+        uint64_t bytes = 0;
+        memset(u, 0, sizeof *u);
+        u->kind = SLUICE__UNIT_FILES;
+        while (job->p_input < job->ninputs && u->nfiles < SLUICE_BATCH_FILES) {
+            sluice__input *f = &job->inputs[job->p_input];
+            if (f->kind == SLUICE__IN_STREAM || is_big(job, f))
+                break;
+            if (u->nfiles > 0 &&
+                (bytes >= job->batch ||
+                 off + mfile_bytes(f->pub.path) > slot_size))
+                break;
+            if (off + mfile_bytes(f->pub.path) > slot_size)
+                return 0; /* cannot happen: paths are < PATH_MAX */
+            put_mfile(slot, &off, f, job->p_input,
+                      f->kind == SLUICE__IN_FAILED ? f->pub.err : 0,
+                      f->kind == SLUICE__IN_FILE ? f->size : UINT64_MAX);
+            if (f->kind == SLUICE__IN_FILE && f->size != UINT64_MAX)
+                bytes += f->size + 512; /* files cost more than bytes */
+            u->nfiles++;
+            job->p_input++;
+        }
+        u->manifest_len = (uint32_t)off;
+    }
+    u->seq = job->next_seq++;
+    *hi = job->p_input > first ? job->p_input : first + 1;
+    return 1;
+}
+
+/* -------------------------------------------------- coordinator flush */
+
+static int inline_apply(sluice_job *job, uint64_t pos, uint32_t len)
+{
+    int rc = sluice__gather_apply(&job->g, job->coord_out, SLUICE_OUT_SIZE,
+                                  pos, len, job->g.cur_input,
+                                  job->ninputs + 1);
+    atomic_store(&job->coord_tail, pos + len);
+    return rc;
+}
+
+/* Inline mode and finish: records are applied as soon as they exist. */
+static int coord_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
+                       uint32_t len, int last, size_t need)
+{
+    sluice_job *job = w->flush_arg;
+    (void)seq;
+    (void)need;
+    int rc = inline_apply(job, pos, len);
+    if (rc < 0) {
+        if (rc == SLUICE_ECORRUPT)
+            job_err(job, rc, "plugin %s wrote invalid records",
+                    job->desc->name);
+        else
+            job_err(job, rc, "write error");
+        return rc;
+    }
+    if (last)
+        job->cur_seq++;
+    return 0;
+}
+
+static int run_finish(sluice_job *job)
+{
+    if (!job->desc->finish || job->fatal)
+        return 0;
+    sluice__worker *w = &job->coord;
+    w->seq = job->next_seq;
+    w->frag_pos = w->out_head;
+    w->cur_input = job->ninputs;
+    w->cur_path = "";
+    sluice__gather_begin_unit(&job->g, job->next_seq);
+    job->g.cur_input = job->ninputs; /* DATA only */
+    int rc = job->desc->finish(&w->ctx);
+    if (rc != 0 && !job->fatal)
+        job_err(job, SLUICE_EPLUGIN, "plugin %s: finish failed",
+                job->desc->name);
+    uint64_t len = w->out_head - w->frag_pos;
+    if (!job->fatal && len)
+        coord_flush(w, w->seq, w->frag_pos, (uint32_t)len, 1, 0);
+    return job->fatal;
+}
+
+static int run_inline(sluice_job *job)
+{
+    unsigned char *slot = malloc(SLUICE_SLOT_SIZE);
+    if (!slot)
+        return SLUICE_ENOMEM;
+    sluice__worker *w = &job->coord;
+    void *global = w->ctx.global;
+    sluice__worker_fini(w);
+    int rc = sluice__worker_init(w, job->plugin, 0, job->coord_out,
+                                 SLUICE_OUT_SIZE, &job->coord_tail,
+                                 job->block);
+    w->ctx.global = global;
+    w->flush = coord_flush;
+    w->flush_arg = job;
+    if (rc == 0 && job->desc->worker_init && job->desc->worker_init(&w->ctx))
+        rc = SLUICE_EPLUGIN;
+    w->ctx.global = global;
+    while (rc == 0 && !job->fatal) {
+        sluice__unit u;
+        uint32_t lo, hi;
+        if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
+            break;
+        sluice__gather_begin_unit(&job->g, u.seq);
+        rc = sluice__worker_unit(w, &u, slot, SLUICE_SLOT_SIZE);
+    }
+    if (job->desc->worker_fini)
+        job->desc->worker_fini(&w->ctx);
+    w->ctx.worker = -1;
+    free(slot);
+    if (rc < 0 && !job->fatal)
+        job_err(job, rc, "%s", sluice_strerror(rc));
+    return job->fatal;
+}
+
+/* ------------------------------------------------------ process mode */
+
+static wentry *win_at(sluice_job *job, uint64_t seq)
+{
+    return &job->win[seq & (job->win_size - 1)];
+}
+
+static int spawn(sluice_job *job, int i)
+{
+    wproc *p = &job->w[i];
+    sluice__region *r = calloc(1, sizeof *r);
+    if (!r)
+        return SLUICE_ENOMEM;
+    int rc = sluice__region_create(r, SLUICE_SLOT_SIZE, SLUICE_OUT_SIZE);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        sluice__region_destroy(r);
+        free(r);
+        return rc;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            close(devnull);
+        }
+        signal(SIGINT, SIG_IGN); /* the coordinator decides */
+        signal(SIGPIPE, SIG_DFL);
+        /* Other workers' regions are none of this worker's business. */
+        for (int k = 0; k < job->nw; k++)
+            if (k != i && job->w[k].region && job->w[k].alive)
+                sluice__os_unmap(job->w[k].region->base,
+                                 job->w[k].region->bytes);
+        if (job->epfd >= 0)
+            close(job->epfd);
+        sluice__worker w;
+        void *global = job->coord.ctx.global;
+        if (sluice__worker_init(&w, job->plugin, i, r->out, r->out_size,
+                                &r->hdr->out_tail, job->block) < 0)
+            _exit(2);
+        w.ctx.global = global;
+        sluice__worker_main(&w, r);
+    }
+    p->pid = pid;
+    p->region = r;
+    p->nflight = 0;
+    p->slot_busy = 0;
+    p->scan_pos = 0;
+    p->consumed = 0;
+    p->alive = 1;
+    p->pidfd = sluice__os_pidfd(pid);
+    if (p->pidfd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i + 1};
+        epoll_ctl(job->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
+    }
+    return 0;
+}
+
+static void wake_worker(wproc *p)
+{
+    sluice__os_event_signal(p->region->doorbell);
+}
+
+static int push_unit(sluice_job *job, wproc *p, flight *f)
+{
+    int n = sluice_ring_push(&p->region->sub, &f->u, 1);
+    if (n != 1)
+        return n < 0 ? n : SLUICE_EINVAL;
+    p->inflight[p->nflight++] = *f;
+    p->slot_busy |= 1u << f->u.slot;
+    wentry *e = win_at(job, f->u.seq);
+    if (!e->used) {
+        e->used = 1;
+        e->seq = f->u.seq;
+        e->nfrags = 0;
+        e->applied = 0;
+    }
+    e->lo = f->lo;
+    e->hi = f->hi;
+    if (sluice_ring_needs_wake(&p->region->sub))
+        wake_worker(p);
+    return 0;
+}
+
+static int free_slot(const wproc *p)
+{
+    for (int s = 0; s < SLUICE_CREDITS; s++)
+        if (!(p->slot_busy & (1u << s)))
+            return s;
+    return -1;
+}
+
+/* Sends work to workers with free credits.  Returns units dispatched. */
+static int dispatch(sluice_job *job)
+{
+    int sent = 0;
+    for (;;) {
+        /* The worker with the fewest units in flight. */
+        int best = -1;
+        for (int i = 0; i < job->nw; i++)
+            if (job->w[i].alive && job->w[i].nflight < SLUICE_CREDITS &&
+                (best < 0 || job->w[i].nflight < job->w[best].nflight))
+                best = i;
+        if (best < 0)
+            return sent;
+        wproc *p = &job->w[best];
+        int s = free_slot(p);
+        if (s < 0)
+            return sent;
+        unsigned char *slot = p->region->slots + (size_t)s * SLUICE_SLOT_SIZE;
+        flight f = {0};
+        if (job->nretry) {
+            f = job->retry[0];
+            memmove(job->retry, job->retry + 1,
+                    (job->nretry - 1) * sizeof *job->retry);
+            job->nretry--;
+            memcpy(slot, f.copy, f.copy_len);
+            free(f.copy);
+            f.copy = NULL;
+        } else {
+            if (job->next_seq >= job->cur_seq + job->win_size)
+                return sent; /* reorder window full */
+            if (!plan_next(job, &f.u, slot, SLUICE_SLOT_SIZE, &f.lo, &f.hi))
+                return sent;
+        }
+        f.u.slot = (uint32_t)s;
+        int rc = push_unit(job, p, &f);
+        if (rc < 0) {
+            job_err(job, rc, "internal error: submission ring full");
+            return sent;
+        }
+        sent++;
+    }
+}
+
+/* Takes completions off every ring.  Returns how many. */
+static int scan(sluice_job *job, int *bad)
+{
+    int got = 0;
+    *bad = -1;
+    for (int i = 0; i < job->nw; i++) {
+        wproc *p = &job->w[i];
+        if (!p->alive)
+            continue;
+        sluice__comp c[16];
+        int n = sluice_ring_pop(&p->region->comp, c, 16);
+        if (n < 0) {
+            *bad = i;
+            return got;
+        }
+        for (int k = 0; k < n; k++) {
+            /* Validate everything the worker wrote. */
+            if (p->nflight == 0 || c[k].seq != p->inflight[0].u.seq ||
+                c[k].out_pos != p->scan_pos || c[k].out_len > SLUICE_OUT_SIZE ||
+                c[k].out_pos + c[k].out_len - p->consumed > SLUICE_OUT_SIZE ||
+                c[k].out_len % 8 != 0) {
+                *bad = i;
+                return got;
+            }
+            p->scan_pos += c[k].out_len;
+            wentry *e = win_at(job, c[k].seq);
+            if (e->nfrags == e->cap) {
+                uint32_t ncap = e->cap ? e->cap * 2 : 4;
+                frag *nf = realloc(e->frags, ncap * sizeof *nf);
+                if (!nf) {
+                    job_err(job, SLUICE_ENOMEM, "out of memory");
+                    return got;
+                }
+                e->frags = nf;
+                e->cap = ncap;
+            }
+            e->frags[e->nfrags++] = (frag){.region = p->region,
+                                           .pos = c[k].out_pos,
+                                           .len = c[k].out_len,
+                                           .last = c[k].flags & SLUICE__CF_LAST};
+            if (c[k].flags & SLUICE__CF_LAST) {
+                p->slot_busy &= ~(1u << p->inflight[0].u.slot);
+                memmove(p->inflight, p->inflight + 1,
+                        (p->nflight - 1) * sizeof *p->inflight);
+                p->nflight--;
+            }
+            got++;
+        }
+        atomic_thread_fence(memory_order_seq_cst);
+        if (n > 0 && atomic_load(&p->region->hdr->out_waiting))
+            wake_worker(p);
+    }
+    return got;
+}
+
+static wproc *owner_of(sluice_job *job, const sluice__region *r)
+{
+    for (int i = 0; i < job->nw; i++)
+        if (job->w[i].alive && job->w[i].region == r)
+            return &job->w[i];
+    return NULL;
+}
+
+/* Applies completions in sequence order.  Returns fragments applied. */
+static int gather(sluice_job *job)
+{
+    int done = 0;
+    while (!job->fatal) {
+        wentry *e = win_at(job, job->cur_seq);
+        if (!e->used || e->seq != job->cur_seq || e->applied == e->nfrags)
+            return done;
+        frag *f = &e->frags[e->applied];
+        if (e->applied == 0 && !(job->g.unit_seq == job->cur_seq))
+            sluice__gather_begin_unit(&job->g, job->cur_seq);
+        int rc = sluice__gather_apply(&job->g, f->region->out,
+                                      f->region->out_size, f->pos, f->len,
+                                      e->lo, e->hi);
+        if (rc < 0) {
+            if (rc == SLUICE_EOUTPUT)
+                job_err(job, rc, "write error");
+            else
+                job_err(job, rc, "worker sent invalid records for unit %llu",
+                        (unsigned long long)job->cur_seq);
+            return done;
+        }
+        e->applied++;
+        done++;
+        wproc *p = owner_of(job, f->region);
+        if (p) {
+            p->consumed = f->pos + f->len;
+            atomic_store_explicit(&p->region->hdr->out_tail, p->consumed,
+                                  memory_order_seq_cst);
+            atomic_thread_fence(memory_order_seq_cst);
+            if (atomic_load(&p->region->hdr->out_waiting))
+                wake_worker(p);
+        }
+        if (f->last) {
+            e->used = 0;
+            e->nfrags = 0;
+            e->applied = 0;
+            job->cur_seq++;
+            sluice__gather_begin_unit(&job->g, job->cur_seq);
+        }
+    }
+    return done;
+}
+
+static void describe_unit(const sluice_job *job, const flight *f, char *buf,
+                          size_t len)
+{
+    const char *path = f->lo < job->ninputs ? job->inputs[f->lo].pub.path : "?";
+    if (f->u.flags & SLUICE__UF_RANGE || f->u.kind == SLUICE__UNIT_STREAM)
+        snprintf(buf, len, "%s: bytes %llu-%llu", path,
+                 (unsigned long long)f->u.offset,
+                 (unsigned long long)(f->u.offset + f->u.length));
+    else if (f->u.nfiles > 1)
+        snprintf(buf, len, "%s and %u more files", path, f->u.nfiles - 1);
+    else
+        snprintf(buf, len, "%s", path);
+}
+
+/* A worker is gone (or must go): requeue its units on a fresh worker. */
+static void lost_worker(sluice_job *job, int i, int status)
+{
+    wproc *p = &job->w[i];
+    if (!p->alive)
+        return;
+    p->alive = 0;
+    if (p->pidfd >= 0) {
+        epoll_ctl(job->epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
+        close(p->pidfd);
+        p->pidfd = -1;
+    }
+    if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 ||
+                              WEXITSTATUS(status) == 3)) {
+        job_err(job, SLUICE_EWORKER, "plugin %s: worker initialisation failed",
+                job->desc->name);
+        return;
+    }
+    for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {
+        flight f = p->inflight[k];
+        wentry *e = win_at(job, f.u.seq);
+        if (e->used && e->seq == f.u.seq) {
+            if (f.u.seq == job->cur_seq && e->applied > 0)
+                sluice__gather_unit_lost(&job->g);
+            e->nfrags = 0;
+            e->applied = 0;
+        }
+        if (k == 0 && ++f.attempts >= 2) {
+            char what[600];
+            describe_unit(job, &f, what, sizeof what);
+            job_err(job, SLUICE_EWORKER,
+                    "%s: worker process died twice (%s %d) while plugin %s "
+                    "processed it",
+                    what, WIFSIGNALED(status) ? "signal" : "exit status",
+                    WIFSIGNALED(status) ? WTERMSIG(status)
+                                        : WEXITSTATUS(status),
+                    job->desc->name);
+            break;
+        }
+        f.copy_len = f.u.manifest_len;
+        if (f.u.kind == SLUICE__UNIT_STREAM)
+            f.copy_len = f.u.data_off + f.u.length;
+        f.copy = malloc(f.copy_len ? f.copy_len : 1);
+        if (!f.copy) {
+            job_err(job, SLUICE_ENOMEM, "out of memory");
+            break;
+        }
+        memcpy(f.copy, p->region->slots + (size_t)f.u.slot * SLUICE_SLOT_SIZE,
+               f.copy_len);
+        if (job->nretry == job->retry_cap) {
+            uint32_t ncap = job->retry_cap ? job->retry_cap * 2 : 8;
+            flight *nr = realloc(job->retry, ncap * sizeof *nr);
+            if (!nr) {
+                free(f.copy);
+                job_err(job, SLUICE_ENOMEM, "out of memory");
+                break;
+            }
+            job->retry = nr;
+            job->retry_cap = ncap;
+        }
+        /* Keep retries in sequence order. */
+        uint32_t at = job->nretry;
+        while (at > 0 && job->retry[at - 1].u.seq > f.u.seq)
+            at--;
+        memmove(job->retry + at + 1, job->retry + at,
+                (job->nretry - at) * sizeof *job->retry);
+        job->retry[at] = f;
+        job->nretry++;
+    }
+    p->nflight = 0;
+    /* Its region may still hold finished records: keep it until the end. */
+    sluice__region **nd = realloc(job->dead, (job->ndead + 1) * sizeof *nd);
+    if (nd) {
+        job->dead = nd;
+        job->dead[job->ndead++] = p->region;
+    }
+    p->region = NULL;
+    if (!job->fatal) {
+        int rc = spawn(job, i);
+        if (rc < 0)
+            job_err(job, rc, "cannot start a worker: %s", sluice_strerror(rc));
+    }
+}
+
+static void kill_worker(sluice_job *job, int i)
+{
+    wproc *p = &job->w[i];
+    if (!p->alive)
+        return;
+    kill(p->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    lost_worker(job, i, status);
+}
+
+static void reap(sluice_job *job)
+{
+    for (int i = 0; i < job->nw; i++) {
+        wproc *p = &job->w[i];
+        if (!p->alive)
+            continue;
+        int status;
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid)
+            lost_worker(job, i, status);
+    }
+}
+
+static int finished(const sluice_job *job)
+{
+    return job->p_input >= job->ninputs && job->nretry == 0 &&
+           job->cur_seq == job->next_seq;
+}
+
+static void sleep_once(sluice_job *job)
+{
+    int may_sleep = 1;
+    int k;
+    for (k = 0; k < job->nw; k++) {
+        if (!job->w[k].alive)
+            continue;
+        if (!sluice_ring_prepare_sleep(&job->w[k].region->comp)) {
+            may_sleep = 0;
+            break;
+        }
+    }
+    if (may_sleep) {
+        struct epoll_event ev[8];
+        int n = epoll_wait(job->epfd, ev, 8, 1000);
+        for (int j = 0; j < n; j++)
+            if (ev[j].data.u32 == 0)
+                sluice__os_event_drain(sluice__coord_eventfd);
+        if (n != 0)
+            reap(job);
+        else
+            reap(job); /* timeout: a worker lost without a pidfd */
+    }
+    for (int j = 0; j < job->nw; j++)
+        if (job->w[j].alive)
+            sluice_ring_end_sleep(&job->w[j].region->comp);
+}
+
+static void stop_workers(sluice_job *job, int force)
+{
+    for (int i = 0; i < job->nw; i++) {
+        wproc *p = &job->w[i];
+        if (!p->alive)
+            continue;
+        if (force) {
+            kill(p->pid, SIGKILL);
+        } else {
+            sluice__unit stop = {.kind = SLUICE__UNIT_STOP};
+            if (sluice_ring_push(&p->region->sub, &stop, 1) != 1)
+                kill(p->pid, SIGKILL);
+            wake_worker(p);
+        }
+    }
+    for (int i = 0; i < job->nw; i++) {
+        wproc *p = &job->w[i];
+        if (!p->alive)
+            continue;
+        int status;
+        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        p->alive = 0;
+        if (p->pidfd >= 0)
+            close(p->pidfd);
+        sluice__region_destroy(p->region);
+        free(p->region);
+        p->region = NULL;
+    }
+}
+
+static int run_parallel(sluice_job *job, int nw)
+{
+    job->nw = nw;
+    job->w = calloc((size_t)nw, sizeof *job->w);
+    uint32_t ws = 1;
+    while (ws < (uint32_t)nw * SLUICE_CREDITS * 4)
+        ws *= 2;
+    job->win_size = ws;
+    job->win = calloc(ws, sizeof *job->win);
+    job->epfd = epoll_create1(EPOLL_CLOEXEC);
+    sluice__coord_eventfd = sluice__os_eventfd(1);
+    if (!job->w || !job->win || job->epfd < 0 || sluice__coord_eventfd < 0) {
+        job_err(job, SLUICE_ENOMEM, "cannot set up workers");
+        goto out;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+    epoll_ctl(job->epfd, EPOLL_CTL_ADD, sluice__coord_eventfd, &ev);
+    for (int i = 0; i < nw; i++) {
+        int rc = spawn(job, i);
+        if (rc < 0) {
+            job_err(job, rc, "cannot start a worker: %s", sluice_strerror(rc));
+            goto out;
+        }
+    }
+    sluice__gather_begin_unit(&job->g, 0);
+    while (!job->fatal && !finished(job)) {
+        int bad;
+        int progress = scan(job, &bad);
+        if (bad >= 0) {
+            kill_worker(job, bad);
+            continue;
+        }
+        progress += gather(job);
+        progress += dispatch(job);
+        if (!progress && !job->fatal && !finished(job)) {
+            /* Spin briefly before sleeping: completions often come soon. */
+            int spun = 0;
+            for (int s = 0; s < 64 && !spun; s++) {
+                for (int i = 0; i < job->nw; i++)
+                    if (job->w[i].alive &&
+                        sluice_ring_count(&job->w[i].region->comp) != 0)
+                        spun = 1;
+                sluice__os_cpu_relax();
+            }
+            if (!spun)
+                sleep_once(job);
+        }
+    }
+out:
+    stop_workers(job, job->fatal != 0);
+    for (uint32_t i = 0; i < job->ndead; i++) {
+        sluice__region_destroy(job->dead[i]);
+        free(job->dead[i]);
+    }
+    free(job->dead);
+    for (uint32_t i = 0; i < job->nretry; i++)
+        free(job->retry[i].copy);
+    free(job->retry);
+    if (job->win)
+        for (uint32_t i = 0; i < job->win_size; i++)
+            free(job->win[i].frags);
+    free(job->win);
+    free(job->w);
+    if (job->epfd >= 0)
+        close(job->epfd);
+    if (sluice__coord_eventfd >= 0)
+        close(sluice__coord_eventfd);
+    sluice__coord_eventfd = -1;
+    return job->fatal;
+}
+
+int sluice_job_run(sluice_job *job, char *err, size_t errlen)
+{
+    job->err = err;
+    job->errlen = errlen;
+    if (err && errlen)
+        err[0] = '\0';
+    int rc = sluice__gather_init(&job->g, job->desc, &job->coord.ctx, &job->cb,
+                                 job->inputs, job->ninputs);
+    if (rc < 0)
+        return rc;
+    int nw = job->opts.jobs < 0 ? sluice_cpu_count() : job->opts.jobs;
+    if (nw == 0)
+        run_inline(job);
+    else
+        run_parallel(job, nw);
+    run_finish(job);
+    if (!job->fatal && job->g.cur_input < job->ninputs)
+        job_err(job, SLUICE_EWORKER, "internal error: %u inputs unreported",
+                job->ninputs - job->g.cur_input);
+    /* Like wc, leave a regular stdin at its end. */
+    for (uint32_t i = 0; i < job->ninputs; i++)
+        if (job->inputs[i].fd == 0 && job->inputs[i].kind == SLUICE__IN_FILE)
+            lseek(0, 0, SEEK_END);
+    uint32_t failed = job->g.failed;
+    sluice__gather_free(&job->g);
+    if (job->fatal)
+        return job->fatal;
+    return failed ? SLUICE_EINPUT : 0;
+}

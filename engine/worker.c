@@ -1,0 +1,726 @@
+/*
+ * worker.c -- what runs in a worker process: read inputs, call the plugin,
+ * write records.
+ *
+ * A worker owns its read buffer and the writing end of its output arena.
+ * It takes units from its submission ring in order, reads regular files
+ * itself (pread, block_size reads into one reused pre-faulted buffer), or
+ * finds stream bytes already copied into its input slot by the coordinator,
+ * calls the plugin's map per block, and appends records (partials, ordered
+ * output, errors, end-of-input marks) to the arena.  Records are handed over
+ * in fragments through the completion ring; the last fragment of a unit
+ * carries SLUICE__CF_LAST.
+ *
+ * The same code runs in the coordinator for the inline mode (-j0) and for
+ * the plugin's finish hook: only the flush function differs.
+ *
+ * Nothing here trusts the plugin beyond its declared sizes, and nothing in
+ * the coordinator trusts what this file writes (see gather.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "os.h"
+
+static sluice__worker *worker_of(sluice_ctx *ctx)
+{
+    return (sluice__worker *)(void *)((char *)ctx -
+                                      offsetof(sluice__worker, ctx));
+}
+
+/* ------------------------------------------------------- arena writing */
+
+static uint64_t arena_free(const sluice__worker *w)
+{
+    uint64_t tail = atomic_load_explicit(w->out_tail_p, memory_order_acquire);
+    return w->out_size - (w->out_head - tail);
+}
+
+/* Posts the records written since the last post. */
+static int post(sluice__worker *w, int last, size_t need)
+{
+    uint64_t len = w->out_head - w->frag_pos;
+    if (len == 0 && !last && need == 0)
+        return 0;
+    w->data_rec = 0;
+    int rc = w->flush(w, w->seq, w->frag_pos, (uint32_t)len, last, need);
+    w->frag_pos = w->out_head;
+    if (rc < 0)
+        w->failed = 1;
+    return rc;
+}
+
+/* Makes `need` contiguous bytes writable at out_head (need <= out_size/2).
+ * Returns a pointer to them, or NULL when the job is going away. */
+static unsigned char *arena_room(sluice__worker *w, size_t need)
+{
+    if (w->failed)
+        return NULL;
+    for (;;) {
+        size_t phys = (size_t)(w->out_head % w->out_size);
+        size_t contig = w->out_size - phys;
+        uint64_t free_bytes = arena_free(w);
+        if (contig >= need) {
+            if (free_bytes >= need)
+                return w->out + phys;
+        } else if (free_bytes >= contig) {
+            /* Not enough before the end: pad to the end and wrap. */
+            if (contig >= sizeof(sluice__rec)) {
+                sluice__rec pad = {.type = SLUICE__REC_PAD,
+                                   .len = (uint32_t)(contig -
+                                                     sizeof(sluice__rec))};
+                memcpy(w->out + phys, &pad, sizeof pad);
+            }
+            w->out_head += contig;
+            w->data_rec = 0;
+            continue;
+        }
+        /* Hand over what we have and wait for the coordinator. */
+        if (post(w, 0, need + (contig < need ? contig : 0)) < 0)
+            return NULL;
+    }
+}
+
+static int write_rec(sluice__worker *w, uint32_t type, uint32_t input,
+                     int errnum, uint64_t offset, const void *payload,
+                     size_t len)
+{
+    size_t total = sizeof(sluice__rec) + sluice__pad8(len);
+    unsigned char *p = arena_room(w, total);
+    if (!p)
+        return SLUICE_EWORKER;
+    sluice__rec rec = {.type = type, .input = input, .len = (uint32_t)len,
+                       .errnum = errnum, .offset = offset};
+    memcpy(p, &rec, sizeof rec);
+    if (len)
+        memcpy(p + sizeof rec, payload, len);
+    w->out_head += total;
+    w->data_rec = 0;
+    return 0;
+}
+
+/* --------------------------------------------------------- host calls */
+
+/* Room for data starting at free-running position `pos`: contiguous to the
+ * arena's end and not past the consumer. */
+static size_t room_at(const sluice__worker *w, uint64_t pos)
+{
+    uint64_t tail = atomic_load_explicit(w->out_tail_p, memory_order_acquire);
+    size_t contig = w->out_size - (size_t)(pos % w->out_size);
+    uint64_t ring = w->out_size - (pos - tail);
+    return contig < ring ? contig : (size_t)ring;
+}
+
+static void *host_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
+{
+    sluice__worker *w = worker_of(ctx);
+    if (min > SLUICE_MAX_RESERVE || w->failed)
+        return NULL;
+    if (min == 0)
+        min = 1;
+    if (w->data_rec) {
+        /* Extend the open DATA record when the room is there. */
+        uint64_t rec_pos = w->data_rec - 1;
+        sluice__rec *rec =
+            (sluice__rec *)(void *)(w->out + rec_pos % w->out_size);
+        uint64_t data_end = rec_pos + sizeof *rec + rec->len;
+        size_t room = room_at(w, data_end);
+        if (room >= min) {
+            w->reserved_len = room;
+            *avail = room;
+            return w->out + data_end % w->out_size;
+        }
+    }
+    unsigned char *p = arena_room(w, sizeof(sluice__rec) + sluice__pad8(min));
+    if (!p)
+        return NULL;
+    sluice__rec rec = {.type = SLUICE__REC_DATA, .input = w->cur_input};
+    memcpy(p, &rec, sizeof rec);
+    w->data_rec = w->out_head + 1;
+    w->out_head += sizeof rec;
+    size_t room = room_at(w, w->out_head);
+    w->reserved_len = room;
+    *avail = room;
+    return w->out + w->out_head % w->out_size;
+}
+
+static void host_commit(sluice_ctx *ctx, size_t n)
+{
+    sluice__worker *w = worker_of(ctx);
+    if (!w->data_rec || n == 0)
+        return;
+    if (n > w->reserved_len)
+        n = w->reserved_len;
+    uint64_t rec_pos = w->data_rec - 1;
+    sluice__rec *rec = (sluice__rec *)(void *)(w->out + rec_pos % w->out_size);
+    rec->len += (uint32_t)n;
+    w->out_head = rec_pos + sizeof *rec + sluice__pad8(rec->len);
+    w->reserved_len = 0;
+    if (rec->len > UINT32_MAX / 2)
+        w->data_rec = 0; /* keep lengths far from overflow */
+}
+
+static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
+                       const char *fmt, ...)
+{
+    sluice__worker *w = worker_of(ctx);
+    char msg[SLUICE_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof msg)
+        n = sizeof msg - 1;
+    if (!w->in_error)
+        write_rec(w, SLUICE__REC_ERROR, w->cur_input, errnum, offset, msg,
+                  (size_t)n);
+    w->in_error = 1;
+}
+
+static const char *host_option(sluice_ctx *ctx, const char *key)
+{
+    return sluice__plugin_option(worker_of(ctx)->plugin, key);
+}
+
+static int64_t host_option_int(sluice_ctx *ctx, const char *key)
+{
+    return sluice__plugin_option_int(worker_of(ctx)->plugin, key);
+}
+
+void sluice__host_api_init(sluice_host_api *api)
+{
+    memset(api, 0, sizeof *api);
+    api->size = sizeof *api;
+    api->abi_major = SLUICE_PLUGIN_ABI_MAJOR;
+    api->abi_minor = SLUICE_PLUGIN_ABI_MINOR;
+    api->reserve = host_reserve;
+    api->commit = host_commit;
+    api->error = host_error;
+    api->option = host_option;
+    api->option_int = host_option_int;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,
+                        int worker_no, unsigned char *out, size_t out_size,
+                        _Atomic uint64_t *out_tail_p, uint32_t block_size)
+{
+    const sluice_plugin *d = plugin->desc;
+    memset(w, 0, sizeof *w);
+    w->plugin = plugin;
+    sluice__host_api_init(&w->api);
+    w->ctx.size = sizeof w->ctx;
+    w->ctx.worker = worker_no;
+    w->ctx.api = &w->api;
+    w->out = out;
+    w->out_size = out_size;
+    w->out_tail_p = out_tail_p;
+    w->block_size = block_size ? block_size : SLUICE_DEFAULT_BLOCK;
+    if (worker_no >= 0) {
+        w->block = sluice__os_map_prefaulted(w->block_size);
+        if (!w->block)
+            return SLUICE_ENOMEM;
+    }
+    if (d->state_size) {
+        w->ctx.state = calloc(1, d->state_size);
+        if (!w->ctx.state)
+            return SLUICE_ENOMEM;
+    }
+    w->partial = calloc(1, d->partial_size ? d->partial_size : 1);
+    if (!w->partial)
+        return SLUICE_ENOMEM;
+    return 0;
+}
+
+void sluice__worker_fini(sluice__worker *w)
+{
+    if (w->block)
+        sluice__os_unmap(w->block, w->block_size);
+    free(w->whole);
+    free(w->ctx.state);
+    free(w->partial);
+    w->block = NULL;
+    w->whole = NULL;
+    w->ctx.state = NULL;
+    w->partial = NULL;
+}
+
+/* ------------------------------------------------------------- mapping */
+
+static void partial_reset(sluice__worker *w)
+{
+    const sluice_plugin *d = w->plugin->desc;
+    if (d->partial_init)
+        d->partial_init(&w->ctx, w->partial);
+    else
+        memset(w->partial, 0, d->partial_size ? d->partial_size : 1);
+}
+
+static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
+                    uint64_t offset, uint32_t flags)
+{
+    if (w->in_error)
+        return -1;
+    sluice_block b = {.data = data, .len = len, .offset = offset,
+                      .path = w->cur_path, .input = w->cur_input,
+                      .flags = flags};
+    int rc = w->plugin->desc->map(&w->ctx, &b, w->partial);
+    if (w->failed)
+        return SLUICE_EWORKER;
+    if (rc != 0 && !w->in_error)
+        host_error(&w->ctx, 0, offset, "%s: processing failed",
+                   w->plugin->desc->name);
+    return rc != 0 ? -1 : 0;
+}
+
+/* Ends a piece of input: its partial, and END when the input is done. */
+static int end_piece(sluice__worker *w, int input_done)
+{
+    const sluice_plugin *d = w->plugin->desc;
+    int rc = 0;
+    if (d->caps & SLUICE_CAP_MERGE)
+        rc = write_rec(w, SLUICE__REC_PARTIAL, w->cur_input, 0, 0, w->partial,
+                       d->partial_size);
+    if (rc == 0 && input_done)
+        rc = write_rec(w, SLUICE__REC_END, w->cur_input, 0, 0, NULL, 0);
+    return rc;
+}
+
+static int grow_whole(sluice__worker *w, size_t need)
+{
+    if (need <= w->whole_cap)
+        return 0;
+    size_t cap = w->whole_cap ? w->whole_cap : SLUICE_MiB;
+    while (cap < need)
+        cap *= 2;
+    unsigned char *p = realloc(w->whole, cap);
+    if (!p)
+        return SLUICE_ENOMEM;
+    w->whole = p;
+    w->whole_cap = cap;
+    return 0;
+}
+
+typedef struct read_src {
+    int fd;
+    uint64_t base; /* file offset of input offset 0 */
+} read_src;
+
+static ssize_t src_read(void *arg, void *buf, size_t n, uint64_t off)
+{
+    const read_src *s = arg;
+    return sluice__os_pread_full(s->fd, buf, n, s->base + off);
+}
+
+/* Maps input bytes [start, end) (end UINT64_MAX: to EOF) from a file.
+ * first/last say whether the piece starts/ends the input.  `hint` is the
+ * size the input is expected to have (UINT64_MAX: unknown): reads to EOF
+ * ask for one byte more than that, so the read that returns the last bytes
+ * also proves EOF and no extra read is needed.  Returns 0, 1 when the input
+ * failed (records written), or negative (fatal). */
+static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
+                     uint64_t end, int first, int last, int strict,
+                     uint64_t hint)
+{
+    const sluice_plugin *d = w->plugin->desc;
+    int whole = (d->caps & (SLUICE_CAP_WHOLE_UNIT | SLUICE_CAP_WHOLE_FILE)) != 0;
+    uint64_t pos = start;
+    uint32_t uflags = SLUICE_BLOCK_UNIT_BEGIN;
+
+    if (whole) {
+        /* Read everything first, then one map call. */
+        size_t have = 0;
+        for (;;) {
+            size_t want = end == UINT64_MAX ? w->block_size
+                                            : (size_t)(end - pos);
+            if (want == 0)
+                break;
+            if (grow_whole(w, have + want) < 0)
+                return SLUICE_ENOMEM;
+            ssize_t r = src_read((void *)src, w->whole + have, want, pos);
+            if (r < 0) {
+                host_error(&w->ctx, (int)-r, pos, "%s", "");
+                return 1;
+            }
+            have += (size_t)r;
+            pos += (uint64_t)r;
+            if ((size_t)r < want)
+                break;
+        }
+        if (end != UINT64_MAX && pos < end && strict) {
+            host_error(&w->ctx, 0, pos, "file changed as we read it");
+            return 1;
+        }
+        uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
+        if (first && start == 0)
+            f |= SLUICE_BLOCK_FILE_BEGIN;
+        if (last)
+            f |= SLUICE_BLOCK_FILE_END;
+        int rc = call_map(w, w->whole, have, start, f);
+        if (rc < 0)
+            return rc == SLUICE_EWORKER ? rc : 1;
+        return 0;
+    }
+
+    for (;;) {
+        size_t want = w->block_size;
+        if (end != UINT64_MAX && end - pos < want)
+            want = (size_t)(end - pos);
+        else if (end == UINT64_MAX && hint != UINT64_MAX && pos <= hint &&
+                 hint - pos < want)
+            want = (size_t)(hint - pos) + 1;
+        ssize_t r = 0;
+        if (want > 0) {
+            r = src_read((void *)src, w->block, want, pos);
+            if (r < 0) {
+                host_error(&w->ctx, (int)-r, pos, "%s", "");
+                return 1;
+            }
+        }
+        int at_end = (size_t)r < want || want == 0 ||
+                     (end != UINT64_MAX && pos + (uint64_t)r == end);
+        if (end != UINT64_MAX && at_end && pos + (uint64_t)r < end && strict) {
+            if (r > 0)
+                call_map(w, w->block, (size_t)r, pos, uflags);
+            host_error(&w->ctx, 0, pos + (uint64_t)r,
+                       "file changed as we read it");
+            return 1;
+        }
+        uint32_t f = uflags;
+        if (first && pos == start && start == 0)
+            f |= SLUICE_BLOCK_FILE_BEGIN;
+        if (at_end) {
+            f |= SLUICE_BLOCK_UNIT_END;
+            if (last)
+                f |= SLUICE_BLOCK_FILE_END;
+        }
+        int rc = call_map(w, w->block, (size_t)r, pos, f);
+        if (rc < 0)
+            return rc == SLUICE_EWORKER ? rc : 1;
+        uflags = 0;
+        pos += (uint64_t)r;
+        if (at_end)
+            break;
+    }
+    return 0;
+}
+
+static const sluice__mfile *mfile_at(const unsigned char *slot, size_t len,
+                                     size_t *off, const char **path)
+{
+    if (*off + sizeof(sluice__mfile) > len)
+        return NULL;
+    const sluice__mfile *m = (const sluice__mfile *)(const void *)(slot + *off);
+    size_t need = sizeof *m + sluice__pad8((size_t)m->path_len + 1);
+    if (*off + need > len)
+        return NULL;
+    *path = (const char *)(m + 1);
+    *off += need;
+    return m;
+}
+
+/* Worker-side cache of the last opened file, so consecutive ranges of one
+ * file do not reopen it. */
+static int cached_input = -1;
+static int cached_fd = -1;
+
+static void cache_drop(void)
+{
+    if (cached_fd >= 0)
+        close(cached_fd);
+    cached_fd = -1;
+    cached_input = -1;
+}
+
+static int open_input(const sluice__mfile *m, const char *path, int *fd_out)
+{
+    if (m->fd >= 0) {
+        *fd_out = m->fd;
+        return 0;
+    }
+    if (cached_input == (int)m->input && cached_fd >= 0) {
+        *fd_out = cached_fd;
+        return 0;
+    }
+    cache_drop();
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    cached_fd = fd;
+    cached_input = (int)m->input;
+    *fd_out = fd;
+    return 0;
+}
+
+static int run_files(sluice__worker *w, const sluice__unit *u,
+                     const unsigned char *slot)
+{
+    size_t off = 0;
+    for (uint32_t i = 0; i < u->nfiles; i++) {
+        const char *path;
+        const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &path);
+        if (!m)
+            return SLUICE_EINVAL;
+        w->cur_input = m->input;
+        w->cur_path = path;
+        w->in_error = 0;
+        int range = (u->flags & SLUICE__UF_RANGE) != 0;
+        int input_done = range ? (u->flags & SLUICE__UF_END) != 0 : 1;
+        if (m->errnum) {
+            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
+                               UINT64_MAX, NULL, 0);
+            if (rc == 0)
+                rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        int fd = -1;
+        int orc = open_input(m, path, &fd);
+        if (orc < 0) {
+            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, -orc,
+                               UINT64_MAX, NULL, 0);
+            if (rc == 0 && input_done)
+                rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        read_src src = {.fd = fd, .base = m->base};
+        partial_reset(w);
+        int rc;
+        if (range) {
+            uint64_t start = u->offset, end = u->offset + u->length;
+            if (u->flags & SLUICE__UF_ALIGN) {
+                int64_t b = sluice_chunker_boundary(src_read, &src, start,
+                                                    m->size, u->align_limit);
+                int64_t e = b < 0 ? b
+                                  : sluice_chunker_boundary(src_read, &src, end,
+                                                            m->size,
+                                                            u->align_limit);
+                if (b < 0 || e < 0) {
+                    host_error(&w->ctx, (int)-(b < 0 ? b : e), start, "%s",
+                               "");
+                    rc = 1;
+                    goto piece_done;
+                }
+                start = (uint64_t)b;
+                end = (uint64_t)e;
+            }
+            rc = map_range(w, &src, start, end, (u->flags & SLUICE__UF_BEGIN) != 0,
+                           (u->flags & SLUICE__UF_END) != 0, 1, UINT64_MAX);
+        } else {
+            /* A whole file, read to EOF; the planned size (0 for files
+             * like those in /proc is no promise) only sizes the reads. */
+            rc = map_range(w, &src, 0, UINT64_MAX, 1, 1, 0,
+                           m->size ? m->size : UINT64_MAX);
+            if (m->fd < 0)
+                cache_drop();
+        }
+    piece_done:
+        if (rc < 0)
+            return rc;
+        /* The partial holds what was read, even after an error, like wc. */
+        if ((rc = end_piece(w, input_done)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int run_stream(sluice__worker *w, const sluice__unit *u,
+                      const unsigned char *slot, size_t slot_size)
+{
+    size_t off = 0;
+    const char *path;
+    const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &path);
+    if (!m || u->data_off > slot_size || u->length > slot_size - u->data_off)
+        return SLUICE_EINVAL;
+    w->cur_input = m->input;
+    w->cur_path = path;
+    w->in_error = 0;
+    partial_reset(w);
+    uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
+    if (u->flags & SLUICE__UF_BEGIN)
+        f |= SLUICE_BLOCK_FILE_BEGIN;
+    if ((u->flags & SLUICE__UF_END) && !m->errnum)
+        f |= SLUICE_BLOCK_FILE_END;
+    int rc = call_map(w, slot + u->data_off, (size_t)u->length, u->offset, f);
+    if (rc == SLUICE_EWORKER)
+        return rc;
+    if (m->errnum && !w->in_error) {
+        rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
+                       u->offset + u->length, NULL, 0);
+        w->in_error = 1;
+        if (rc < 0)
+            return rc;
+    }
+    return end_piece(w, (u->flags & SLUICE__UF_END) != 0);
+}
+
+int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
+                        const unsigned char *slot, size_t slot_size)
+{
+    w->seq = u->seq;
+    w->frag_pos = w->out_head;
+    w->data_rec = 0;
+    if (u->manifest_len > slot_size)
+        return SLUICE_EINVAL;
+    int rc;
+    if (u->kind == SLUICE__UNIT_FILES)
+        rc = run_files(w, u, slot);
+    else if (u->kind == SLUICE__UNIT_STREAM)
+        rc = run_stream(w, u, slot, slot_size);
+    else
+        rc = SLUICE_EINVAL;
+    if (rc < 0)
+        return rc;
+    return post(w, 1, 0);
+}
+
+/* -------------------------------------------------------- process mode */
+
+static sluice__region *main_region;
+static int main_coord_fd = -1;
+
+/* Spins a little, then sleeps on the doorbell until `ready` holds. */
+static int wait_for(sluice__region *r, _Atomic uint32_t *flag,
+                    int (*ready)(sluice__region *, size_t), size_t arg)
+{
+    for (int spin = 0; spin < 256; spin++) {
+        if (ready(r, arg))
+            return 0;
+        sluice__os_cpu_relax();
+    }
+    for (;;) {
+        atomic_store_explicit(flag, 1, memory_order_seq_cst);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (ready(r, arg)) {
+            atomic_store_explicit(flag, 0, memory_order_relaxed);
+            return 0;
+        }
+        int rc = sluice__os_event_wait(r->doorbell);
+        atomic_store_explicit(flag, 0, memory_order_relaxed);
+        if (rc < 0 && rc != -EINTR)
+            return rc;
+    }
+}
+
+static int comp_has_room(sluice__region *r, size_t unused)
+{
+    (void)unused;
+    int64_t n = sluice_ring_count(&r->comp);
+    return n < 0 || n < (int64_t)r->comp.capacity;
+}
+
+static uint64_t *arena_head_local;
+
+static int arena_has_room(sluice__region *r, size_t need)
+{
+    uint64_t tail = atomic_load_explicit(&r->hdr->out_tail,
+                                         memory_order_seq_cst);
+    return r->out_size - (*arena_head_local - tail) >= need;
+}
+
+static int process_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
+                         uint32_t len, int last, size_t need)
+{
+    sluice__region *r = main_region;
+    sluice__comp c = {.seq = seq, .out_pos = pos, .out_len = len,
+                      .flags = last ? SLUICE__CF_LAST : 0};
+    atomic_store_explicit(&r->hdr->out_head, w->out_head,
+                          memory_order_release);
+    for (;;) {
+        int n = sluice_ring_push(&r->comp, &c, 1);
+        if (n < 0)
+            return n;
+        if (n == 1)
+            break;
+        int rc = wait_for(r, &r->hdr->out_waiting, comp_has_room, 0);
+        if (rc < 0)
+            return rc;
+    }
+    if (sluice_ring_needs_wake(&r->comp))
+        sluice__os_event_signal(main_coord_fd);
+    if (need) {
+        arena_head_local = &w->out_head;
+        int rc = wait_for(r, &r->hdr->out_waiting, arena_has_room, need);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int sub_ready(sluice__region *r, size_t unused)
+{
+    (void)unused;
+    return sluice_ring_count(&r->sub) != 0;
+}
+
+/* Defined in job.c: the coordinator's eventfd, inherited. */
+extern int sluice__coord_eventfd;
+
+void sluice__worker_main(sluice__worker *w, sluice__region *r)
+{
+    main_region = r;
+    main_coord_fd = sluice__coord_eventfd;
+    w->flush = process_flush;
+    const sluice_plugin *d = w->plugin->desc;
+    int status = 0;
+    if (d->worker_init && d->worker_init(&w->ctx) != 0)
+        _exit(3);
+    for (;;) {
+        sluice__unit u;
+        int n = sluice_ring_pop(&r->sub, &u, 1);
+        if (n < 0) {
+            status = 4;
+            break;
+        }
+        if (n == 0) {
+            int spin;
+            for (spin = 0; spin < 512 && !sub_ready(r, 0); spin++)
+                sluice__os_cpu_relax();
+            if (spin == 512) {
+                if (sluice_ring_prepare_sleep(&r->sub)) {
+                    int rc = sluice__os_event_wait(r->doorbell);
+                    sluice_ring_end_sleep(&r->sub);
+                    if (rc < 0 && rc != -EINTR) {
+                        status = 5;
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if (u.kind == SLUICE__UNIT_STOP)
+            break;
+        if (u.slot >= SLUICE_CREDITS) {
+            status = 4;
+            break;
+        }
+        atomic_store_explicit(&r->hdr->busy_seq, u.seq + 1,
+                              memory_order_relaxed);
+        int rc = sluice__worker_unit(w, &u, r->slots + (size_t)u.slot *
+                                                        r->slot_size,
+                                     r->slot_size);
+        atomic_store_explicit(&r->hdr->busy_seq, 0, memory_order_relaxed);
+        if (rc < 0) {
+            status = 6;
+            break;
+        }
+    }
+    if (d->worker_fini)
+        d->worker_fini(&w->ctx);
+    _exit(status);
+}

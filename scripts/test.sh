@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Quick start, step 2: set up, build, and run every test suite: the unit and
+# CLI suites on an optimised build, then again under AddressSanitizer and
+# UndefinedBehaviorSanitizer.  Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+status=0
+
+run_suites() { # builddir
+    local dir=$1 log
+    log=$(mktemp)
+    meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | tee "$log"
+    local ok fail
+    ok=$(awk '/^Ok:/ {print $2}' "$log")
+    fail=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $NF} END {print s + 0}' "$log")
+    rm -f "$log"
+    if [ -z "$ok" ]; then
+        echo "test.sh: no test summary from $dir" >&2
+        failed=$((failed + 1))
+        status=1
+        return
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + fail))
+    [ "$fail" -eq 0 ] || status=1
+}
+
+if bash scripts/setup.sh build; then
+    run_suites build
+else
+    echo "test.sh: build failed" >&2
+    failed=$((failed + 1))
+    status=1
+fi
+
+if bash scripts/setup.sh build-sanitize -Db_sanitize=address,undefined \
+        -Db_lundef=false -Dbuildtype=debug; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    run_suites build-sanitize
+else
+    echo "test.sh: sanitizer build failed" >&2
+    failed=$((failed + 1))
+    status=1
+fi
+
+echo "$passed passed, $failed failed"
+exit $status

@@ -1,0 +1,111 @@
+/*
+ * summer.c -- test plugin: an order-sensitive hash of every byte.
+ *
+ * The partial is (length, polynomial hash, B^length), which merges
+ * associatively but not commutatively, so a result equal to the one-pass
+ * hash proves the engine merged every piece exactly once and in order.
+ * Option crash_marker=PATH: the first map call that sees a '!' byte while
+ * PATH does not exist creates PATH and kills its worker (requeue test);
+ * crash_always=true kills it every time (poison test).
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sluice/plugin.h"
+
+#define HASH_B 1099511628211ULL
+
+typedef struct part {
+    uint64_t len, hash, pow;
+} part;
+
+static const char *marker;
+static int always;
+
+static int g_init(sluice_ctx *ctx)
+{
+    marker = ctx->api->option(ctx, "crash_marker");
+    always = (int)ctx->api->option_int(ctx, "crash_always");
+    return 0;
+}
+
+static void p_init(const sluice_ctx *ctx, void *p)
+{
+    (void)ctx;
+    part *x = p;
+    x->len = 0;
+    x->hash = 0;
+    x->pow = 1;
+}
+
+static int map(sluice_ctx *ctx, const sluice_block *b, void *p)
+{
+    (void)ctx;
+    part *x = p;
+    if (b->len && memchr(b->data, '!', b->len)) {
+        if (always)
+            raise(SIGKILL);
+        if (marker && *marker) {
+            int fd = open(marker, O_CREAT | O_EXCL | O_WRONLY, 0600);
+            if (fd >= 0) {
+                close(fd);
+                raise(SIGKILL);
+            }
+        }
+    }
+    for (size_t i = 0; i < b->len; i++) {
+        x->hash = x->hash * HASH_B + b->data[i];
+        x->pow *= HASH_B;
+    }
+    x->len += b->len;
+    return 0;
+}
+
+static void merge(const sluice_ctx *ctx, void *into, const void *next)
+{
+    (void)ctx;
+    part *a = into;
+    const part *b = next;
+    a->hash = a->hash * b->pow + b->hash;
+    a->pow *= b->pow;
+    a->len += b->len;
+}
+
+static void counters(const sluice_ctx *ctx, const void *p, uint64_t *out)
+{
+    (void)ctx;
+    const part *x = p;
+    out[0] = x->len;
+    out[1] = x->hash;
+}
+
+static const char *const names[] = {"bytes", "hash"};
+static const sluice_option opts[] = {
+    {"crash_marker", SLUICE_OPT_STRING, "", "crash once, marker file", NULL},
+    {"crash_always", SLUICE_OPT_BOOL, "false", "crash on every '!'", NULL},
+};
+
+static const sluice_plugin desc = {
+    .size = sizeof(sluice_plugin),
+    .abi_major = SLUICE_PLUGIN_ABI_MAJOR,
+    .abi_minor = SLUICE_PLUGIN_ABI_MINOR,
+    .name = "summer",
+    .version = "1",
+    .description = "order-sensitive hash of the input (tests)",
+    .license = "MIT",
+    .options = opts,
+    .n_options = 2,
+    .caps = SLUICE_CAP_MERGE,
+    .partial_size = sizeof(part),
+    .counter_names = names,
+    .n_counters = 2,
+    .counters = counters,
+    .global_init = g_init,
+    .partial_init = p_init,
+    .map = map,
+    .merge = merge,
+};
+
+SLUICE_PLUGIN_DEFINE(desc)

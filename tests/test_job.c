@@ -1,0 +1,476 @@
+/*
+ * test_job.c -- the engine end to end: planning, workers, gathering.
+ *
+ * Uses the test plugins: summer (order-sensitive hash: exactly once, in
+ * order), ordered (ordered output and record boundaries) and crash.  Every
+ * parallel run is compared with a one-pass computation in the test itself
+ * and with the inline run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sluice/sluice.h"
+#include "util.h"
+
+#define HASH_B 1099511628211ULL
+#define MAXIN 64
+
+typedef struct result {
+    uint32_t n;
+    uint64_t bytes[MAXIN], hash[MAXIN];
+    int err[MAXIN];
+    int has[MAXIN];
+    uint32_t order[MAXIN];
+    char *out;
+    size_t out_len, out_cap;
+    const sluice_plugin *desc;
+} result;
+
+static void on_input(void *user, uint32_t i, const sluice_input *in,
+                     const void *partial, int errnum, uint64_t off,
+                     const char *msg)
+{
+    (void)in;
+    (void)off;
+    (void)msg;
+    result *r = user;
+    assert_true(r->n < MAXIN);
+    r->order[r->n++] = i;
+    r->err[i] = errnum;
+    if (partial && r->desc->counters) {
+        uint64_t c[2];
+        r->desc->counters(NULL, partial, c);
+        r->bytes[i] = c[0];
+        r->hash[i] = c[1];
+        r->has[i] = 1;
+    }
+}
+
+static int on_output(void *user, const void *data, size_t len)
+{
+    result *r = user;
+    if (r->out_len + len > r->out_cap) {
+        r->out_cap = (r->out_len + len) * 2;
+        r->out = realloc(r->out, r->out_cap);
+        assert_non_null(r->out);
+    }
+    memcpy(r->out + r->out_len, data, len);
+    r->out_len += len;
+    return 0;
+}
+
+static uint64_t hash_of(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < n; i++)
+        h = h * HASH_B + p[i];
+    return h;
+}
+
+/* Runs plugin `name` over paths with the given options; returns run's rc. */
+static int run(const char *name, const char *const *paths, int npaths,
+               int jobs, size_t chunk, const char *const *kv, result *r,
+               char *err, size_t errlen)
+{
+    sluice_plugin_handle *h;
+    char e[512];
+    int rc = sluice_plugin_open(tu_plugin(name), NULL, &h, e, sizeof e);
+    assert_int_equal(rc, 0);
+    for (; kv && kv[0]; kv += 2)
+        assert_int_equal(sluice_plugin_set_option(h, kv[0], kv[1], e, sizeof e),
+                         0);
+    memset(r, 0, sizeof *r);
+    r->desc = sluice_plugin_get(h);
+    sluice_job_opts o = {.jobs = jobs, .chunk_size = chunk};
+    sluice_callbacks cb = {.user = r, .on_input = on_input,
+                           .on_output = on_output};
+    sluice_job *job;
+    assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
+    for (int i = 0; i < npaths; i++)
+        assert_int_equal(sluice_job_add(job, paths[i], SLUICE_ADD_WALK), 0);
+    rc = sluice_job_run(job, err, errlen);
+    sluice_job_free(job);
+    sluice_plugin_close(h);
+    return rc;
+}
+
+/* Makes n files of assorted sizes (some larger than the chunk). */
+static void make_files(const char *dir, int n, size_t *sizes, char **paths,
+                       unsigned char **data, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        switch (i % 4) {
+        case 0: len = 0; break;
+        case 1: len = tu_rand(&s) % 300; break;
+        case 2: len = tu_rand(&s) % 70000; break;
+        default: len = 100000 + tu_rand(&s) % 400000; break;
+        }
+        data[i] = malloc(len + 1);
+        for (size_t k = 0; k < len; k++) {
+            uint64_t v = tu_rand(&s) % 40;
+            data[i][k] = v < 3 ? '\n' : (unsigned char)('a' + v % 26);
+        }
+        sizes[i] = len;
+        paths[i] = malloc(strlen(dir) + 32);
+        sprintf(paths[i], "%s/f%03d", dir, i);
+        tu_write(paths[i], data[i], len);
+    }
+}
+
+static void every_worker_count_and_chunk_gives_the_one_pass_result(void **st)
+{
+    (void)st;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/merge", tu_tmpdir());
+    mkdir(dir, 0755);
+    enum { N = 13 };
+    size_t sizes[N];
+    char *paths[N];
+    unsigned char *data[N];
+    make_files(dir, N, sizes, paths, data, 42);
+    const int jobs[] = {0, 1, 2, 4};
+    const size_t chunks[] = {1, 7, 4096, 65536, 0};
+    for (size_t ji = 0; ji < 4; ji++) {
+        for (size_t ci = 0; ci < 5; ci++) {
+            result r;
+            char err[512];
+            int rc = run("summer", (const char *const *)paths, N, jobs[ji],
+                         chunks[ci] == 1 ? 61 : chunks[ci], NULL, &r, err,
+                         sizeof err);
+            assert_int_equal(rc, 0);
+            assert_int_equal(r.n, N);
+            for (uint32_t i = 0; i < N; i++) {
+                assert_int_equal(r.order[i], i);
+                assert_true(r.has[i]);
+                assert_int_equal(r.bytes[i], sizes[i]);
+                assert_true(r.hash[i] == hash_of(data[i], sizes[i]));
+            }
+            free(r.out);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        free(paths[i]);
+        free(data[i]);
+    }
+}
+
+static void a_walked_tree_is_reported_in_sorted_order(void **st)
+{
+    (void)st;
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s/tree", tu_tmpdir());
+    mkdir(dir, 0755);
+    const char *names[] = {"b", "a", "c/z", "c/a", ".git/x", "a-b"};
+    snprintf(p, sizeof p, "%s/c", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/.git", dir);
+    mkdir(p, 0755);
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        tu_write(p, names[i], strlen(names[i]));
+    }
+    snprintf(p, sizeof p, "%s/link", dir);
+    assert_int_equal(symlink("a", p), 0);
+
+    sluice_plugin_handle *h;
+    char e[512];
+    assert_int_equal(sluice_plugin_open(tu_plugin("summer"), NULL, &h, e,
+                                        sizeof e), 0);
+    sluice_job *job;
+    assert_int_equal(sluice_job_new(h, NULL, NULL, &job, e, sizeof e), 0);
+    assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
+    const char *want[] = {"a", "a-b", "b", "c/a", "c/z"};
+    assert_int_equal(sluice_job_inputs(job), 5);
+    for (uint32_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, want[i]);
+        assert_string_equal(sluice_job_input(job, i)->path, p);
+        assert_true(sluice_job_input(job, i)->stat_ok);
+    }
+    sluice_job_free(job);
+    sluice_plugin_close(h);
+}
+
+static void missing_inputs_are_reported_in_order_and_the_rest_counted(void **st)
+{
+    (void)st;
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/present", tu_tmpdir());
+    snprintf(b, sizeof b, "%s/absent", tu_tmpdir());
+    tu_write(a, "hello\n", 6);
+    const char *paths[] = {b, a, b};
+    for (int j = 0; j <= 2; j++) {
+        result r;
+        char err[512];
+        int rc = run("summer", paths, 3, j, 0, NULL, &r, err, sizeof err);
+        assert_int_equal(rc, SLUICE_EINPUT);
+        assert_int_equal(r.n, 3);
+        assert_int_equal(r.order[0], 0);
+        assert_int_equal(r.order[1], 1);
+        assert_int_equal(r.order[2], 2);
+        assert_int_equal(r.err[0], 2 /* ENOENT */);
+        assert_int_equal(r.err[1], 0);
+        assert_int_equal(r.bytes[1], 6);
+        assert_int_equal(r.err[2], 2);
+        assert_false(r.has[0]);
+    }
+}
+
+static void ordered_output_is_in_order_with_no_gaps(void **st)
+{
+    (void)st;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/ordered", tu_tmpdir());
+    mkdir(dir, 0755);
+    enum { N = 9 };
+    size_t sizes[N];
+    char *paths[N];
+    unsigned char *data[N];
+    make_files(dir, N, sizes, paths, data, 7);
+    size_t total = 0;
+    for (int i = 0; i < N; i++)
+        total += sizes[i];
+    char *want = malloc(total + 4);
+    size_t w = 0;
+    for (int i = 0; i < N; i++)
+        for (size_t k = 0; k < sizes[i]; k++)
+            want[w++] = (char)(data[i][k] >= 'a' && data[i][k] <= 'z'
+                                   ? data[i][k] - 32
+                                   : data[i][k]);
+    memcpy(want + w, "END\n", 4);
+    const char *kv[] = {"piece", "1000", NULL};
+    const int jobs[] = {0, 1, 3};
+    const size_t chunks[] = {4096, 50000, 0};
+    for (size_t ji = 0; ji < 3; ji++)
+        for (size_t ci = 0; ci < 3; ci++) {
+            result r;
+            char err[512];
+            assert_int_equal(run("ordered", (const char *const *)paths, N,
+                                 jobs[ji], chunks[ci], kv, &r, err,
+                                 sizeof err), 0);
+            assert_int_equal(r.out_len, total + 4);
+            assert_memory_equal(r.out, want, total + 4);
+            free(r.out);
+        }
+    free(want);
+    for (int i = 0; i < N; i++) {
+        free(paths[i]);
+        free(data[i]);
+    }
+}
+
+static void record_units_start_at_line_starts(void **st)
+{
+    (void)st;
+    /* Lines of varied length, one longer than a unit. */
+    size_t n = 300000;
+    unsigned char *d = malloc(n);
+    uint64_t s = 99;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (tu_rand(&s) % 50 == 0) ? '\n' : 'x';
+    memset(d + 100000, 'y', 20000); /* a line longer than 8192 */
+    char path[512];
+    snprintf(path, sizeof path, "%s/records", tu_tmpdir());
+    tu_write(path, d, n);
+    const char *paths[] = {path};
+    const char *kv[] = {"mark", "true", NULL};
+    result r;
+    char err[512];
+    assert_int_equal(run("ordered", paths, 1, 2, 8192, kv, &r, err,
+                         sizeof err), 0);
+    size_t marks = 0, forced = 0, k = 0;
+    assert_true(r.out_len > 4);
+    assert_memory_equal(r.out + r.out_len - 4, "END\n", 4);
+    for (size_t i = 0; i < r.out_len - 4; i++) {
+        if (r.out[i] == '<') {
+            marks++;
+            if (i > 0 && r.out[i - 1] != '\n') {
+                /* Only allowed inside the over-long line. */
+                assert_true(k >= 100000 && k < 120000);
+                forced++;
+            }
+            continue;
+        }
+        assert_int_equal(r.out[i], d[k] == 'x' ? 'X' : d[k] == 'y' ? 'Y' : d[k]);
+        k++;
+    }
+    assert_int_equal(k, n);
+    assert_true(marks > 30);
+    assert_true(forced >= 1);
+    free(r.out);
+    free(d);
+}
+
+static void a_worker_that_dies_once_is_replaced_and_nothing_counts_twice(
+    void **st)
+{
+    (void)st;
+    char path[512], marker[512];
+    snprintf(path, sizeof path, "%s/crashonce", tu_tmpdir());
+    snprintf(marker, sizeof marker, "%s/crashonce.marker", tu_tmpdir());
+    size_t n = 2000000;
+    unsigned char *d = malloc(n);
+    uint64_t s = 5;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (unsigned char)('a' + tu_rand(&s) % 26);
+    d[1500000] = '!';
+    tu_write(path, d, n);
+    const char *paths[] = {path};
+    const char *kv[] = {"crash_marker", marker, NULL};
+    result r;
+    char err[512];
+    int rc = run("summer", paths, 1, 2, 65536, kv, &r, err, sizeof err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(access(marker, F_OK), 0); /* it did crash */
+    assert_int_equal(r.bytes[0], n);
+    assert_true(r.hash[0] == hash_of(d, n));
+    free(d);
+}
+
+static void a_unit_that_kills_its_worker_twice_fails_the_job_by_name(void **st)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/poison", tu_tmpdir());
+    size_t n = 300000;
+    unsigned char *d = malloc(n);
+    memset(d, 'a', n);
+    d[200000] = '!';
+    tu_write(path, d, n);
+    const char *paths[] = {path};
+    const char *kv[] = {"crash_always", "true", NULL};
+    result r;
+    char err[512];
+    int rc = run("summer", paths, 1, 2, 65536, kv, &r, err, sizeof err);
+    assert_int_equal(rc, SLUICE_EWORKER);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "bytes 196608-262144"));
+    free(d);
+}
+
+static void a_failing_worker_init_fails_the_job_without_hanging(void **st)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/x", tu_tmpdir());
+    tu_write(path, "x\n", 2);
+    const char *paths[] = {path};
+    result r;
+    char err[512];
+    int rc = run("crash", paths, 1, 2, 0, NULL, &r, err, sizeof err);
+    assert_int_equal(rc, SLUICE_EWORKER);
+    assert_non_null(strstr(err, "crash"));
+}
+
+static void stdin_pipe_is_read_as_a_stream(void **st)
+{
+    (void)st;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    size_t n = 3000000;
+    unsigned char *d = malloc(n);
+    uint64_t s = 11;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (unsigned char)tu_rand(&s);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        size_t off = 0;
+        while (off < n) {
+            ssize_t w = write(fds[1], d + off, n - off);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    const char *paths[] = {"-"};
+    result r;
+    char err[512];
+    int rc = run("summer", paths, 1, 2, 0, NULL, &r, err, sizeof err);
+    dup2(saved, 0);
+    close(saved);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.bytes[0], n);
+    assert_true(r.hash[0] == hash_of(d, n));
+    free(d);
+}
+
+static void memory_stays_bounded_on_a_10g_sparse_file(void **st)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/sparse", tu_tmpdir());
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 10LL << 30), 0);
+    close(fd);
+    /* The noop plugin (bytes only) keeps this about the engine's cost. */
+    char noop[1024];
+    snprintf(noop, sizeof noop, "%s/plugins/noop/noop.so", tu_build_root());
+    pid_t pid = fork();
+    if (pid == 0) {
+        sluice_plugin_handle *h;
+        char e[512];
+        if (sluice_plugin_open(noop, NULL, &h, e, sizeof e))
+            _exit(10);
+        sluice_job_opts o = {.jobs = 2};
+        result r;
+        memset(&r, 0, sizeof r);
+        r.desc = sluice_plugin_get(h);
+        sluice_callbacks cb = {.user = &r, .on_input = on_input};
+        sluice_job *job;
+        if (sluice_job_new(h, &o, &cb, &job, e, sizeof e) ||
+            sluice_job_add(job, path, 0))
+            _exit(11);
+        int rc = sluice_job_run(job, e, sizeof e);
+        if (rc || r.bytes[0] != (10ULL << 30))
+            _exit(12);
+        struct rusage self, kids;
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_CHILDREN, &kids);
+        /* ru_maxrss is in KiB: well under 64 MiB each. */
+        if (self.ru_maxrss > 64 * 1024 || kids.ru_maxrss > 64 * 1024)
+            _exit(13);
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_worker_count_and_chunk_gives_the_one_pass_result),
+        cmocka_unit_test(a_walked_tree_is_reported_in_sorted_order),
+        cmocka_unit_test(missing_inputs_are_reported_in_order_and_the_rest_counted),
+        cmocka_unit_test(ordered_output_is_in_order_with_no_gaps),
+        cmocka_unit_test(record_units_start_at_line_starts),
+        cmocka_unit_test(a_worker_that_dies_once_is_replaced_and_nothing_counts_twice),
+        cmocka_unit_test(a_unit_that_kills_its_worker_twice_fails_the_job_by_name),
+        cmocka_unit_test(a_failing_worker_init_fails_the_job_without_hanging),
+        cmocka_unit_test(stdin_pipe_is_read_as_a_stream),
+        cmocka_unit_test(memory_stays_bounded_on_a_10g_sparse_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
