@@ -8,8 +8,9 @@
  * neighbours compute the same boundary for the cut they share, because the
  * boundary depends only on the cut position and the file.  A line longer
  * than a unit has no newline in the search window: the cut then stays where
- * it was (split anywhere), so a unit never grows without bound and never
- * becomes empty.
+ * it was (split anywhere), so a unit never grows without bound.  Only the
+ * last unit of a file can be empty (when the window of the last cut reaches
+ * a final newline); an empty unit costs one dispatch and nothing else.
  */
 #include <stdint.h>
 #include <string.h>

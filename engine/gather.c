@@ -112,12 +112,13 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         return 0;
     }
     /* Every other record names an input of this unit, never going back. */
-    if (rec->input < lo || rec->input >= hi || rec->input >= g->ninputs ||
-        rec->input != g->cur_input)
+    if (rec->input < lo || rec->input >= hi || rec->input >= g->ninputs)
         return SLUICE_ECORRUPT;
     g->unit_records++;
     if (g->unit_records <= g->skip_records)
-        return 0;
+        return 0; /* applied before this unit's worker died */
+    if (rec->input != g->cur_input)
+        return SLUICE_ECORRUPT;
     switch (rec->type) {
     case SLUICE__REC_PARTIAL:
         if (rec->len != g->plugin->partial_size ||
