@@ -270,6 +270,9 @@ struct sluice__worker {
     const char *cur_path;
     size_t data_rec;         /* open DATA record position + 1, or 0 */
     size_t reserved_len;     /* bytes handed out by the last reserve */
+    char *err_sink;          /* coordinator set-up: errors go here, not
+                                into records (err_sink_len bytes) */
+    size_t err_sink_len;
     int failed;              /* a flush failed: stop */
     int in_error;            /* the plugin reported an error this input */
 };

@@ -261,10 +261,14 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     job->coord.flush = coord_flush;
     job->coord.flush_arg = job;
     if (job->desc->global_init) {
+        char why[SLUICE_MSG_MAX] = "";
+        job->coord.err_sink = why;
+        job->coord.err_sink_len = sizeof why;
         rc = job->desc->global_init(&job->coord.ctx);
+        job->coord.err_sink = NULL;
         if (rc != 0) {
-            snprintf(err, errlen, "%s: plugin %s: initialisation failed",
-                     plugin->path, job->desc->name);
+            snprintf(err, errlen, "%s: plugin %s: %s", plugin->path,
+                     job->desc->name, why[0] ? why : "initialisation failed");
             sluice_job_free(job);
             return SLUICE_EPLUGIN;
         }
@@ -826,11 +830,9 @@ static void lost_worker(sluice_job *job, int i, int status)
         p->pidfd = -1;
     }
     if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 ||
-                              WEXITSTATUS(status) == 3)) {
+                              WEXITSTATUS(status) == 3))
         job_err(job, SLUICE_EWORKER, "plugin %s: worker initialisation failed",
                 job->desc->name);
-        return;
-    }
     for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {
         flight f = p->inflight[k];
         wentry *e = win_at(job, f.u.seq);

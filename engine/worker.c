@@ -182,6 +182,13 @@ static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
         n = 0;
     if ((size_t)n >= sizeof msg)
         n = sizeof msg - 1;
+    if (w->err_sink) {
+        if (w->err_sink_len)
+            snprintf(w->err_sink, w->err_sink_len, "%s%s%s", msg,
+                     errnum > 0 && n ? ": " : "",
+                     errnum > 0 ? strerror(errnum) : "");
+        return;
+    }
     if (!w->in_error)
         write_rec(w, SLUICE__REC_ERROR, w->cur_input, errnum, offset, msg,
                   (size_t)n);
