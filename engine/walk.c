@@ -117,9 +117,15 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
         } else if (t == DT_DIR) {
             int cfd = openat(dirfd(d), ents[i].name,
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (cfd < 0)
-                rc = sluice__job_push_input(job, child, NULL, errno);
-            else
+            if (cfd < 0) {
+                int e = errno;
+                /* Callers lay out output by stat data: give it if we can. */
+                if (!have_st && fstatat(dirfd(d), ents[i].name, &st,
+                                        AT_SYMLINK_NOFOLLOW) == 0)
+                    have_st = 1;
+                rc = sluice__job_push_input(job, child, have_st ? &st : NULL,
+                                            e);
+            } else
                 rc = walk_fd(job, cfd, child);
         }
         /* Links, FIFOs, sockets, devices: not part of a tree's contents. */

@@ -1,0 +1,159 @@
+/*
+ * main.c -- the `sluice` command: finds the subcommand and runs it.
+ *
+ * `sluice NAME ARGS...` runs the subcommand NAME from the table below with
+ * argv[0] replaced by "sluice NAME", so that its messages and getopt's read
+ * "sluice NAME: ...".  A new subcommand is one table entry (and its file).
+ * Usage errors here exit 2 (docs: exit codes); a subcommand's own exit codes
+ * are its business (wc follows GNU wc).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quote.h"
+#include "wc.h"
+
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.1.0"
+#endif
+
+#define PROG "sluice"
+#define EXIT_USAGE 2
+
+typedef struct command {
+    const char *name;    /* what the user types */
+    cli_main_fn *main;   /* entry point */
+    const char *summary; /* one line for `sluice --help` */
+} command;
+
+static const command commands[] = {
+    {"wc", cli_wc_main,
+     "print newline, word, and byte counts (GNU wc compatible)"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s COMMAND [ARGUMENT]...\n"
+            "  or:  %s help [COMMAND]\n"
+            "  or:  %s --help | --version\n"
+            "Process files in parallel with worker processes and plugins.\n"
+            "\n"
+            "Commands:\n",
+            PROG, PROG, PROG);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "  %-10s %s\n"
+            "\n"
+            "      --help     display this help and exit\n"
+            "      --version  output version information and exit\n"
+            "\n"
+            "Run '%s COMMAND --help' for the options of one command.\n",
+            "help", "display help for a command", PROG);
+}
+
+static void try_help(void)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
+}
+
+/* Like gnulib's close_stdout: output that could not be written is an
+ * error, not silence. */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error: %s\n", PROG, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    return status;
+}
+
+/* The path of the running binary: plugins are found next to it. */
+static const char *self_exe(const char *argv0, char *buf, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n > 0 && (size_t)n < size - 1) {
+        buf[n] = '\0';
+        return buf;
+    }
+    return argv0;
+}
+
+static int run_command(const command *cmd, int argc, char **argv,
+                       const char *argv0)
+{
+    static char exe[PATH_MAX];
+    char display[64];
+    snprintf(display, sizeof display, "%s %s", PROG, cmd->name);
+    cli_env env = {
+        .prog = PROG,
+        .version = SLUICE_VERSION,
+        .self_exe = self_exe(argv0, exe, sizeof exe),
+    };
+    argv[0] = display;
+    return cmd->main(argc, argv, &env);
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *arg = argv[1];
+
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        usage(stdout);
+        return finish_stdout(EXIT_SUCCESS);
+    }
+    if (strcmp(arg, "--version") == 0) {
+        printf("%s %s\n", PROG, SLUICE_VERSION);
+        return finish_stdout(EXIT_SUCCESS);
+    }
+    if (strcmp(arg, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return finish_stdout(EXIT_SUCCESS);
+        }
+        const command *cmd = find_command(argv[2]);
+        if (!cmd) {
+            fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(argv[2]));
+            try_help();
+            return EXIT_USAGE;
+        }
+        char help[] = "--help";
+        char *hargv[] = {argv[2], help, NULL};
+        return run_command(cmd, 2, hargv, argv[0]);
+    }
+    if (arg[0] == '-') {
+        fprintf(stderr, "%s: unrecognized option %s\n", PROG, quoteaf(arg));
+        try_help();
+        return EXIT_USAGE;
+    }
+
+    const command *cmd = find_command(arg);
+    if (!cmd) {
+        fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(arg));
+        try_help();
+        return EXIT_USAGE;
+    }
+    return run_command(cmd, argc - 1, argv + 1, argv[0]);
+}

@@ -1,0 +1,211 @@
+#!/bin/bash
+# tests/cli/wc_tree.sh -- `sluice wc DIR` over a real source tree.
+#
+# A copy of a real tree (WC_TREE_SOURCE, default /usr/include: thousands of
+# files, small and large; a synthetic tree when it is missing) plus planted
+# oddities: .git/.hg/.svn directories (skipped), symbolic links to files and
+# to directories, and a loop (not followed), a FIFO (skipped, so no hang),
+# names with spaces, newlines, quotes and non-ASCII bytes, a large file
+# (split into units), empty files and directories.
+#
+# The oracle is GNU wc (GNU_WC, default /usr/bin/wc) reading the same files
+# through --files0-from of a regular file, which lays out columns by the
+# same rule as operands: the list is `find` of the regular files, pruning
+# VCS directories, in the walk's order (entries of each directory sorted by
+# strcmp, depth first: sorting paths with '/' mapped below every other byte
+# gives exactly that).  Output must be byte-identical, inline (-j0) and with
+# 1 and 2 workers.
+#
+# sluice implements wc 9.5, whose word rule differs from an older installed
+# wc on control characters and non-ASCII bytes; files holding such bytes
+# are moved to a second tree that is compared only for -l, -c, -m and -L,
+# where the versions agree (wc_compare.sh covers words on such input).
+#
+# Prints "ok NAME" or "FAIL NAME" plus a diff per case; exits 1 if any case
+# failed.  Environment: SLUICE_BUILD_ROOT.
+set -u
+
+: "${SLUICE_BUILD_ROOT:?SLUICE_BUILD_ROOT must name the build directory}"
+SLUICE="$SLUICE_BUILD_ROOT/cli/sluice"
+GNU_WC=${GNU_WC:-/usr/bin/wc}
+SRC=${WC_TREE_SOURCE:-/usr/include}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/wc_tree.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+# GNU wc runs as "wc" (argv[0] is the name in its messages).
+mkdir -p "$T/bin"
+ln -s "$GNU_WC" "$T/bin/wc"
+GNU=(env "PATH=$T/bin:$PATH" wc)
+
+failures=0
+cases=0
+
+ok() {
+    cases=$((cases + 1))
+    echo "ok $1"
+}
+
+fail() {
+    cases=$((cases + 1))
+    failures=$((failures + 1))
+    echo "FAIL $1"
+    printf '%s\n' "$2" | head -n 60 | sed 's/^/    /'
+}
+
+if [ ! -x "$SLUICE" ] || [ ! -x "$GNU_WC" ]; then
+    fail setup "missing $SLUICE or $GNU_WC"
+    exit 1
+fi
+
+LOCALES=(C)
+if [ "$(LC_ALL=C.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; then
+    LOCALES+=(C.UTF-8)
+fi
+
+# ------------------------------------------------------------ the trees
+
+cd "$T" || exit 1
+mkdir tree nonascii
+if [ -d "$SRC" ] && [ "$(find "$SRC" -type f 2>/dev/null | head -n 1000 | wc -l)" -ge 1000 ]; then
+    cp -a "$SRC/." tree/ 2>/dev/null
+    echo "# tree: a copy of $SRC"
+else
+    echo "# tree: synthetic ($SRC is missing or small)"
+    awk -v root=tree 'BEGIN {
+        srand(7)
+        for (d = 0; d < 40; d++) {
+            dir = root "/d" d "/s" (d % 5)
+            system("mkdir -p " dir)
+            for (f = 0; f < 100; f++) {
+                file = dir "/f" f ".c"
+                n = int(rand() * 200)
+                for (i = 0; i < n; i++)
+                    printf "line %d\tof %s  with words\n", i, file > file
+                if (f % 9 == 0) printf "no newline at end" > file
+                close(file)
+            }
+        }
+    }'
+fi
+
+# Files with bytes where wc versions disagree on words: to the second tree.
+(cd tree && LC_ALL=C grep -rlP '[^\t\n\v\f\r\x20-\x7e]' . 2>/dev/null) |
+    while IFS= read -r f; do
+        mkdir -p "nonascii/$(dirname "$f")"
+        mv "tree/$f" "nonascii/$f"
+    done
+# ... but keep some text of that kind anyway (same in both versions).
+printf 'caf\xc3\xa9 na\xc3\xafve\n\xe6\x97\xa5\xe6\x9c\xac\n' >nonascii/utf8.txt
+
+# Oddities.
+mkdir -p tree/.git/objects tree/sub/.hg tree/.svn tree/deep/a/b/c/d \
+    tree/emptydir "tree/odd dir" tree/order tree/order/a
+printf 'git object\n' >tree/.git/objects/x
+printf 'git file\n' >tree/.git/HEAD
+printf 'hg\n' >tree/sub/.hg/store
+printf 'svn\n' >tree/.svn/entries
+printf 'deep\n' >tree/deep/a/b/c/d/file
+printf 'sp\n' >"tree/odd dir/sp ace.h"
+printf 'nl\n' >"tree/odd dir/new
+line.txt"
+printf 'q\n' >"tree/odd dir/it's.c"
+printf 'dash\n' >tree/order/-
+printf 'a\n' >tree/order/a/x
+printf 'a-b\n' >tree/order/a-b
+printf 'a.b\n' >tree/order/a.b
+printf 'A\n' >tree/order/A
+printf 'e\n' >"tree/order/$(printf '\xc3\xa9')"
+: >tree/order/empty1
+: >tree/order/empty2
+ln -s ../order/a-b tree/sub/link-to-file
+ln -s "$T/tree/deep" tree/sub/link-to-dir
+ln -s . tree/sub/loop
+ln -s /nonexistent tree/sub/dangling
+mkfifo tree/sub/fifo 2>/dev/null
+awk 'BEGIN { for (i = 0; i < 120000; i++) printf "%d some words here\t%d\n", i, i * 7 }' >tree/sub/large.txt
+
+# The oracle's file lists, in walk order.
+walk_list() { # DIR -> NUL-separated regular files, as sluice orders them
+    find "$1" \( -name .git -o -name .hg -o -name .svn \) -prune -o -type f -print0 |
+        tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
+}
+walk_list tree >list.tree
+walk_list nonascii >list.nonascii
+echo "# $(tr -cd '\0' <list.tree | wc -c) + $(tr -cd '\0' <list.nonascii | wc -c) files"
+
+# ---------------------------------------------------------------- cases
+
+CONFIGS=("-j0" "-j1" "-j2" "-j2 --chunk-size=65536")
+
+# check NAME LOCALE LIST DIR [OPTIONS...]
+check() {
+    local name=$1 loc=$2 list=$3 dir=$4
+    shift 4
+    local cfg d all=""
+    LC_ALL=$loc "${GNU[@]}" "$@" --files0-from="$list" >exp.out 2>exp.err
+    echo $? >exp.rc
+    sed -i 's/^wc: /sluice wc: /' exp.err
+    for cfg in "${CONFIGS[@]}"; do
+        # shellcheck disable=SC2086 # cfg is a list of options
+        LC_ALL=$loc timeout 300 "$SLUICE" wc $cfg "$@" "$dir" >got.out 2>got.err
+        echo $? >got.rc
+        d=""
+        if ! cmp -s exp.out got.out; then
+            d+="stdout:"$'\n'$(diff exp.out got.out | head -n 20)$'\n'
+        fi
+        if ! cmp -s exp.err got.err; then
+            d+="stderr:"$'\n'$(diff exp.err got.err | head -n 20)$'\n'
+        fi
+        if ! cmp -s exp.rc got.rc; then
+            d+="exit status: expected $(cat exp.rc), got $(cat got.rc)"$'\n'
+        fi
+        [ -n "$d" ] && all+="[LC_ALL=$loc sluice wc $cfg $* $dir]"$'\n'"$d"
+    done
+    if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
+}
+
+for loc in "${LOCALES[@]}"; do
+    check "tree.default.$loc" "$loc" list.tree tree
+    check "tree.-l.$loc" "$loc" list.tree tree -l
+    check "tree.-c.$loc" "$loc" list.tree tree -c
+    check "nonascii.-lcmL.$loc" "$loc" list.nonascii nonascii -lcmL
+done
+if [ "${#LOCALES[@]}" -gt 1 ]; then
+    check "tree.-lwmcL.C.UTF-8" C.UTF-8 list.tree tree -lwmcL
+fi
+
+# The planted rules, stated directly (the comparisons above imply them;
+# these say which one broke).
+LC_ALL=C "$SLUICE" wc -j2 -l tree >got.out 2>got.err
+if grep -Eq '/\.(git|hg|svn)/' got.out; then
+    fail tree.vcs-skipped "$(grep -E '/\.(git|hg|svn)/' got.out | head)"
+else
+    ok tree.vcs-skipped
+fi
+if grep -Eq 'tree/sub/(link-to|loop|dangling|fifo)' got.out; then
+    fail tree.links-and-fifos-skipped "$(grep -E 'tree/sub/(link-to|loop|dangling|fifo)' got.out | head)"
+else
+    ok tree.links-and-fifos-skipped
+fi
+order=$(grep -o 'tree/order/.*' got.out | tr '\n' ' ')
+expected="tree/order/- tree/order/A tree/order/a/x tree/order/a-b tree/order/a.b tree/order/empty1 tree/order/empty2 tree/order/$(printf '\xc3\xa9') "
+if [ "$order" = "$expected" ]; then
+    ok tree.sorted-order
+else
+    fail tree.sorted-order "expected: $expected"$'\n'"got:      $order"
+fi
+
+# Two operands: a file, then a tree, then the same tree again.
+printf '%s\0' tree/order/A >list.two
+walk_list tree/order >>list.two
+walk_list tree/deep >>list.two
+LC_ALL=C "${GNU[@]}" --files0-from=list.two >exp.out 2>&1
+LC_ALL=C "$SLUICE" wc -j2 tree/order/A tree/order tree/deep >got.out 2>&1
+if cmp -s exp.out got.out; then
+    ok tree.operands-in-order
+else
+    fail tree.operands-in-order "$(diff exp.out got.out | head -n 20)"
+fi
+
+echo "# $cases cases, $failures failed"
+[ "$failures" -eq 0 ]
