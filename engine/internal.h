@@ -273,6 +273,9 @@ struct sluice__worker {
     char *err_sink;          /* coordinator set-up: errors go here, not
                                 into records (err_sink_len bytes) */
     size_t err_sink_len;
+    int64_t cache_input;     /* input whose file is open in cache_fd, or -1:
+                                consecutive ranges of a file reuse it */
+    int cache_fd;
     int failed;              /* a flush failed: stop */
     int in_error;            /* the plugin reported an error this input */
 };

@@ -414,6 +414,56 @@ static void stdin_pipe_is_read_as_a_stream(void **st)
     free(d);
 }
 
+static void large_ranges_are_mapped_and_give_the_one_pass_result(void **st)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/large", tu_tmpdir());
+    size_t n = 9 * 1000 * 1000 + 123; /* not a multiple of any page */
+    unsigned char *d = malloc(n);
+    uint64_t s = 17;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (unsigned char)tu_rand(&s);
+    tu_write(path, d, n);
+    const char *paths[] = {path};
+    const size_t chunks[] = {1 << 20, (2 << 20) + 4097, 0};
+    for (int j = 0; j <= 2; j++)
+        for (size_t ci = 0; ci < 3; ci++) {
+            result r;
+            char err[512];
+            assert_int_equal(run("summer", paths, 1, j, chunks[ci], NULL, &r,
+                                 err, sizeof err), 0);
+            assert_int_equal(r.bytes[0], n);
+            assert_true(r.hash[0] == hash_of(d, n));
+        }
+    free(d);
+}
+
+static void a_file_that_shrinks_while_read_is_reported_not_fatal(void **st)
+{
+    (void)st;
+    char path[512], other[512];
+    snprintf(path, sizeof path, "%s/shrinking", tu_tmpdir());
+    snprintf(other, sizeof other, "%s/after", tu_tmpdir());
+    tu_write(other, "after\n", 6);
+    size_t n = 8 << 20;
+    unsigned char *d = calloc(1, n);
+    for (int j = 0; j <= 2; j++) {
+        tu_write(path, d, n);
+        const char *paths[] = {path, other};
+        const char *kv[] = {"shrink_path", path, NULL};
+        result r;
+        char err[512];
+        int rc = run("summer", paths, 2, j, 4 << 20, kv, &r, err, sizeof err);
+        assert_int_equal(rc, SLUICE_EINPUT);
+        assert_int_equal(r.n, 2);
+        assert_int_not_equal(r.err[0], 0);
+        assert_int_equal(r.err[1], 0);
+        assert_int_equal(r.bytes[1], 6);
+    }
+    free(d);
+}
+
 static void memory_stays_bounded_on_a_10g_sparse_file(void **st)
 {
     (void)st;
@@ -470,6 +520,8 @@ int main(void)
         cmocka_unit_test(a_unit_that_kills_its_worker_twice_fails_the_job_by_name),
         cmocka_unit_test(a_failing_worker_init_fails_the_job_without_hanging),
         cmocka_unit_test(stdin_pipe_is_read_as_a_stream),
+        cmocka_unit_test(large_ranges_are_mapped_and_give_the_one_pass_result),
+        cmocka_unit_test(a_file_that_shrinks_while_read_is_reported_not_fatal),
         cmocka_unit_test(memory_stays_bounded_on_a_10g_sparse_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,8 @@
  * Option crash_marker=PATH: the first map call that sees a '!' byte while
  * PATH does not exist creates PATH and kills its worker (requeue test);
  * crash_always=true kills it every time (poison test).
+ * Option shrink_path=PATH: the map call at offset 0 truncates PATH to 1 MiB
+ * (a file changing while it is read).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -22,12 +24,14 @@ typedef struct part {
 } part;
 
 static const char *marker;
+static const char *shrink;
 static int always;
 
 static int g_init(sluice_ctx *ctx)
 {
     marker = ctx->api->option(ctx, "crash_marker");
     always = (int)ctx->api->option_int(ctx, "crash_always");
+    shrink = ctx->api->option(ctx, "shrink_path");
     return 0;
 }
 
@@ -55,6 +59,8 @@ static int map(sluice_ctx *ctx, const sluice_block *b, void *p)
             }
         }
     }
+    if (b->offset == 0 && shrink && *shrink && truncate(shrink, 1 << 20) != 0)
+        return -1;
     for (size_t i = 0; i < b->len; i++) {
         x->hash = x->hash * HASH_B + b->data[i];
         x->pow *= HASH_B;
@@ -85,6 +91,7 @@ static const char *const names[] = {"bytes", "hash"};
 static const sluice_option opts[] = {
     {"crash_marker", SLUICE_OPT_STRING, "", "crash once, marker file", NULL},
     {"crash_always", SLUICE_OPT_BOOL, "false", "crash on every '!'", NULL},
+    {"shrink_path", SLUICE_OPT_STRING, "", "truncate this file", NULL},
 };
 
 static const sluice_plugin desc = {
@@ -96,7 +103,7 @@ static const sluice_plugin desc = {
     .description = "order-sensitive hash of the input (tests)",
     .license = "MIT",
     .options = opts,
-    .n_options = 2,
+    .n_options = 3,
     .caps = SLUICE_CAP_MERGE,
     .partial_size = sizeof(part),
     .counter_names = names,

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# wc.sh -- `sluice wc` against GNU wc, side by side in one hyperfine run.
+#
+# Usage: [SLUICE=build/cli/sluice] bench/wc.sh [CORPUS_DIR]
+#
+# CORPUS_DIR (default bench/corpus) is what bench/corpus.sh builds.  Cases:
+#   1  1 GB file, default counts (-lwc), LC_ALL=C.UTF-8
+#   2  1 GB file, -l
+#   3  1 GB file, -w, LC_ALL=C
+#   4  source tree, default counts, LC_ALL=C.UTF-8:
+#      `sluice wc DIR` against `find DIR -type f -print0 | wc --files0-from=-`
+# Cases 1, 2 and 4 also time `sluice wc -j 1` (one worker: single-core
+# figures).  Before timing, each sluice command is run once and its numbers
+# compared with GNU wc's (the tree: the total line); a mismatch is reported
+# and makes the script exit 1.  The table gives medians, throughput and the
+# ratio GNU time / sluice time (> 1: sluice is faster).
+#
+# Environment:
+#   SLUICE   the sluice binary (default build/cli/sluice).  If its name is
+#            `wc` (e.g. SLUICE=/usr/bin/wc), it is run as is, without the
+#            `wc` subcommand or -j: a dry run of this script whose ratios
+#            must all be close to 1.
+#   WC       GNU wc (default wc)
+#   RUNS     minimum timed runs per command (default 5; hyperfine does more
+#            for fast commands); WARMUP: untimed runs first (default 1)
+#   CASES    which cases to run (default "1 2 3 4")
+#   RESULTS  directory for hyperfine's JSON (default: a new temporary one)
+set -euo pipefail
+
+corpus=${1:-bench/corpus}
+sluice=${SLUICE:-build/cli/sluice}
+gnu_wc=${WC:-wc}
+runs=${RUNS:-5}
+warmup=${WARMUP:-1}
+cases=${CASES:-1 2 3 4}
+
+die() { echo "wc.sh: $*" >&2; exit 2; }
+
+big=$corpus/text-1g.txt
+tree=$corpus/tree
+if [ ! -f "$big" ] || [ ! -d "$tree" ]; then
+    die "$corpus: no corpus (build it with bench/corpus.sh $corpus)"
+fi
+[ -x "$sluice" ] || die "$sluice: not an executable (set SLUICE)"
+command -v hyperfine > /dev/null || die "hyperfine is not installed"
+if command -v jq > /dev/null; then
+    json_tool=jq
+elif command -v python3 > /dev/null; then
+    json_tool=python3
+else
+    die "need jq or python3 to read hyperfine's JSON"
+fi
+results=${RESULTS:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-wc-bench.XXXXXX")}
+mkdir -p "$results"
+
+# The sluice command words, and the -j 1 flag (none in a dry run).
+if [ "$(basename "$sluice")" = wc ]; then
+    sluice_cmd=("$sluice")
+    j1=()
+    dry=1
+else
+    sluice_cmd=("$sluice" wc)
+    j1=(-j 1)
+    dry=0
+fi
+
+# Quotes words into one shell command line for hyperfine.
+shell_line() {
+    local line
+    printf -v line '%q ' "$@"
+    printf '%s' "${line% }"
+}
+
+# Median of the run times of the command named $2 in hyperfine JSON file $1.
+median() {
+    if [ "$json_tool" = jq ]; then
+        jq -r --arg n "$2" '.results[] | select(.command == $n) | .times | sort
+            | if length % 2 == 1 then .[(length - 1) / 2]
+              else (.[length / 2 - 1] + .[length / 2]) / 2 end' "$1"
+    else
+        python3 - "$1" "$2" <<'PY'
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    if r["command"] == sys.argv[2]:
+        print(statistics.median(r["times"]))
+PY
+    fi
+}
+
+# The numbers of a wc output: its last line (a file's, or the total) without
+# the name in the last field, spaces squeezed.
+numbers() {
+    tail -n 1 | awk '{ $NF = ""; sub(/ +$/, ""); print }'
+}
+
+status=0
+table=()     # rows: case|command|median|throughput|ratio
+checks=()    # one line per verified command
+
+# Runs one case: $1 id, $2 title, $3 locale, $4 unit (bytes N | files N),
+# $5 whether to add -j 1, $6 the GNU command line, then the sluice
+# arguments after the subcommand.
+run_case() {
+    local id=$1 title=$2 locale=$3 unit=$4 with_j1=$5 gnu_line=$6
+    shift 6
+    local -a names=(sluice) lines=() args=("$@")
+    local json="$results/case$id.json" want got name line i med gmed tp ratio
+
+    if [ "$dry" = 1 ] && [ -d "${args[-1]}" ]; then
+        # GNU wc takes no directory: the dry run times the pipeline twice.
+        lines+=("$gnu_line")
+        [ "$with_j1" = 0 ] || lines+=("$gnu_line")
+    else
+        lines+=("$(shell_line "${sluice_cmd[@]}" "${args[@]}")")
+        [ "$with_j1" = 0 ] ||
+            lines+=("$(shell_line "${sluice_cmd[@]}" "${j1[@]}" "${args[@]}")")
+    fi
+    [ "$with_j1" = 0 ] || names+=("sluice -j 1")
+    names+=("GNU wc")
+    lines+=("$gnu_line")
+
+    echo "== ($id) $title"
+    # Same numbers?  GNU wc's output is the reference.
+    if ! want=$(LC_ALL=$locale bash -c "$gnu_line" | numbers); then
+        echo "   GNU wc failed: $gnu_line"
+        status=1
+        return
+    fi
+    for i in $(seq 0 $((${#lines[@]} - 2))); do
+        name=${names[$i]}
+        if got=$(LC_ALL=$locale bash -c "${lines[$i]}" | numbers) &&
+           [ "$got" = "$want" ]; then
+            checks+=("($id) $name: same numbers as GNU wc: $want")
+        else
+            checks+=("($id) $name: MISMATCH: sluice '$got', GNU wc '$want'")
+            status=1
+        fi
+        echo "   ${checks[-1]}"
+    done
+
+    local -a hf=(hyperfine --style basic --output pipe --warmup "$warmup"
+                 --min-runs "$runs" --export-json "$json")
+    for i in "${!lines[@]}"; do
+        hf+=(--command-name "${names[$i]}" "${lines[$i]}")
+    done
+    if ! LC_ALL=$locale "${hf[@]}" > "$results/case$id.txt" 2>&1; then
+        echo "   hyperfine failed (see $results/case$id.txt)"
+        status=1
+        return
+    fi
+
+    gmed=$(median "$json" "GNU wc")
+    for i in "${!names[@]}"; do
+        name=${names[$i]}
+        med=$(median "$json" "$name")
+        read -r tp ratio < <(awk -v u="${unit%% *}" -v n="${unit##* }" \
+            -v m="$med" -v g="$gmed" 'BEGIN {
+                if (u == "bytes") printf "%.3f_GB/s", n / m / 1e9
+                else printf "%.0f_files/s", n / m
+                printf " %.2f\n", g / m }')
+        if [ "$name" = "GNU wc" ]; then
+            ratio=-
+        fi
+        table+=("($id) $title|$name|$med|${tp/_/ }|$ratio")
+    done
+}
+
+# -------------------------------------------------------------- the cases
+echo "sluice: $sluice$([ "$dry" = 1 ] && echo ' (dry run: GNU wc against itself)')"
+echo "GNU wc: $("$gnu_wc" --version | head -n 1); $(nproc) CPUs; $(uname -r)"
+echo "corpus: $corpus; hyperfine JSON in $results"
+echo "warming the page cache..."
+cat "$big" > /dev/null
+find "$tree" -type f -print0 | xargs -0 cat > /dev/null
+big_bytes=$(stat -c %s "$big")
+tree_files=$(find "$tree" -type f -printf . | wc -c)
+
+for c in $cases; do
+    case $c in
+        1) run_case 1 "1 GB, default counts, C.UTF-8" C.UTF-8 "bytes $big_bytes" 1 \
+               "$(shell_line "$gnu_wc" "$big")" "$big" ;;
+        2) run_case 2 "1 GB, -l" C.UTF-8 "bytes $big_bytes" 1 \
+               "$(shell_line "$gnu_wc" -l "$big")" -l "$big" ;;
+        3) run_case 3 "1 GB, -w, C locale" C "bytes $big_bytes" 0 \
+               "$(shell_line "$gnu_wc" -w "$big")" -w "$big" ;;
+        4) run_case 4 "tree ($tree_files files), C.UTF-8" C.UTF-8 "files $tree_files" 1 \
+               "$(shell_line find "$tree" -type f -print0) | $(shell_line "$gnu_wc" --files0-from=-)" \
+               "$tree" ;;
+        *) die "unknown case '$c' in CASES" ;;
+    esac
+done
+
+# -------------------------------------------------------------- the table
+echo
+printf '%-38s %-12s %10s %18s %11s\n' case command median throughput "GNU/sluice"
+last=
+for row in "${table[@]}"; do
+    IFS='|' read -r title name med tp ratio <<< "$row"
+    if [ "$title" = "$last" ]; then
+        shown=
+    else
+        shown=$title
+    fi
+    last=$title
+    printf '%-38s %-12s %8.3f s %18s %11s\n' "$shown" "$name" "$med" "$tp" \
+        "$([ "$ratio" = - ] && echo - || echo "${ratio}x")"
+done
+echo
+for line in "${checks[@]}"; do
+    echo "$line"
+done
+if [ "$status" -ne 0 ]; then
+    echo "wc.sh: some checks or runs FAILED" >&2
+fi
+exit "$status"
