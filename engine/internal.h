@@ -26,7 +26,7 @@
 #define SLUICE_DEFAULT_BATCH (1 * SLUICE_MiB)   /* small files per unit */
 #define SLUICE_DEFAULT_BLOCK (256 * SLUICE_KiB) /* bytes per read and map */
 #define SLUICE_BATCH_FILES 512                  /* small files per unit */
-#define SLUICE_CREDITS 4             /* units in flight per worker */
+#define SLUICE_CREDITS 16            /* units in flight per worker */
 #define SLUICE_COMP_CAP 64           /* completion ring entries */
 #define SLUICE_SLOT_SIZE (1 * SLUICE_MiB) /* input slot: manifest or stream */
 #define SLUICE_OUT_SIZE (4 * SLUICE_MiB)  /* output arena per worker */

@@ -335,13 +335,32 @@ static int grow_whole(sluice__worker *w, size_t need)
 
 typedef struct read_src {
     int fd;
-    uint64_t base; /* file offset of input offset 0 */
+    uint64_t base;   /* file offset of input offset 0 */
+    uint64_t expect; /* size the input should have, or UINT64_MAX */
 } read_src;
 
+/* Reads n bytes at input offset off, or fewer at EOF.  A regular file's
+ * short read ends at EOF, so a short read that stops exactly at the expected
+ * size needs no second read to prove it (one pread per small file). */
 static ssize_t src_read(void *arg, void *buf, size_t n, uint64_t off)
 {
     const read_src *s = arg;
-    return sluice__os_pread_full(s->fd, buf, n, s->base + off);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(s->fd, (char *)buf + got, n - got,
+                          (off_t)(s->base + off + got));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (off + got == s->expect)
+            break;
+    }
+    return (ssize_t)got;
 }
 
 /* Large ranges are mapped instead of read: a page-cache copy runs at about
@@ -594,7 +613,8 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
                 return rc;
             continue;
         }
-        read_src src = {.fd = fd, .base = m->base};
+        read_src src = {.fd = fd, .base = m->base,
+                        .expect = range || !m->size ? UINT64_MAX : m->size};
         partial_reset(w);
         int rc;
         if (range) {
