@@ -75,7 +75,8 @@ int sluice__os_pidfd(pid_t pid)
 #endif
 }
 
-ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off)
+ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off,
+                              uint64_t stop)
 {
     size_t got = 0;
     while (got < n) {
@@ -88,6 +89,8 @@ ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off)
         if (r == 0)
             break;
         got += (size_t)r;
+        if (off + got == stop)
+            break;
     }
     return (ssize_t)got;
 }

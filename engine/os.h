@@ -31,8 +31,11 @@ void sluice__os_event_drain(int fd);
 int sluice__os_pidfd(pid_t pid);
 
 /* Reads up to n bytes at off, retrying short reads and EINTR, stopping at
- * EOF.  Returns the bytes read or -errno. */
-ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off);
+ * EOF, or as soon as the file offset reaches `stop` (a regular file's short
+ * read ends at EOF: when the caller expects EOF there, no read is needed to
+ * prove it; UINT64_MAX: never).  Returns the bytes read or -errno. */
+ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off,
+                              uint64_t stop);
 /* Same for a stream (read(2)). */
 ssize_t sluice__os_read_full(int fd, void *buf, size_t n);
 

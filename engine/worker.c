@@ -339,28 +339,12 @@ typedef struct read_src {
     uint64_t expect; /* size the input should have, or UINT64_MAX */
 } read_src;
 
-/* Reads n bytes at input offset off, or fewer at EOF.  A regular file's
- * short read ends at EOF, so a short read that stops exactly at the expected
- * size needs no second read to prove it (one pread per small file). */
 static ssize_t src_read(void *arg, void *buf, size_t n, uint64_t off)
 {
     const read_src *s = arg;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(s->fd, (char *)buf + got, n - got,
-                          (off_t)(s->base + off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-        if (off + got == s->expect)
-            break;
-    }
-    return (ssize_t)got;
+    return sluice__os_pread_full(s->fd, buf, n, s->base + off,
+                                 s->expect == UINT64_MAX ? UINT64_MAX
+                                                         : s->base + s->expect);
 }
 
 /* Large ranges are mapped instead of read: a page-cache copy runs at about
