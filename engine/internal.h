@@ -114,10 +114,8 @@ static inline size_t sluice__pad8(size_t n)
 /* One worker's shared region: header, submission ring, completion ring,
  * input slots, output arena.  The coordinator formats it before fork. */
 typedef struct sluice__shm {
-    _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_head; /* worker writes */
     _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_tail; /* coordinator */
     _Alignas(SLUICE_CACHELINE) _Atomic uint32_t out_waiting; /* worker waits for space */
-    _Alignas(SLUICE_CACHELINE) _Atomic uint64_t busy_seq; /* unit being mapped + 1 */
 } sluice__shm;
 
 /* Process-local view of a region (both sides build the same one from the
@@ -133,7 +131,6 @@ typedef struct sluice__region {
     unsigned char *out;       /* output arena */
     size_t out_size;
     int doorbell;             /* eventfd the worker sleeps on */
-    int refs;                 /* coordinator: users of this mapping */
 } sluice__region;
 
 int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size);

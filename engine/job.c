@@ -948,10 +948,7 @@ static void sleep_once(sluice_job *job)
         for (int j = 0; j < n; j++)
             if (ev[j].data.u32 == 0)
                 sluice__os_event_drain(sluice__coord_eventfd);
-        if (n != 0)
-            reap(job);
-        else
-            reap(job); /* timeout: a worker lost without a pidfd */
+        reap(job); /* also after a timeout: a worker without a pidfd */
     }
     for (int j = 0; j < job->nw; j++)
         if (job->w[j].alive)

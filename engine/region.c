@@ -39,10 +39,8 @@ int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size)
     r->base = base;
     r->bytes = total;
     r->hdr = (sluice__shm *)(void *)base;
-    atomic_store(&r->hdr->out_head, 0);
     atomic_store(&r->hdr->out_tail, 0);
     atomic_store(&r->hdr->out_waiting, 0);
-    atomic_store(&r->hdr->busy_seq, 0);
     if (sluice_ring_init(&r->sub, base + off_sub, SLUICE_CREDITS,
                          sizeof(sluice__unit)) < 0 ||
         sluice_ring_init(&r->comp, base + off_comp, SLUICE_COMP_CAP,
@@ -60,7 +58,6 @@ int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size)
         return fd;
     }
     r->doorbell = fd;
-    r->refs = 1;
     return 0;
 }
 

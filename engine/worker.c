@@ -739,8 +739,6 @@ static int process_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
     sluice__region *r = main_region;
     sluice__comp c = {.seq = seq, .out_pos = pos, .out_len = len,
                       .flags = last ? SLUICE__CF_LAST : 0};
-    atomic_store_explicit(&r->hdr->out_head, w->out_head,
-                          memory_order_release);
     for (;;) {
         int n = sluice_ring_push(&r->comp, &c, 1);
         if (n < 0)
@@ -809,12 +807,9 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r)
             status = 4;
             break;
         }
-        atomic_store_explicit(&r->hdr->busy_seq, u.seq + 1,
-                              memory_order_relaxed);
         int rc = sluice__worker_unit(w, &u, r->slots + (size_t)u.slot *
                                                         r->slot_size,
                                      r->slot_size);
-        atomic_store_explicit(&r->hdr->busy_seq, 0, memory_order_relaxed);
         if (rc < 0) {
             status = 6;
             break;

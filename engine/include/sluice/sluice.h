@@ -91,7 +91,6 @@ typedef struct sluice_input {
 
 enum {
     SLUICE_ADD_WALK = 1u << 0, /* a directory operand is walked, not refused */
-    SLUICE_ADD_HIDDEN = 1u << 1, /* (reserved) include hidden entries */
 };
 
 /* ------------------------------------------------------------------- jobs */
@@ -116,7 +115,6 @@ typedef struct sluice_job_opts {
     size_t chunk_size;  /* bytes per unit of a large input; 0 = default */
     size_t batch_bytes; /* bytes of small files per unit; 0 = default */
     uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
-    int force_scalar;   /* reserved for plugins' SIMD tests */
 } sluice_job_opts;
 
 /* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
