@@ -335,6 +335,9 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
             if (job->p_fd < 0)
                 errnum = errno;
         }
+        /* A bigger pipe means fewer wake-ups of the writer and of us. */
+        if (job->p_fd >= 0 && S_ISFIFO(in->pub.st.st_mode))
+            fcntl(job->p_fd, F_SETPIPE_SZ, (int)SLUICE_MiB);
     }
     size_t off = 0;
     size_t moff;
