@@ -16,39 +16,8 @@
 #
 # Environment: SLUICE_BUILD_ROOT (the binary is $SLUICE_BUILD_ROOT/cli/sluice).
 set -u
-
-: "${SLUICE_BUILD_ROOT:?SLUICE_BUILD_ROOT must name the build directory}"
-SLUICE="$SLUICE_BUILD_ROOT/cli/sluice"
-GNU_WC=${GNU_WC:-/usr/bin/wc}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wc_compare.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-# GNU wc runs as "wc" (argv[0] is the name in its messages).
-mkdir -p "$T/bin"
-ln -s "$GNU_WC" "$T/bin/wc"
-GNU=(env "PATH=$T/bin:$PATH" wc)
-IN="$T/in"
-mkdir -p "$IN"
-
-failures=0
-cases=0
-
-ok() {
-    cases=$((cases + 1))
-    echo "ok $1"
-}
-
-fail() {
-    cases=$((cases + 1))
-    failures=$((failures + 1))
-    echo "FAIL $1"
-    printf '%s\n' "$2" | head -n 60 | sed 's/^/    /'
-}
-
-if [ ! -x "$SLUICE" ] || [ ! -x "$GNU_WC" ]; then
-    fail setup "missing $SLUICE or $GNU_WC"
-    exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091 # -x follows it
+. "$(dirname "$0")/lib.sh"
 
 # Engine settings sluice runs are repeated under (word-split on purpose):
 # every one for the runs over all inputs at once, a few for the rest.
@@ -66,69 +35,9 @@ SOME_CONFIGS=("-j0" "-j1 --chunk-size=4096" "-j2 --chunk-size=7" "-j4")
 FEW_CONFIGS=("-j0" "-j2 --chunk-size=7")
 CONFIGS=("${ALL_CONFIGS[@]}")
 
-LOCALES=(C)
-if [ "$(LC_ALL=C.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; then
-    LOCALES+=(C.UTF-8)
-else
-    echo "# C.UTF-8 is not available: UTF-8 cases skipped"
-fi
-
 # --------------------------------------------------------------- running
 
-# run PREFIX LOCALE STDIN CMD... -- CMD in $IN with stdin from STDIN (a
-# file, or "|FILE" for a pipe fed from FILE); PREFIX.out .err .rc
-run() {
-    local p=$1 loc=$2 in=$3
-    shift 3
-    (
-        cd "$IN" || exit 99
-        if [ "${in#|}" != "$in" ]; then
-            cat -- "${in#|}" | LC_ALL=$loc "$@"
-        else
-            LC_ALL=$loc "$@" <"$in"
-        fi >"$p.out" 2>"$p.err"
-        echo $? >"$p.rc"
-    )
-}
-
-# expect_gnu LOCALE STDIN ARGS... -- the oracle's run into $T/exp.*
-expect_gnu() {
-    local loc=$1 in=$2
-    shift 2
-    run "$T/exp" "$loc" "$in" "${GNU[@]}" "$@"
-    sed -i -e 's/^wc: /sluice wc: /' \
-        -e "s/^Try 'wc --help'/Try 'sluice wc --help'/" "$T/exp.err"
-}
-
-# diff_run PREFIX -- differences between $T/exp.* and PREFIX.*
-diff_run() {
-    local p=$1 d=""
-    if ! cmp -s "$T/exp.out" "$p.out"; then
-        d+="stdout:"$'\n'$(diff <(od -c "$T/exp.out") <(od -c "$p.out") | head -n 20)$'\n'
-    fi
-    if ! cmp -s "$T/exp.err" "$p.err"; then
-        d+="stderr:"$'\n'$(diff "$T/exp.err" "$p.err" | head -n 20)$'\n'
-    fi
-    if ! cmp -s "$T/exp.rc" "$p.rc"; then
-        d+="exit status: expected $(cat "$T/exp.rc"), got $(cat "$p.rc")"$'\n'
-    fi
-    printf '%s' "$d"
-}
-
-# check NAME LOCALE STDIN ARGS... -- sluice under every config vs $T/exp.*
-check() {
-    local name=$1 loc=$2 in=$3
-    shift 3
-    local cfg d all=""
-    for cfg in "${CONFIGS[@]}"; do
-        # shellcheck disable=SC2086 # cfg is a list of options
-        run "$T/got" "$loc" "$in" "$SLUICE" wc $cfg "$@"
-        d=$(diff_run "$T/got")
-        [ -n "$d" ] && all+="[LC_ALL=$loc sluice wc $cfg $*]"$'\n'"$d"
-    done
-    if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
-}
-
+# run, expect_gnu, diff_run and check are in lib.sh.
 # check_few, check_some: like check, with fewer configs.
 check_few() {
     CONFIGS=("${FEW_CONFIGS[@]}")
@@ -463,5 +372,4 @@ for loc in "${LOCALES[@]}"; do
     check_few "options.double-dash.$loc" "$loc" /dev/null -w -- -l simple
 done
 
-echo "# $cases cases, $failures failed"
-[ "$failures" -eq 0 ]
+finish

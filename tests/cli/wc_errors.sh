@@ -14,116 +14,20 @@
 # Prints "ok NAME" or "FAIL NAME" plus a diff per case; exits 1 if any
 # case failed.  Environment: SLUICE_BUILD_ROOT.
 set -u
-
-: "${SLUICE_BUILD_ROOT:?SLUICE_BUILD_ROOT must name the build directory}"
-SLUICE="$SLUICE_BUILD_ROOT/cli/sluice"
-GNU_WC=${GNU_WC:-/usr/bin/wc}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wc_errors.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-# GNU wc runs as "wc" (argv[0] is the name in its messages).
-mkdir -p "$T/bin"
-ln -s "$GNU_WC" "$T/bin/wc"
-GNU=(env "PATH=$T/bin:$PATH" wc)
-chmod 755 "$T"
-IN="$T/in"
-mkdir -p "$IN"
-chmod 755 "$IN"
-
-failures=0
-cases=0
-
-ok() {
-    cases=$((cases + 1))
-    echo "ok $1"
-}
-
-fail() {
-    cases=$((cases + 1))
-    failures=$((failures + 1))
-    echo "FAIL $1"
-    printf '%s\n' "$2" | head -n 60 | sed 's/^/    /'
-}
-
-skip() {
-    echo "ok $1 # SKIP $2"
-}
-
-if [ ! -x "$SLUICE" ] || [ ! -x "$GNU_WC" ]; then
-    fail setup "missing $SLUICE or $GNU_WC"
-    exit 1
-fi
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091 # -x follows it
+. "$(dirname "$0")/lib.sh"
+# nobody must reach the inputs in the unreadable-file cases
+chmod 755 "$T" "$IN"
 
 CONFIGS=("-j0" "-j2" "-j2 --chunk-size=7")
 
-LOCALES=(C)
-if [ "$(LC_ALL=C.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; then
-    LOCALES+=(C.UTF-8)
-fi
-
-# run PREFIX LOCALE STDIN CMD... (STDIN: a path, "|FILE" for a pipe, or
-# "-" for a closed stdin)
-run() {
-    local p=$1 loc=$2 in=$3
-    shift 3
-    (
-        cd "$IN" || exit 99
-        if [ "$in" = - ]; then
-            LC_ALL=$loc timeout 60 "$@" <&-
-        elif [ "${in#|}" != "$in" ]; then
-            cat -- "${in#|}" | LC_ALL=$loc timeout 60 "$@"
-        else
-            LC_ALL=$loc timeout 60 "$@" <"$in"
-        fi >"$p.out" 2>"$p.err"
-        echo $? >"$p.rc"
-    )
-}
-
-gnu_to_sluice() {
-    sed -i -e 's/^wc: /sluice wc: /' \
-        -e "s/^Try 'wc --help'/Try 'sluice wc --help'/" "$1"
-}
-
-expect_gnu() {
-    local loc=$1 in=$2
-    shift 2
-    run "$T/exp" "$loc" "$in" "${GNU[@]}" "$@"
-    gnu_to_sluice "$T/exp.err"
-}
+# run, gnu_to_sluice, expect_gnu, diff_run and check are in lib.sh.
 
 # expect OUT ERR RC -- literal expectations
 expect() {
     printf '%s' "$1" >"$T/exp.out"
     printf '%s' "$2" >"$T/exp.err"
     echo "$3" >"$T/exp.rc"
-}
-
-diff_run() {
-    local p=$1 d=""
-    if ! cmp -s "$T/exp.out" "$p.out"; then
-        d+="stdout:"$'\n'$(diff "$T/exp.out" "$p.out" | head -n 20)$'\n'
-    fi
-    if ! cmp -s "$T/exp.err" "$p.err"; then
-        d+="stderr:"$'\n'$(diff "$T/exp.err" "$p.err" | head -n 20)$'\n'
-    fi
-    if ! cmp -s "$T/exp.rc" "$p.rc"; then
-        d+="exit status: expected $(cat "$T/exp.rc"), got $(cat "$p.rc")"$'\n'
-    fi
-    printf '%s' "$d"
-}
-
-# check NAME LOCALE STDIN ARGS... -- `sluice wc ARGS` under every config
-check() {
-    local name=$1 loc=$2 in=$3
-    shift 3
-    local cfg d all=""
-    for cfg in "${CONFIGS[@]}"; do
-        # shellcheck disable=SC2086 # cfg is a list of options
-        run "$T/got" "$loc" "$in" "$SLUICE" wc $cfg "$@"
-        d=$(diff_run "$T/got")
-        [ -n "$d" ] && all+="[LC_ALL=$loc sluice wc $cfg $*]"$'\n'"$d"
-    done
-    if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
 }
 
 # check_cmd NAME LOCALE STDIN CMD... -- one run of exactly CMD
@@ -376,5 +280,4 @@ timeout 60 "$SLUICE" wc -j2 "$IN/many" | head -n 1 >/dev/null
 rc=${PIPESTATUS[0]}
 if [ "$rc" -ne 124 ]; then ok output.closed-pipe; else fail output.closed-pipe "timed out"; fi
 
-echo "# $cases cases, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -24,43 +24,13 @@
 # Prints "ok NAME" or "FAIL NAME" plus a diff per case; exits 1 if any case
 # failed.  Environment: SLUICE_BUILD_ROOT.
 set -u
-
-: "${SLUICE_BUILD_ROOT:?SLUICE_BUILD_ROOT must name the build directory}"
-SLUICE="$SLUICE_BUILD_ROOT/cli/sluice"
-GNU_WC=${GNU_WC:-/usr/bin/wc}
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091 # -x follows it
+. "$(dirname "$0")/lib.sh"
 SRC=${WC_TREE_SOURCE:-/usr/include}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/wc_tree.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-# GNU wc runs as "wc" (argv[0] is the name in its messages).
-mkdir -p "$T/bin"
-ln -s "$GNU_WC" "$T/bin/wc"
-GNU=(env "PATH=$T/bin:$PATH" wc)
-
-failures=0
-cases=0
-
-ok() {
-    cases=$((cases + 1))
-    echo "ok $1"
-}
-
-fail() {
-    cases=$((cases + 1))
-    failures=$((failures + 1))
-    echo "FAIL $1"
-    printf '%s\n' "$2" | head -n 60 | sed 's/^/    /'
-}
-
-if [ ! -x "$SLUICE" ] || [ ! -x "$GNU_WC" ]; then
-    fail setup "missing $SLUICE or $GNU_WC"
-    exit 1
-fi
-
-LOCALES=(C)
-if [ "$(LC_ALL=C.UTF-8 locale charmap 2>/dev/null)" = UTF-8 ]; then
-    LOCALES+=(C.UTF-8)
-fi
+# The cases run in $T, where the trees and lists are; a walk of the whole
+# tree may take a while.
+IN="$T"
+RUN_TIMEOUT=300
 
 # ------------------------------------------------------------ the trees
 
@@ -137,41 +107,24 @@ echo "# $(tr -cd '\0' <list.tree | wc -c) + $(tr -cd '\0' <list.nonascii | wc -c
 
 CONFIGS=("-j0" "-j1" "-j2" "-j2 --chunk-size=65536")
 
-# check NAME LOCALE LIST DIR [OPTIONS...]
-check() {
+# check_tree NAME LOCALE LIST DIR [OPTIONS...] -- GNU wc OPTIONS over the
+# files in LIST against `sluice wc OPTIONS DIR` under every config (check
+# and the rest are in lib.sh)
+check_tree() {
     local name=$1 loc=$2 list=$3 dir=$4
     shift 4
-    local cfg d all=""
-    LC_ALL=$loc "${GNU[@]}" "$@" --files0-from="$list" >exp.out 2>exp.err
-    echo $? >exp.rc
-    sed -i 's/^wc: /sluice wc: /' exp.err
-    for cfg in "${CONFIGS[@]}"; do
-        # shellcheck disable=SC2086 # cfg is a list of options
-        LC_ALL=$loc timeout 300 "$SLUICE" wc $cfg "$@" "$dir" >got.out 2>got.err
-        echo $? >got.rc
-        d=""
-        if ! cmp -s exp.out got.out; then
-            d+="stdout:"$'\n'$(diff exp.out got.out | head -n 20)$'\n'
-        fi
-        if ! cmp -s exp.err got.err; then
-            d+="stderr:"$'\n'$(diff exp.err got.err | head -n 20)$'\n'
-        fi
-        if ! cmp -s exp.rc got.rc; then
-            d+="exit status: expected $(cat exp.rc), got $(cat got.rc)"$'\n'
-        fi
-        [ -n "$d" ] && all+="[LC_ALL=$loc sluice wc $cfg $* $dir]"$'\n'"$d"
-    done
-    if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
+    expect_gnu "$loc" /dev/null "$@" --files0-from="$list"
+    check "$name" "$loc" /dev/null "$@" "$dir"
 }
 
 for loc in "${LOCALES[@]}"; do
-    check "tree.default.$loc" "$loc" list.tree tree
-    check "tree.-l.$loc" "$loc" list.tree tree -l
-    check "tree.-c.$loc" "$loc" list.tree tree -c
-    check "nonascii.-lcmL.$loc" "$loc" list.nonascii nonascii -lcmL
+    check_tree "tree.default.$loc" "$loc" list.tree tree
+    check_tree "tree.-l.$loc" "$loc" list.tree tree -l
+    check_tree "tree.-c.$loc" "$loc" list.tree tree -c
+    check_tree "nonascii.-lcmL.$loc" "$loc" list.nonascii nonascii -lcmL
 done
 if [ "${#LOCALES[@]}" -gt 1 ]; then
-    check "tree.-lwmcL.C.UTF-8" C.UTF-8 list.tree tree -lwmcL
+    check_tree "tree.-lwmcL.C.UTF-8" C.UTF-8 list.tree tree -lwmcL
 fi
 
 # The planted rules, stated directly (the comparisons above imply them;
@@ -207,5 +160,4 @@ else
     fail tree.operands-in-order "$(diff exp.out got.out | head -n 20)"
 fi
 
-echo "# $cases cases, $failures failed"
-[ "$failures" -eq 0 ]
+finish
