@@ -4,7 +4,8 @@
  *
  * A worker owns its read buffer and the writing end of its output arena.
  * It takes units from its submission ring in order, reads regular files
- * itself (pread, block_size reads into one reused pre-faulted buffer), or
+ * itself (ranges of 1 MiB or more mapped for the unit's duration, anything
+ * else with pread into one reused pre-faulted block buffer), or
  * finds stream bytes already copied into its input slot by the coordinator,
  * calls the plugin's map per block, and appends records (partials, ordered
  * output, errors, end-of-input marks) to the arena.  Records are handed over
