@@ -61,9 +61,9 @@ static void on_input(void *user, uint32_t input, const sluice_input *in,
 
     r->inputs++;
     if (errnum != 0 || partial == NULL) {
-        fprintf(stderr, "overhead: %s: input %" PRIu32 ": offset %" PRIu64
-                ": %s\n", in->path, input, offset,
-                message ? message : "failed");
+        fprintf(stderr,
+                "overhead: %s: input %" PRIu32 ": offset %" PRIu64 ": %s\n",
+                in->path, input, offset, message ? message : "failed");
         r->failed = 1;
         return;
     }
@@ -211,7 +211,8 @@ static int run_once(sluice_plugin_handle *plugin, const char *path,
     cb.on_input = on_input;
     rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "overhead: job: %s\n", err[0] ? err : sluice_strerror(rc));
+        fprintf(stderr, "overhead: job: %s\n",
+                err[0] ? err : sluice_strerror(rc));
         return -1;
     }
     rc = sluice_job_add(job, path, 0);
@@ -228,9 +229,10 @@ static int run_once(sluice_plugin_handle *plugin, const char *path,
         goto fail;
     }
     if (r.failed || r.inputs != 1 || r.bytes != size) {
-        fprintf(stderr, "overhead: -j %d, chunk %zu: counted %" PRIu64
-                " bytes in %d results, expected %" PRIu64 " in 1\n", jobs,
-                chunk, r.bytes, r.inputs, size);
+        fprintf(stderr,
+                "overhead: -j %d, chunk %zu: counted %" PRIu64
+                " bytes in %d results, expected %" PRIu64 " in 1\n",
+                jobs, chunk, r.bytes, r.inputs, size);
         goto fail;
     }
     sluice_job_free(job);
@@ -350,9 +352,9 @@ int main(int argc, char **argv)
             qsort(t, (size_t)n, sizeof(t[0]), cmp_double);
             med = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
             printf("%8s %4zu %8" PRIu64 " %6d %10.1f %10.2f %9.2f  %" PRIu64
-                   " ok\n", size_label(chunks[c], label, sizeof(label)),
-                   jobs[j], units, n, med * 1e3,
-                   med * 1e6 / (double)(units ? units : 1),
+                   " ok\n",
+                   size_label(chunks[c], label, sizeof(label)), jobs[j], units,
+                   n, med * 1e3, med * 1e6 / (double)(units ? units : 1),
                    (double)size / med / 1e9, size);
             fflush(stdout);
         }

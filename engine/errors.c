@@ -12,8 +12,8 @@
 const char *sluice_strerror(int err)
 {
     switch (err) {
-#define SLUICE_X_MSG(name, value, msg)                                       \
-    case SLUICE_E##name:                                                     \
+#define SLUICE_X_MSG(name, value, msg)                                         \
+    case SLUICE_E##name:                                                       \
         return msg;
         SLUICE_ERRNO_MAP(SLUICE_X_MSG)
 #undef SLUICE_X_MSG
@@ -28,8 +28,8 @@ const char *sluice_strerror(int err)
 const char *sluice_err_name(int err)
 {
     switch (err) {
-#define SLUICE_X_NAME(name, value, msg)                                      \
-    case SLUICE_E##name:                                                     \
+#define SLUICE_X_NAME(name, value, msg)                                        \
+    case SLUICE_E##name:                                                       \
         return "SLUICE_E" #name;
         SLUICE_ERRNO_MAP(SLUICE_X_NAME)
 #undef SLUICE_X_NAME

@@ -102,8 +102,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         if (skip == rec->len)
             return 0;
         if (g->cb && g->cb->on_output) {
-            int rc = g->cb->on_output(g->cb->user, payload + skip,
-                                      rec->len - skip);
+            int rc =
+                g->cb->on_output(g->cb->user, payload + skip, rec->len - skip);
             if (rc < 0) {
                 g->fatal = SLUICE_EOUTPUT;
                 return SLUICE_EOUTPUT;
@@ -138,8 +138,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
             g->err = rec->errnum > 0 ? rec->errnum : -1;
             g->err_seq = g->unit_seq;
             g->err_off = rec->offset;
-            size_t n = rec->len < SLUICE_MSG_MAX - 1 ? rec->len
-                                                     : SLUICE_MSG_MAX - 1;
+            size_t n =
+                rec->len < SLUICE_MSG_MAX - 1 ? rec->len : SLUICE_MSG_MAX - 1;
             memcpy(g->msg, payload, n);
             g->msg[n] = '\0';
         }

@@ -26,8 +26,8 @@
 #define SLUICE_DEFAULT_BATCH (1 * SLUICE_MiB)   /* small files per unit */
 #define SLUICE_DEFAULT_BLOCK (256 * SLUICE_KiB) /* bytes per read and map */
 #define SLUICE_BATCH_FILES 512                  /* small files per unit */
-#define SLUICE_CREDITS 16            /* units in flight per worker */
-#define SLUICE_COMP_CAP 64           /* completion ring entries */
+#define SLUICE_CREDITS 16                       /* units in flight per worker */
+#define SLUICE_COMP_CAP 64                      /* completion ring entries */
 #define SLUICE_SLOT_SIZE (1 * SLUICE_MiB) /* input slot: manifest or stream */
 #define SLUICE_OUT_SIZE (4 * SLUICE_MiB)  /* output arena per worker */
 #define SLUICE_MAX_RESERVE (1 * SLUICE_MiB)
@@ -51,16 +51,16 @@ enum {
 
 /* A submission: one unit of work.  Shared; 64 bytes. */
 typedef struct sluice__unit {
-    uint64_t seq;      /* job-wide sequence number */
-    uint32_t kind;     /* SLUICE__UNIT_* */
-    uint32_t flags;    /* SLUICE__UF_* */
-    uint64_t offset;   /* RANGE/STREAM: offset of the unit in its input */
-    uint64_t length;   /* RANGE: bytes; STREAM: bytes of data in the slot */
-    uint32_t nfiles;   /* manifest entries in the slot */
-    uint32_t slot;     /* input slot index */
+    uint64_t seq;          /* job-wide sequence number */
+    uint32_t kind;         /* SLUICE__UNIT_* */
+    uint32_t flags;        /* SLUICE__UF_* */
+    uint64_t offset;       /* RANGE/STREAM: offset of the unit in its input */
+    uint64_t length;       /* RANGE: bytes; STREAM: bytes of data in the slot */
+    uint32_t nfiles;       /* manifest entries in the slot */
+    uint32_t slot;         /* input slot index */
     uint32_t manifest_len; /* manifest bytes at the slot's start */
-    uint32_t data_off; /* STREAM: data offset in the slot */
-    uint64_t align_limit; /* RANGE+ALIGN: nominal chunk size */
+    uint32_t data_off;     /* STREAM: data offset in the slot */
+    uint64_t align_limit;  /* RANGE+ALIGN: nominal chunk size */
     uint64_t reserved;
 } sluice__unit;
 
@@ -81,7 +81,7 @@ typedef struct sluice__comp {
     uint64_t seq;
     uint64_t out_pos; /* free-running position in the output arena */
     uint32_t out_len;
-    uint32_t flags;   /* SLUICE__CF_* */
+    uint32_t flags; /* SLUICE__CF_* */
     uint64_t reserved;
 } sluice__comp;
 
@@ -99,9 +99,9 @@ enum {
 typedef struct sluice__rec {
     uint32_t type;
     uint32_t input;
-    uint32_t len;     /* payload bytes */
-    int32_t errnum;   /* ERROR: errno or 0 */
-    uint64_t offset;  /* ERROR: byte offset, or UINT64_MAX */
+    uint32_t len;    /* payload bytes */
+    int32_t errnum;  /* ERROR: errno or 0 */
+    uint64_t offset; /* ERROR: byte offset, or UINT64_MAX */
 } sluice__rec;
 
 static inline size_t sluice__pad8(size_t n)
@@ -115,7 +115,8 @@ static inline size_t sluice__pad8(size_t n)
  * input slots, output arena.  The coordinator formats it before fork. */
 typedef struct sluice__shm {
     _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_tail; /* coordinator */
-    _Alignas(SLUICE_CACHELINE) _Atomic uint32_t out_waiting; /* worker waits for space */
+    _Alignas(SLUICE_CACHELINE) _Atomic uint32_t
+        out_waiting; /* worker waits for space */
 } sluice__shm;
 
 /* Process-local view of a region (both sides build the same one from the
@@ -124,13 +125,13 @@ typedef struct sluice__region {
     void *base;
     size_t bytes;
     sluice__shm *hdr;
-    sluice_ring sub;          /* coordinator -> worker */
-    sluice_ring comp;         /* worker -> coordinator */
-    unsigned char *slots;     /* SLUICE_CREDITS input slots */
+    sluice_ring sub;      /* coordinator -> worker */
+    sluice_ring comp;     /* worker -> coordinator */
+    unsigned char *slots; /* SLUICE_CREDITS input slots */
     size_t slot_size;
-    unsigned char *out;       /* output arena */
+    unsigned char *out; /* output arena */
     size_t out_size;
-    int doorbell;             /* eventfd the worker sleeps on */
+    int doorbell; /* eventfd the worker sleeps on */
 } sluice__region;
 
 int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size);
@@ -139,10 +140,10 @@ void sluice__region_destroy(sluice__region *r);
 /* ---------------------------------------------------------------- plugins */
 
 struct sluice_plugin_handle {
-    void *dl;                   /* dlopen handle (NULL for built-in tests) */
-    const sluice_plugin *desc;  /* the descriptor */
-    char *path;                 /* file it came from */
-    char **values;              /* per option: value set, or NULL = default */
+    void *dl;                  /* dlopen handle (NULL for built-in tests) */
+    const sluice_plugin *desc; /* the descriptor */
+    char *path;                /* file it came from */
+    char **values;             /* per option: value set, or NULL = default */
 };
 
 const char *sluice__plugin_option(const sluice_plugin_handle *h,
@@ -194,19 +195,19 @@ int64_t sluice_chunker_boundary(sluice__read_fn rd, void *arg, uint64_t at,
 /* Delivers records in sequence order.  Owns the per-input accumulation. */
 typedef struct sluice__gather {
     const sluice_plugin *plugin;
-    sluice_ctx *ctx;             /* coordinator context for merge */
+    sluice_ctx *ctx; /* coordinator context for merge */
     const sluice_callbacks *cb;
     const sluice__input *inputs; /* job inputs (for on_input) */
     uint32_t ninputs;
-    uint32_t cur_input;          /* next input to complete */
-    unsigned char *acc;          /* accumulated partial of cur_input */
-    bool acc_used;               /* acc holds something */
-    int err;                     /* first error of cur_input */
-    uint64_t err_seq;            /* unit that reported it */
+    uint32_t cur_input; /* next input to complete */
+    unsigned char *acc; /* accumulated partial of cur_input */
+    bool acc_used;      /* acc holds something */
+    int err;            /* first error of cur_input */
+    uint64_t err_seq;   /* unit that reported it */
     uint64_t err_off;
     char msg[SLUICE_MSG_MAX];
-    uint32_t failed;             /* inputs that failed */
-    int fatal;                   /* output failed: negative code */
+    uint32_t failed; /* inputs that failed */
+    int fatal;       /* output failed: negative code */
     /* Exactly-once for retried units: what of the current unit has been
      * consumed already (records, and bytes of DATA). */
     uint64_t unit_seq;
@@ -249,32 +250,32 @@ struct sluice__worker {
     const sluice_plugin_handle *plugin;
     sluice_ctx ctx;
     sluice_host_api api;
-    unsigned char *out;      /* output arena */
+    unsigned char *out; /* output arena */
     size_t out_size;
     _Atomic uint64_t *out_tail_p; /* consumed position (shared) */
-    uint64_t out_head;       /* next free position */
-    uint64_t frag_pos;       /* start of records not yet posted */
+    uint64_t out_head;            /* next free position */
+    uint64_t frag_pos;            /* start of records not yet posted */
     sluice__flush_fn flush;
     void *flush_arg;
-    unsigned char *block;    /* read buffer, block_size bytes */
+    unsigned char *block; /* read buffer, block_size bytes */
     size_t block_size;
-    size_t whole_cap;        /* WHOLE_UNIT/FILE buffer */
+    size_t whole_cap; /* WHOLE_UNIT/FILE buffer */
     unsigned char *whole;
-    unsigned char *partial;  /* partial_size bytes */
+    unsigned char *partial; /* partial_size bytes */
     /* the unit being processed */
     uint64_t seq;
     uint32_t cur_input;
     const char *cur_path;
-    size_t data_rec;         /* open DATA record position + 1, or 0 */
-    size_t reserved_len;     /* bytes handed out by the last reserve */
-    char *err_sink;          /* coordinator set-up: errors go here, not
-                                into records (err_sink_len bytes) */
+    size_t data_rec;     /* open DATA record position + 1, or 0 */
+    size_t reserved_len; /* bytes handed out by the last reserve */
+    char *err_sink;      /* coordinator set-up: errors go here, not
+                            into records (err_sink_len bytes) */
     size_t err_sink_len;
-    int64_t cache_input;     /* input whose file is open in cache_fd, or -1:
-                                consecutive ranges of a file reuse it */
+    int64_t cache_input; /* input whose file is open in cache_fd, or -1:
+                            consecutive ranges of a file reuse it */
     int cache_fd;
-    int failed;              /* a flush failed: stop */
-    int in_error;            /* the plugin reported an error this input */
+    int failed;   /* a flush failed: stop */
+    int in_error; /* the plugin reported an error this input */
 };
 
 int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,

@@ -52,7 +52,7 @@ typedef struct frag {
 
 /* One slot of the reorder window: a unit between dispatch and gather. */
 typedef struct wentry {
-    uint64_t seq;   /* which unit (valid when used) */
+    uint64_t seq; /* which unit (valid when used) */
     int used;
     uint32_t lo, hi; /* inputs the unit may name */
     frag *frags;
@@ -64,8 +64,8 @@ typedef struct wentry {
 typedef struct flight {
     sluice__unit u;
     uint32_t lo, hi;
-    uint32_t attempts;      /* times a worker died while on it */
-    unsigned char *copy;    /* retry: slot bytes saved from the dead worker */
+    uint32_t attempts;   /* times a worker died while on it */
+    unsigned char *copy; /* retry: slot bytes saved from the dead worker */
     size_t copy_len;
 } flight;
 
@@ -75,9 +75,9 @@ typedef struct wproc {
     sluice__region *region;
     flight inflight[SLUICE_CREDITS]; /* FIFO, oldest first */
     uint32_t nflight;
-    uint32_t slot_busy;   /* bitmask of input slots in use */
-    uint64_t scan_pos;    /* next completion must start here */
-    uint64_t consumed;    /* records applied up to here */
+    uint32_t slot_busy; /* bitmask of input slots in use */
+    uint64_t scan_pos;  /* next completion must start here */
+    uint64_t consumed;  /* records applied up to here */
     int alive;
 } wproc;
 
@@ -97,8 +97,8 @@ struct sluice_job {
     /* planner */
     uint32_t p_input;
     uint64_t p_off;
-    int p_fd;              /* open stream, or -1 */
-    unsigned char *carry;  /* stream bytes after the last newline */
+    int p_fd;             /* open stream, or -1 */
+    unsigned char *carry; /* stream bytes after the last newline */
     size_t carry_len;
     uint64_t next_seq;
 
@@ -240,18 +240,18 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
         job->cb = *cb;
     job->p_fd = -1;
     job->epfd = -1;
-    job->chunk = job->opts.chunk_size ? job->opts.chunk_size
-                                      : SLUICE_DEFAULT_CHUNK;
-    job->batch = job->opts.batch_bytes ? job->opts.batch_bytes
-                                       : SLUICE_DEFAULT_BATCH;
+    job->chunk =
+        job->opts.chunk_size ? job->opts.chunk_size : SLUICE_DEFAULT_CHUNK;
+    job->batch =
+        job->opts.batch_bytes ? job->opts.batch_bytes : SLUICE_DEFAULT_BATCH;
     job->block = job->opts.block_size ? job->opts.block_size
                                       : (uint32_t)SLUICE_DEFAULT_BLOCK;
     job->coord_out = malloc(SLUICE_OUT_SIZE);
-    int rc = job->coord_out ? sluice__worker_init(&job->coord, plugin, -1,
-                                                  job->coord_out,
-                                                  SLUICE_OUT_SIZE,
-                                                  &job->coord_tail, job->block)
-                            : SLUICE_ENOMEM;
+    int rc =
+        job->coord_out
+            ? sluice__worker_init(&job->coord, plugin, -1, job->coord_out,
+                                  SLUICE_OUT_SIZE, &job->coord_tail, job->block)
+            : SLUICE_ENOMEM;
     if (rc < 0) {
         snprintf(err, errlen, "out of memory");
         sluice_job_free(job);
@@ -305,8 +305,11 @@ static size_t mfile_bytes(const char *path)
 static void put_mfile(unsigned char *slot, size_t *off, const sluice__input *in,
                       uint32_t index, int errnum, uint64_t size)
 {
-    sluice__mfile m = {.input = index, .errnum = errnum, .size = size,
-                       .base = in->base, .fd = in->fd,
+    sluice__mfile m = {.input = index,
+                       .errnum = errnum,
+                       .size = size,
+                       .base = in->base,
+                       .fd = in->fd,
                        .path_len = (uint32_t)strlen(in->pub.path)};
     memcpy(slot + *off, &m, sizeof m);
     memcpy(slot + *off + sizeof m, in->pub.path, (size_t)m.path_len + 1);
@@ -316,8 +319,7 @@ static void put_mfile(unsigned char *slot, size_t *off, const sluice__input *in,
 static int is_big(const sluice_job *job, const sluice__input *in)
 {
     return in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX &&
-           in->size > job->chunk &&
-           !(job->desc->caps & SLUICE_CAP_WHOLE_FILE);
+           in->size > job->chunk && !(job->desc->caps & SLUICE_CAP_WHOLE_FILE);
 }
 
 /* Reads the next piece of a stream input into the slot. */
@@ -353,8 +355,8 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     }
     int eof = 0;
     if (!errnum) {
-        ssize_t r = sluice__os_read_full(job->p_fd, slot + off + have,
-                                         chunk - have);
+        ssize_t r =
+            sluice__os_read_full(job->p_fd, slot + off + have, chunk - have);
         if (r < 0)
             errnum = (int)-r;
         else if ((size_t)r < chunk - have)
@@ -446,9 +448,8 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
             sluice__input *f = &job->inputs[job->p_input];
             if (f->kind == SLUICE__IN_STREAM || is_big(job, f))
                 break;
-            if (u->nfiles > 0 &&
-                (bytes >= job->batch ||
-                 off + mfile_bytes(f->pub.path) > slot_size))
+            if (u->nfiles > 0 && (bytes >= job->batch ||
+                                  off + mfile_bytes(f->pub.path) > slot_size))
                 break;
             if (off + mfile_bytes(f->pub.path) > slot_size)
                 return 0; /* cannot happen: paths are < PATH_MAX */
@@ -471,9 +472,8 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
 
 static int inline_apply(sluice_job *job, uint64_t pos, uint32_t len)
 {
-    int rc = sluice__gather_apply(&job->g, job->coord_out, SLUICE_OUT_SIZE,
-                                  pos, len, job->g.cur_input,
-                                  job->ninputs + 1);
+    int rc = sluice__gather_apply(&job->g, job->coord_out, SLUICE_OUT_SIZE, pos,
+                                  len, job->g.cur_input, job->ninputs + 1);
     atomic_store(&job->coord_tail, pos + len);
     return rc;
 }
@@ -529,8 +529,7 @@ static int run_inline(sluice_job *job)
     void *global = w->ctx.global;
     sluice__worker_fini(w);
     int rc = sluice__worker_init(w, job->plugin, 0, job->coord_out,
-                                 SLUICE_OUT_SIZE, &job->coord_tail,
-                                 job->block);
+                                 SLUICE_OUT_SIZE, &job->coord_tail, job->block);
     w->ctx.global = global;
     w->flush = coord_flush;
     w->flush_arg = job;
@@ -616,7 +615,8 @@ static int spawn(sluice_job *job, int i)
     p->alive = 1;
     p->pidfd = sluice__os_pidfd(pid);
     if (p->pidfd >= 0) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i + 1};
+        struct epoll_event ev = {.events = EPOLLIN,
+                                 .data.u32 = (uint32_t)i + 1};
         epoll_ctl(job->epfd, EPOLL_CTL_ADD, p->pidfd, &ev);
     }
     return 0;
@@ -735,10 +735,11 @@ static int scan(sluice_job *job, int *bad)
                 e->frags = nf;
                 e->cap = ncap;
             }
-            e->frags[e->nfrags++] = (frag){.region = p->region,
-                                           .pos = c[k].out_pos,
-                                           .len = c[k].out_len,
-                                           .last = c[k].flags & SLUICE__CF_LAST};
+            e->frags[e->nfrags++] =
+                (frag){.region = p->region,
+                       .pos = c[k].out_pos,
+                       .len = c[k].out_len,
+                       .last = c[k].flags & SLUICE__CF_LAST};
             if (c[k].flags & SLUICE__CF_LAST) {
                 p->slot_busy &= ~(1u << p->inflight[0].u.slot);
                 memmove(p->inflight, p->inflight + 1,
@@ -773,9 +774,9 @@ static int gather(sluice_job *job)
         frag *f = &e->frags[e->applied];
         if (e->applied == 0 && !(job->g.unit_seq == job->cur_seq))
             sluice__gather_begin_unit(&job->g, job->cur_seq);
-        int rc = sluice__gather_apply(&job->g, f->region->out,
-                                      f->region->out_size, f->pos, f->len,
-                                      e->lo, e->hi);
+        int rc =
+            sluice__gather_apply(&job->g, f->region->out, f->region->out_size,
+                                 f->pos, f->len, e->lo, e->hi);
         if (rc < 0) {
             if (rc == SLUICE_EOUTPUT)
                 job_err(job, rc, "write error");
@@ -832,8 +833,8 @@ static void lost_worker(sluice_job *job, int i, int status)
         close(p->pidfd);
         p->pidfd = -1;
     }
-    if (WIFEXITED(status) && (WEXITSTATUS(status) == 2 ||
-                              WEXITSTATUS(status) == 3))
+    if (WIFEXITED(status) &&
+        (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3))
         job_err(job, SLUICE_EWORKER, "plugin %s: worker initialisation failed",
                 job->desc->name);
     for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {

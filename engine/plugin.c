@@ -117,8 +117,8 @@ static int check_desc(const sluice_plugin *d, const char *path, char *err,
         return SLUICE_EABI;
     }
     if (d->size < offsetof(sluice_plugin, reserved)) {
-        set_err(err, errlen, "%s: plugin descriptor too small (%u bytes)",
-                path, d->size);
+        set_err(err, errlen, "%s: plugin descriptor too small (%u bytes)", path,
+                d->size);
         return SLUICE_EABI;
     }
     const char *why = NULL;
@@ -145,8 +145,7 @@ static int check_desc(const sluice_plugin *d, const char *path, char *err,
         if (!valid_name(o->key) || !o->default_value ||
             o->type < SLUICE_OPT_BOOL || o->type > SLUICE_OPT_ENUM ||
             (o->type == SLUICE_OPT_ENUM && !o->choices)) {
-            set_err(err, errlen, "%s: invalid plugin: bad option #%u", path,
-                    i);
+            set_err(err, errlen, "%s: invalid plugin: bad option #%u", path, i);
             return SLUICE_EPLUGIN;
         }
     }
@@ -165,10 +164,20 @@ int sluice__parse_size(const char *s, int64_t *out)
     int64_t mul = 1;
     if (*end) {
         switch (*end) {
-        case 'k': case 'K': mul = 1024; break;
-        case 'm': case 'M': mul = 1024 * 1024; break;
-        case 'g': case 'G': mul = 1024LL * 1024 * 1024; break;
-        default: return SLUICE_EINVAL;
+        case 'k':
+        case 'K':
+            mul = 1024;
+            break;
+        case 'm':
+        case 'M':
+            mul = 1024 * 1024;
+            break;
+        case 'g':
+        case 'G':
+            mul = 1024LL * 1024 * 1024;
+            break;
+        default:
+            return SLUICE_EINVAL;
         }
         end++;
         if (*end == 'i' && end[1] == 'B')
@@ -217,10 +226,14 @@ static int validate(const sluice_option *o, const char *v)
     int b;
     int64_t i;
     switch (o->type) {
-    case SLUICE_OPT_BOOL: return parse_bool(v, &b);
-    case SLUICE_OPT_INT: return sluice__parse_size(v, &i);
-    case SLUICE_OPT_STRING: return 0;
-    case SLUICE_OPT_ENUM: return in_choices(o->choices, v) ? 0 : SLUICE_EINVAL;
+    case SLUICE_OPT_BOOL:
+        return parse_bool(v, &b);
+    case SLUICE_OPT_INT:
+        return sluice__parse_size(v, &i);
+    case SLUICE_OPT_STRING:
+        return 0;
+    case SLUICE_OPT_ENUM:
+        return in_choices(o->choices, v) ? 0 : SLUICE_EINVAL;
     }
     return SLUICE_EINVAL;
 }
@@ -234,9 +247,10 @@ int sluice_plugin_open(const char *name, const char *self_exe,
         snprintf(path, sizeof path, "%s", name);
     } else if (!valid_name(name) ||
                find_plugin(name, self_exe, path, sizeof path) < 0) {
-        set_err(err, errlen, "plugin '%s' not found (searched "
-                "SLUICE_PLUGIN_PATH, the build tree and %s)", name,
-                SLUICE_PLUGINDIR);
+        set_err(err, errlen,
+                "plugin '%s' not found (searched "
+                "SLUICE_PLUGIN_PATH, the build tree and %s)",
+                name, SLUICE_PLUGINDIR);
         return SLUICE_ENOTFOUND;
     }
     struct stat st;

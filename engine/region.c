@@ -25,11 +25,11 @@ int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t off_sub = round_to(sizeof(sluice__shm), SLUICE_CACHELINE);
-    size_t off_comp = off_sub + sluice_ring_bytes(SLUICE_CREDITS,
-                                                  sizeof(sluice__unit));
-    size_t off_slots = round_to(off_comp + sluice_ring_bytes(SLUICE_COMP_CAP,
-                                                             sizeof(sluice__comp)),
-                                page);
+    size_t off_comp =
+        off_sub + sluice_ring_bytes(SLUICE_CREDITS, sizeof(sluice__unit));
+    size_t off_slots = round_to(
+        off_comp + sluice_ring_bytes(SLUICE_COMP_CAP, sizeof(sluice__comp)),
+        page);
     size_t off_out = off_slots + round_to(SLUICE_CREDITS * slot_size, page);
     size_t total = off_out + round_to(out_size, page);
 

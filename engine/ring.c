@@ -62,8 +62,8 @@ static void copy_in(sluice_ring *r, uint32_t at, const void *src, uint32_t n)
     memcpy(r->slots + (size_t)i * r->entry_size, src,
            (size_t)first * r->entry_size);
     if (first < n)
-        memcpy(r->slots, (const unsigned char *)src +
-                             (size_t)first * r->entry_size,
+        memcpy(r->slots,
+               (const unsigned char *)src + (size_t)first * r->entry_size,
                (size_t)(n - first) * r->entry_size);
 }
 

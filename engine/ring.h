@@ -28,17 +28,19 @@
 
 /* The shared part of a ring.  Lives in shared memory. */
 typedef struct sluice_ring_hdr {
-    _Alignas(SLUICE_CACHELINE) _Atomic uint32_t head; /* producer: next to write */
-    _Alignas(SLUICE_CACHELINE) _Atomic uint32_t tail; /* consumer: next to read */
+    _Alignas(
+        SLUICE_CACHELINE) _Atomic uint32_t head; /* producer: next to write */
+    _Alignas(
+        SLUICE_CACHELINE) _Atomic uint32_t tail; /* consumer: next to read */
     _Alignas(SLUICE_CACHELINE) _Atomic uint32_t sleeping; /* consumer asleep */
 } sluice_ring_hdr;
 
 /* One process's view of a ring.  Lives in private memory. */
 typedef struct sluice_ring {
-    sluice_ring_hdr *hdr;   /* shared header */
-    unsigned char *slots;   /* shared entries, capacity * entry_size bytes */
-    uint32_t capacity;      /* power of two */
-    uint32_t entry_size;    /* bytes per entry, multiple of 8 */
+    sluice_ring_hdr *hdr; /* shared header */
+    unsigned char *slots; /* shared entries, capacity * entry_size bytes */
+    uint32_t capacity;    /* power of two */
+    uint32_t entry_size;  /* bytes per entry, multiple of 8 */
 } sluice_ring;
 
 /* Bytes of shared memory a ring needs (header plus entries, cache-line

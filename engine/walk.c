@@ -123,8 +123,8 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
                 if (!have_st && fstatat(dirfd(d), ents[i].name, &st,
                                         AT_SYMLINK_NOFOLLOW) == 0)
                     have_st = 1;
-                rc = sluice__job_push_input(job, child, have_st ? &st : NULL,
-                                            e);
+                rc =
+                    sluice__job_push_input(job, child, have_st ? &st : NULL, e);
             } else
                 rc = walk_fd(job, cfd, child);
         }

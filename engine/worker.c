@@ -78,9 +78,9 @@ static unsigned char *arena_room(sluice__worker *w, size_t need)
         } else if (free_bytes >= contig) {
             /* Not enough before the end: pad to the end and wrap. */
             if (contig >= sizeof(sluice__rec)) {
-                sluice__rec pad = {.type = SLUICE__REC_PAD,
-                                   .len = (uint32_t)(contig -
-                                                     sizeof(sluice__rec))};
+                sluice__rec pad = {
+                    .type = SLUICE__REC_PAD,
+                    .len = (uint32_t)(contig - sizeof(sluice__rec))};
                 memcpy(w->out + phys, &pad, sizeof pad);
             }
             w->out_head += contig;
@@ -101,8 +101,11 @@ static int write_rec(sluice__worker *w, uint32_t type, uint32_t input,
     unsigned char *p = arena_room(w, total);
     if (!p)
         return SLUICE_EWORKER;
-    sluice__rec rec = {.type = type, .input = input, .len = (uint32_t)len,
-                       .errnum = errnum, .offset = offset};
+    sluice__rec rec = {.type = type,
+                       .input = input,
+                       .len = (uint32_t)len,
+                       .errnum = errnum,
+                       .offset = offset};
     memcpy(p, &rec, sizeof rec);
     if (len)
         memcpy(p + sizeof rec, payload, len);
@@ -294,8 +297,11 @@ static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
 {
     if (w->in_error)
         return -1;
-    sluice_block b = {.data = data, .len = len, .offset = offset,
-                      .path = w->cur_path, .input = w->cur_input,
+    sluice_block b = {.data = data,
+                      .len = len,
+                      .offset = offset,
+                      .path = w->cur_path,
+                      .input = w->cur_input,
                       .flags = flags};
     int rc = w->plugin->desc->map(&w->ctx, &b, w->partial);
     if (w->failed)
@@ -403,8 +409,8 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
         bus_armed = 1;
         uint32_t uflags = SLUICE_BLOCK_UNIT_BEGIN;
         while (pos < end) {
-            size_t n = end - pos < w->block_size ? (size_t)(end - pos)
-                                                 : w->block_size;
+            size_t n =
+                end - pos < w->block_size ? (size_t)(end - pos) : w->block_size;
             uint32_t f = uflags;
             if (first && pos == 0)
                 f |= SLUICE_BLOCK_FILE_BEGIN;
@@ -442,7 +448,8 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
                      uint64_t hint)
 {
     const sluice_plugin *d = w->plugin->desc;
-    int whole = (d->caps & (SLUICE_CAP_WHOLE_UNIT | SLUICE_CAP_WHOLE_FILE)) != 0;
+    int whole =
+        (d->caps & (SLUICE_CAP_WHOLE_UNIT | SLUICE_CAP_WHOLE_FILE)) != 0;
     uint64_t pos = start;
     uint32_t uflags = SLUICE_BLOCK_UNIT_BEGIN;
 
@@ -455,8 +462,8 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
         /* Read everything first, then one map call. */
         size_t have = 0;
         for (;;) {
-            size_t want = end == UINT64_MAX ? w->block_size
-                                            : (size_t)(end - pos);
+            size_t want =
+                end == UINT64_MAX ? w->block_size : (size_t)(end - pos);
             if (want == 0)
                 break;
             if (grow_whole(w, have + want) < 0)
@@ -590,15 +597,16 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
         int fd = -1;
         int orc = open_input(w, m, path, &fd);
         if (orc < 0) {
-            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, -orc,
-                               UINT64_MAX, NULL, 0);
+            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, -orc, UINT64_MAX,
+                               NULL, 0);
             if (rc == 0 && input_done)
                 rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
             if (rc < 0)
                 return rc;
             continue;
         }
-        read_src src = {.fd = fd, .base = m->base,
+        read_src src = {.fd = fd,
+                        .base = m->base,
                         .expect = range || !m->size ? UINT64_MAX : m->size};
         partial_reset(w);
         int rc;
@@ -607,20 +615,20 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
             if (u->flags & SLUICE__UF_ALIGN) {
                 int64_t b = sluice_chunker_boundary(src_read, &src, start,
                                                     m->size, u->align_limit);
-                int64_t e = b < 0 ? b
-                                  : sluice_chunker_boundary(src_read, &src, end,
-                                                            m->size,
-                                                            u->align_limit);
+                int64_t e =
+                    b < 0 ? b
+                          : sluice_chunker_boundary(src_read, &src, end,
+                                                    m->size, u->align_limit);
                 if (b < 0 || e < 0) {
-                    host_error(&w->ctx, (int)-(b < 0 ? b : e), start, "%s",
-                               "");
+                    host_error(&w->ctx, (int)-(b < 0 ? b : e), start, "%s", "");
                     rc = 1;
                     goto piece_done;
                 }
                 start = (uint64_t)b;
                 end = (uint64_t)e;
             }
-            rc = map_range(w, &src, start, end, (u->flags & SLUICE__UF_BEGIN) != 0,
+            rc = map_range(w, &src, start, end,
+                           (u->flags & SLUICE__UF_BEGIN) != 0,
                            (u->flags & SLUICE__UF_END) != 0, 1, UINT64_MAX);
         } else {
             /* A whole file, read to EOF; the planned size (0 for files
@@ -729,8 +737,8 @@ static uint64_t *arena_head_local;
 
 static int arena_has_room(sluice__region *r, size_t need)
 {
-    uint64_t tail = atomic_load_explicit(&r->hdr->out_tail,
-                                         memory_order_seq_cst);
+    uint64_t tail =
+        atomic_load_explicit(&r->hdr->out_tail, memory_order_seq_cst);
     return r->out_size - (*arena_head_local - tail) >= need;
 }
 
@@ -738,7 +746,9 @@ static int process_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
                          uint32_t len, int last, size_t need)
 {
     sluice__region *r = main_region;
-    sluice__comp c = {.seq = seq, .out_pos = pos, .out_len = len,
+    sluice__comp c = {.seq = seq,
+                      .out_pos = pos,
+                      .out_len = len,
                       .flags = last ? SLUICE__CF_LAST : 0};
     for (;;) {
         int n = sluice_ring_push(&r->comp, &c, 1);
@@ -808,9 +818,8 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r)
             status = 4;
             break;
         }
-        int rc = sluice__worker_unit(w, &u, r->slots + (size_t)u.slot *
-                                                        r->slot_size,
-                                     r->slot_size);
+        int rc = sluice__worker_unit(
+            w, &u, r->slots + (size_t)u.slot * r->slot_size, r->slot_size);
         if (rc < 0) {
             status = 6;
             break;

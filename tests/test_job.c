@@ -80,9 +80,9 @@ static uint64_t hash_of(const unsigned char *p, size_t n)
 }
 
 /* Runs plugin `name` over paths with the given options; returns run's rc. */
-static int run(const char *name, const char *const *paths, int npaths,
-               int jobs, size_t chunk, const char *const *kv, result *r,
-               char *err, size_t errlen)
+static int run(const char *name, const char *const *paths, int npaths, int jobs,
+               size_t chunk, const char *const *kv, result *r, char *err,
+               size_t errlen)
 {
     sluice_plugin_handle *h;
     char e[512];
@@ -94,8 +94,8 @@ static int run(const char *name, const char *const *paths, int npaths,
     memset(r, 0, sizeof *r);
     r->desc = sluice_plugin_get(h);
     sluice_job_opts o = {.jobs = jobs, .chunk_size = chunk};
-    sluice_callbacks cb = {.user = r, .on_input = on_input,
-                           .on_output = on_output};
+    sluice_callbacks cb = {
+        .user = r, .on_input = on_input, .on_output = on_output};
     sluice_job *job;
     assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
     for (int i = 0; i < npaths; i++)
@@ -114,10 +114,18 @@ static void make_files(const char *dir, int n, size_t *sizes, char **paths,
     for (int i = 0; i < n; i++) {
         size_t len;
         switch (i % 4) {
-        case 0: len = 0; break;
-        case 1: len = tu_rand(&s) % 300; break;
-        case 2: len = tu_rand(&s) % 70000; break;
-        default: len = 100000 + tu_rand(&s) % 400000; break;
+        case 0:
+            len = 0;
+            break;
+        case 1:
+            len = tu_rand(&s) % 300;
+            break;
+        case 2:
+            len = tu_rand(&s) % 70000;
+            break;
+        default:
+            len = 100000 + tu_rand(&s) % 400000;
+            break;
         }
         data[i] = malloc(len + 1);
         for (size_t k = 0; k < len; k++) {
@@ -188,8 +196,8 @@ static void a_walked_tree_is_reported_in_sorted_order(void **st)
 
     sluice_plugin_handle *h;
     char e[512];
-    assert_int_equal(sluice_plugin_open(tu_plugin("summer"), NULL, &h, e,
-                                        sizeof e), 0);
+    assert_int_equal(
+        sluice_plugin_open(tu_plugin("summer"), NULL, &h, e, sizeof e), 0);
     sluice_job *job;
     assert_int_equal(sluice_job_new(h, NULL, NULL, &job, e, sizeof e), 0);
     assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
@@ -247,9 +255,9 @@ static void ordered_output_is_in_order_with_no_gaps(void **st)
     size_t w = 0;
     for (int i = 0; i < N; i++)
         for (size_t k = 0; k < sizes[i]; k++)
-            want[w++] = (char)(data[i][k] >= 'a' && data[i][k] <= 'z'
-                                   ? data[i][k] - 32
-                                   : data[i][k]);
+            want[w++] =
+                (char)(data[i][k] >= 'a' && data[i][k] <= 'z' ? data[i][k] - 32
+                                                              : data[i][k]);
     memcpy(want + w, "END\n", 4);
     const char *kv[] = {"piece", "1000", NULL};
     const int jobs[] = {0, 1, 3};
@@ -259,8 +267,8 @@ static void ordered_output_is_in_order_with_no_gaps(void **st)
             result r;
             char err[512];
             assert_int_equal(run("ordered", (const char *const *)paths, N,
-                                 jobs[ji], chunks[ci], kv, &r, err,
-                                 sizeof err), 0);
+                                 jobs[ji], chunks[ci], kv, &r, err, sizeof err),
+                             0);
             assert_int_equal(r.out_len, total + 4);
             assert_memory_equal(r.out, want, total + 4);
             free(r.out);
@@ -289,8 +297,8 @@ static void record_units_start_at_line_starts(void **st)
     const char *kv[] = {"mark", "true", NULL};
     result r;
     char err[512];
-    assert_int_equal(run("ordered", paths, 1, 2, 8192, kv, &r, err,
-                         sizeof err), 0);
+    assert_int_equal(run("ordered", paths, 1, 2, 8192, kv, &r, err, sizeof err),
+                     0);
     size_t marks = 0, forced = 0, k = 0;
     assert_true(r.out_len > 4);
     assert_memory_equal(r.out + r.out_len - 4, "END\n", 4);
@@ -304,7 +312,9 @@ static void record_units_start_at_line_starts(void **st)
             }
             continue;
         }
-        assert_int_equal(r.out[i], d[k] == 'x' ? 'X' : d[k] == 'y' ? 'Y' : d[k]);
+        assert_int_equal(r.out[i], d[k] == 'x'   ? 'X'
+                                   : d[k] == 'y' ? 'Y'
+                                                 : d[k]);
         k++;
     }
     assert_int_equal(k, n);
@@ -314,8 +324,8 @@ static void record_units_start_at_line_starts(void **st)
     free(d);
 }
 
-static void a_worker_that_dies_once_is_replaced_and_nothing_counts_twice(
-    void **st)
+static void
+a_worker_that_dies_once_is_replaced_and_nothing_counts_twice(void **st)
 {
     (void)st;
     char path[512], marker[512];
@@ -432,7 +442,8 @@ static void large_ranges_are_mapped_and_give_the_one_pass_result(void **st)
             result r;
             char err[512];
             assert_int_equal(run("summer", paths, 1, j, chunks[ci], NULL, &r,
-                                 err, sizeof err), 0);
+                                 err, sizeof err),
+                             0);
             assert_int_equal(r.bytes[0], n);
             assert_true(r.hash[0] == hash_of(d, n));
         }
@@ -542,13 +553,17 @@ static void memory_does_not_grow_with_input_size(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_worker_count_and_chunk_gives_the_one_pass_result),
+        cmocka_unit_test(
+            every_worker_count_and_chunk_gives_the_one_pass_result),
         cmocka_unit_test(a_walked_tree_is_reported_in_sorted_order),
-        cmocka_unit_test(missing_inputs_are_reported_in_order_and_the_rest_counted),
+        cmocka_unit_test(
+            missing_inputs_are_reported_in_order_and_the_rest_counted),
         cmocka_unit_test(ordered_output_is_in_order_with_no_gaps),
         cmocka_unit_test(record_units_start_at_line_starts),
-        cmocka_unit_test(a_worker_that_dies_once_is_replaced_and_nothing_counts_twice),
-        cmocka_unit_test(a_unit_that_kills_its_worker_twice_fails_the_job_by_name),
+        cmocka_unit_test(
+            a_worker_that_dies_once_is_replaced_and_nothing_counts_twice),
+        cmocka_unit_test(
+            a_unit_that_kills_its_worker_twice_fails_the_job_by_name),
         cmocka_unit_test(a_failing_worker_init_fails_the_job_without_hanging),
         cmocka_unit_test(stdin_pipe_is_read_as_a_stream),
         cmocka_unit_test(large_ranges_are_mapped_and_give_the_one_pass_result),

@@ -1,5 +1,6 @@
 /*
- * tests/test_wc_count.c -- the wc plugin's counting monoid (plugins/wc/count.c).
+ * tests/test_wc_count.c -- the wc plugin's counting monoid
+ * (plugins/wc/count.c).
  *
  * Three oracles, none of them the code under test:
  *   - literal tables of what GNU wc 9.5+ prints for crafted inputs (worked
@@ -79,8 +80,8 @@ static size_t rndn(size_t n)
 
 static int set_utf8_locale(void)
 {
-    return setlocale(LC_ALL, "C.UTF-8") != NULL
-           || setlocale(LC_ALL, "C.utf8") != NULL;
+    return setlocale(LC_ALL, "C.UTF-8") != NULL ||
+           setlocale(LC_ALL, "C.utf8") != NULL;
 }
 
 static int set_c_locale(void)
@@ -112,10 +113,9 @@ static void count_one(const wc_config *cfg, const void *d, size_t n,
 
 static void fmt_counts(char *buf, size_t len, const wc_counts *c)
 {
-    snprintf(buf, len, "%llu %llu %llu %llu %llu",
-             (unsigned long long)c->v[0], (unsigned long long)c->v[1],
-             (unsigned long long)c->v[2], (unsigned long long)c->v[3],
-             (unsigned long long)c->v[4]);
+    snprintf(buf, len, "%llu %llu %llu %llu %llu", (unsigned long long)c->v[0],
+             (unsigned long long)c->v[1], (unsigned long long)c->v[2],
+             (unsigned long long)c->v[3], (unsigned long long)c->v[4]);
 }
 
 static void hexdump(char *buf, size_t len, const uint8_t *d, size_t n)
@@ -211,14 +211,14 @@ static void oracle(const uint8_t *d, size_t n, int posix, int c_locale,
                 int in_word2;
                 if (single && wc <= 0xFF) {
                     linepos += isprint((int)wc) != 0;
-                    in_word2 = !(isspace((int)wc)
-                                 || (!posix && nbsp((uint32_t)btowc((int)wc))));
+                    in_word2 = !(isspace((int)wc) ||
+                                 (!posix && nbsp((uint32_t)btowc((int)wc))));
                 } else {
                     int w = wcwidth(wc);
                     if (w > 0)
                         linepos += (uint64_t)w;
-                    in_word2 = !(iswspace((wint_t)wc)
-                                 || (!posix && nbsp((uint32_t)wc)));
+                    in_word2 = !(iswspace((wint_t)wc) ||
+                                 (!posix && nbsp((uint32_t)wc)));
                 }
                 words += !in_word && in_word2;
                 in_word = in_word2;
@@ -257,7 +257,8 @@ static void oracle(const uint8_t *d, size_t n, int posix, int c_locale,
                 if (w == WEOF && c_locale)
                     w = c;
                 linepos += isprint((int)c) != 0;
-                int in_word2 = !(isspace((int)c) || (!posix && nbsp((uint32_t)w)));
+                int in_word2 =
+                    !(isspace((int)c) || (!posix && nbsp((uint32_t)w)));
                 words += !in_word && in_word2;
                 in_word = in_word2;
                 break;
@@ -281,8 +282,8 @@ typedef struct crafted {
     const char *name;
     const char *data;
     size_t len;
-    uint64_t c[5];    /* C locale: lines words chars bytes maxline */
-    uint64_t u[5];    /* C.UTF-8 */
+    uint64_t c[5]; /* C locale: lines words chars bytes maxline */
+    uint64_t u[5]; /* C.UTF-8 */
 } crafted;
 
 #define S(x) x, sizeof(x) - 1
@@ -291,46 +292,126 @@ typedef struct crafted {
  * rules.  Entries marked [9.1] print differently with coreutils 9.1. */
 static const crafted table[] = {
     {"empty", S(""), {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}},
-    {"no final newline", S("hello world"), {0, 2, 11, 11, 11}, {0, 2, 11, 11, 11}},
+    {"no final newline",
+     S("hello world"),
+     {0, 2, 11, 11, 11},
+     {0, 2, 11, 11, 11}},
     {"two lines", S("a b\nc\n"), {2, 3, 6, 6, 3}, {2, 3, 6, 6, 3}},
     {"only newlines", S("\n\n\n"), {3, 0, 3, 3, 0}, {3, 0, 3, 3, 0}},
     {"blank runs", S("  \t \n\n  "), {2, 0, 8, 8, 9}, {2, 0, 8, 8, 9}},
-    {"NUL bytes are word units", S("a\0b\0\n\0"), {1, 2, 6, 6, 2}, {1, 2, 6, 6, 2}},
+    {"NUL bytes are word units",
+     S("a\0b\0\n\0"),
+     {1, 2, 6, 6, 2},
+     {1, 2, 6, 6, 2}},
     /* [9.1: 0 words] non-printable characters are word units */
     {"control char alone", S("\x01\n"), {1, 1, 2, 2, 0}, {1, 1, 2, 2, 0}},
-    {"controls between spaces", S("\x01 \x7f"), {0, 2, 3, 3, 1}, {0, 2, 3, 3, 1}},
+    {"controls between spaces",
+     S("\x01 \x7f"),
+     {0, 2, 3, 3, 1},
+     {0, 2, 3, 3, 1}},
     /* [9.1: 2 words] encoding errors are word units */
     {"invalid byte", S("a \xff b\n"), {1, 3, 6, 6, 4}, {1, 3, 5, 6, 4}},
-    {"truncated sequence at end", S("ab\xe2\x82"), {0, 1, 4, 4, 2}, {0, 1, 2, 4, 2}},
-    {"truncated sequence then space", S("\xe2\x82 x"), {0, 2, 4, 4, 2}, {0, 2, 2, 4, 2}},
+    {"truncated sequence at end",
+     S("ab\xe2\x82"),
+     {0, 1, 4, 4, 2},
+     {0, 1, 2, 4, 2}},
+    {"truncated sequence then space",
+     S("\xe2\x82 x"),
+     {0, 2, 4, 4, 2},
+     {0, 2, 2, 4, 2}},
     {"lone lead byte at end", S("x \xf0"), {0, 2, 3, 3, 2}, {0, 2, 2, 3, 2}},
-    {"stray continuation bytes", S("\x80\x80" "a b"), {0, 2, 5, 5, 3}, {0, 2, 3, 5, 3}},
+    {"stray continuation bytes",
+     S("\x80\x80"
+       "a b"),
+     {0, 2, 5, 5, 3},
+     {0, 2, 3, 5, 3}},
     {"overlong", S("\xc0\x80"), {0, 1, 2, 2, 0}, {0, 1, 0, 2, 0}},
     {"surrogate", S("\xed\xa0\x80 a"), {0, 3, 5, 5, 2}, {0, 2, 2, 5, 2}},
-    {"five-byte form (glibc)", S("\xf8\x88\x80\x80\x80"), {0, 1, 5, 5, 0}, {0, 1, 1, 5, 0}},
-    {"six-byte form (glibc)", S("\xfc\x84\x80\x80\x80\x80 z"), {0, 2, 8, 8, 2}, {0, 2, 3, 8, 2}},
-    {"beyond U+10FFFF (glibc)", S("\xf4\x90\x80\x80"), {0, 1, 4, 4, 0}, {0, 1, 1, 4, 0}},
+    {"five-byte form (glibc)",
+     S("\xf8\x88\x80\x80\x80"),
+     {0, 1, 5, 5, 0},
+     {0, 1, 1, 5, 0}},
+    {"six-byte form (glibc)",
+     S("\xfc\x84\x80\x80\x80\x80 z"),
+     {0, 2, 8, 8, 2},
+     {0, 2, 3, 8, 2}},
+    {"beyond U+10FFFF (glibc)",
+     S("\xf4\x90\x80\x80"),
+     {0, 1, 4, 4, 0},
+     {0, 1, 1, 4, 0}},
     /* [9.1 C locale: 1 word] byte 0xA0 is NBSP through gnulib's btoc32 */
-    {"NBSP U+00A0", S("a\xc2\xa0" "b"), {0, 2, 4, 4, 2}, {0, 2, 3, 4, 3}},
-    {"C-locale NBSP byte", S("a\xa0" "b"), {0, 2, 3, 3, 2}, {0, 1, 2, 3, 2}},
-    {"U+2007 figure space", S("a\xe2\x80\x87" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 3}},
-    {"U+202F narrow NBSP", S("a\xe2\x80\xaf" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 3}},
-    {"U+2060 word joiner", S("a\xe2\x81\xa0" "b"), {0, 2, 5, 5, 2}, {0, 2, 3, 5, 2}},
-    {"U+3000 ideographic space", S("a\xe3\x80\x80" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 4}},
-    {"U+2003 em space", S("a\xe2\x80\x83" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 3}},
-    {"U+1680 ogham space", S("a\xe1\x9a\x80" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 3}},
+    {"NBSP U+00A0",
+     S("a\xc2\xa0"
+       "b"),
+     {0, 2, 4, 4, 2},
+     {0, 2, 3, 4, 3}},
+    {"C-locale NBSP byte",
+     S("a\xa0"
+       "b"),
+     {0, 2, 3, 3, 2},
+     {0, 1, 2, 3, 2}},
+    {"U+2007 figure space",
+     S("a\xe2\x80\x87"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 3}},
+    {"U+202F narrow NBSP",
+     S("a\xe2\x80\xaf"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 3}},
+    {"U+2060 word joiner",
+     S("a\xe2\x81\xa0"
+       "b"),
+     {0, 2, 5, 5, 2},
+     {0, 2, 3, 5, 2}},
+    {"U+3000 ideographic space",
+     S("a\xe3\x80\x80"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 4}},
+    {"U+2003 em space",
+     S("a\xe2\x80\x83"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 3}},
+    {"U+1680 ogham space",
+     S("a\xe1\x9a\x80"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 3}},
     /* [9.1: 1 word] U+2028 is a space that is not printable */
-    {"U+2028 line separator", S("a\xe2\x80\xa8" "b"), {0, 1, 5, 5, 2}, {0, 2, 3, 5, 2}},
+    {"U+2028 line separator",
+     S("a\xe2\x80\xa8"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 2, 3, 5, 2}},
     /* [9.1: 0 words] U+0085 is not a space, not printable: a word unit */
     {"U+0085 NEL", S("\xc2\x85"), {0, 1, 2, 2, 0}, {0, 1, 1, 2, 0}},
-    {"U+200B zero width space", S("a\xe2\x80\x8b" "b"), {0, 1, 5, 5, 2}, {0, 1, 3, 5, 2}},
+    {"U+200B zero width space",
+     S("a\xe2\x80\x8b"
+       "b"),
+     {0, 1, 5, 5, 2},
+     {0, 1, 3, 5, 2}},
     {"tab stops", S("a\tb\n"), {1, 2, 4, 4, 9}, {1, 2, 4, 4, 9}},
-    {"tab at a multiple of 8", S("abcdefgh\tx"), {0, 2, 10, 10, 17}, {0, 2, 10, 10, 17}},
-    {"tab cr ff vt", S("1234567\t\tx\r12\f123\vxy\n"), {1, 5, 21, 21, 17}, {1, 5, 21, 21, 17}},
+    {"tab at a multiple of 8",
+     S("abcdefgh\tx"),
+     {0, 2, 10, 10, 17},
+     {0, 2, 10, 10, 17}},
+    {"tab cr ff vt",
+     S("1234567\t\tx\r12\f123\vxy\n"),
+     {1, 5, 21, 21, 17},
+     {1, 5, 21, 21, 17}},
     {"cr restarts the column", S("\tx\r\ty"), {0, 2, 5, 5, 9}, {0, 2, 5, 5, 9}},
     {"longest line last", S("ab\nabcd"), {1, 2, 7, 7, 4}, {1, 2, 7, 7, 4}},
-    {"wide CJK", S("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n"), {1, 1, 10, 10, 0}, {1, 1, 4, 10, 6}},
-    {"CJK after tab", S("\t\xe6\x97\xa5\t."), {0, 2, 6, 6, 17}, {0, 2, 4, 6, 17}},
+    {"wide CJK",
+     S("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n"),
+     {1, 1, 10, 10, 0},
+     {1, 1, 4, 10, 6}},
+    {"CJK after tab",
+     S("\t\xe6\x97\xa5\t."),
+     {0, 2, 6, 6, 17},
+     {0, 2, 4, 6, 17}},
     {"combining acute", S("e\xcc\x81"), {0, 1, 3, 3, 1}, {0, 1, 2, 3, 1}},
     {"emoji", S("\xf0\x9f\x98\x80 x"), {0, 2, 6, 6, 2}, {0, 2, 3, 6, 4}},
 };
@@ -353,8 +434,7 @@ static void check_table(int utf8)
                 count_one(&cfg, c->data, c->len, &got);
                 char what[160];
                 snprintf(what, sizeof what, "%s [%s, %s, want %#x]", c->name,
-                         utf8 ? "UTF-8" : "C", simd_name(simds[s]),
-                         wants[w]);
+                         utf8 ? "UTF-8" : "C", simd_name(simds[s]), wants[w]);
                 expect_counts(&want, &got, (const uint8_t *)c->data, c->len,
                               what);
                 wc_config_fini(&cfg);
@@ -408,12 +488,24 @@ static void posixly_correct_makes_nbsp_a_word_unit(void **state)
         size_t n;
         uint64_t words_c, words_u; /* with POSIXLY_CORRECT */
     } cases[] = {
-        {S("a\xc2\xa0" "b"), 1, 1},
-        {S("a\xa0" "b"), 1, 1},
-        {S("a\xe2\x80\x87" "b"), 1, 1},
-        {S("a\xe2\x80\xaf" "b"), 1, 1},
-        {S("a\xe2\x81\xa0" "b"), 1, 1},
-        {S("a\xe2\x80\x83" "b"), 1, 2}, /* U+2003 stays a space */
+        {S("a\xc2\xa0"
+           "b"),
+         1, 1},
+        {S("a\xa0"
+           "b"),
+         1, 1},
+        {S("a\xe2\x80\x87"
+           "b"),
+         1, 1},
+        {S("a\xe2\x80\xaf"
+           "b"),
+         1, 1},
+        {S("a\xe2\x81\xa0"
+           "b"),
+         1, 1},
+        {S("a\xe2\x80\x83"
+           "b"),
+         1, 2}, /* U+2003 stays a space */
     };
     setenv("POSIXLY_CORRECT", "1", 1);
     for (int utf8 = 0; utf8 < 2; utf8++) {
@@ -441,8 +533,8 @@ static void posixly_correct_makes_nbsp_a_word_unit(void **state)
  * more blocks, merged left to right (order 0), right to left (1) or in a
  * random tree (2). */
 static void count_split(const wc_config *cfg, const uint8_t *d, size_t n,
-                        const size_t *cuts, size_t k, int order,
-                        int subblocks, wc_counts *out);
+                        const size_t *cuts, size_t k, int order, int subblocks,
+                        wc_counts *out);
 
 static wc_partial *parts_buf;
 
@@ -459,8 +551,8 @@ static void merge_tree(const wc_config *cfg, wc_partial *parts, size_t lo,
 }
 
 static void count_split(const wc_config *cfg, const uint8_t *d, size_t n,
-                        const size_t *cuts, size_t k, int order,
-                        int subblocks, wc_counts *out)
+                        const size_t *cuts, size_t k, int order, int subblocks,
+                        wc_counts *out)
 {
     size_t np = k + 1;
     wc_partial *parts = parts_buf;
@@ -530,7 +622,8 @@ static void splits_of_table(const wc_config *cfg, int utf8, void *ctx)
                 count_split(cfg, d, n, &a, 1, 0, 0, &got);
                 snprintf(what, sizeof what, "%s split at %zu [%s %s %#x]",
                          table[t].name, a, utf8 ? "UTF-8" : "C",
-                         simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT), cfg->want);
+                         simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT),
+                         cfg->want);
                 expect_counts(&whole, &got, d, n, what);
             }
         } else {
@@ -539,11 +632,12 @@ static void splits_of_table(const wc_config *cfg, int utf8, void *ctx)
                     size_t cuts[2] = {a, b};
                     for (int order = 0; order < 2; order++) {
                         count_split(cfg, d, n, cuts, 2, order, 0, &got);
-                        snprintf(what, sizeof what,
-                                 "%s split at %zu,%zu order %d [%s %s %#x]",
-                                 table[t].name, a, b, order,
-                                 utf8 ? "UTF-8" : "C",
-                                 simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT), cfg->want);
+                        snprintf(
+                            what, sizeof what,
+                            "%s split at %zu,%zu order %d [%s %s %#x]",
+                            table[t].name, a, b, order, utf8 ? "UTF-8" : "C",
+                            simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT),
+                            cfg->want);
                         expect_counts(&whole, &got, d, n, what);
                     }
                 }
@@ -570,27 +664,48 @@ static void every_pair_of_split_points_gives_the_one_pass_counts(void **state)
 static void gen_mixed(uint8_t *d, size_t n)
 {
     static const char *const pieces[] = {
-        " ", "  ", "\n", "\t", "\r", "\f", "\v", "\0", "\x01", "\x7f",
-        "\xc2\xa0",          /* U+00A0 */
-        "\xe2\x80\x87",      /* U+2007 */
-        "\xe2\x80\xaf",      /* U+202F */
-        "\xe2\x81\xa0",      /* U+2060 */
-        "\xe3\x80\x80",      /* U+3000 */
-        "\xe2\x80\x83",      /* U+2003 */
-        "\xe2\x80\xa8",      /* U+2028 */
-        "\xe1\x9a\x80",      /* U+1680 */
-        "\xc2\x85",          /* U+0085 */
-        "\xc3\xa9",          /* e acute */
-        "\xcc\x81",          /* combining acute */
-        "\xe6\x97\xa5",      /* CJK */
-        "\xe2\x80\x94",      /* em dash */
-        "\xf0\x9f\x98\x80",  /* emoji */
-        "\xf8\x88\x80\x80\x80", "\xfc\x84\x80\x80\x80\x80",
-        "\xe0\xa4\x85",      /* Devanagari (E0 lead) */
-        "\xed\x95\x9c",      /* Hangul (ED lead) */
-        "\xe0\x80\x80", "\xed\xa0\x80", "\xf0\x80\x80\x80", "\xc0\xaf",
-        "\xe2\x82", "\xf0\x9f", "\xf0\x9f\x98", "\x80", "\xbf", "\xff",
-        "\xa0", "\xc2", "\xe2", "\xfd",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\r",
+        "\f",
+        "\v",
+        "\0",
+        "\x01",
+        "\x7f",
+        "\xc2\xa0",         /* U+00A0 */
+        "\xe2\x80\x87",     /* U+2007 */
+        "\xe2\x80\xaf",     /* U+202F */
+        "\xe2\x81\xa0",     /* U+2060 */
+        "\xe3\x80\x80",     /* U+3000 */
+        "\xe2\x80\x83",     /* U+2003 */
+        "\xe2\x80\xa8",     /* U+2028 */
+        "\xe1\x9a\x80",     /* U+1680 */
+        "\xc2\x85",         /* U+0085 */
+        "\xc3\xa9",         /* e acute */
+        "\xcc\x81",         /* combining acute */
+        "\xe6\x97\xa5",     /* CJK */
+        "\xe2\x80\x94",     /* em dash */
+        "\xf0\x9f\x98\x80", /* emoji */
+        "\xf8\x88\x80\x80\x80",
+        "\xfc\x84\x80\x80\x80\x80",
+        "\xe0\xa4\x85", /* Devanagari (E0 lead) */
+        "\xed\x95\x9c", /* Hangul (ED lead) */
+        "\xe0\x80\x80",
+        "\xed\xa0\x80",
+        "\xf0\x80\x80\x80",
+        "\xc0\xaf",
+        "\xe2\x82",
+        "\xf0\x9f",
+        "\xf0\x9f\x98",
+        "\x80",
+        "\xbf",
+        "\xff",
+        "\xa0",
+        "\xc2",
+        "\xe2",
+        "\xfd",
     };
     size_t np = sizeof pieces / sizeof pieces[0];
     size_t i = 0;
@@ -640,9 +755,10 @@ static void random_splits(const wc_config *cfg, int utf8, void *vctx)
         int order = (int)rndn(3);
         count_split(cfg, ctx->d, ctx->n, cuts, k, order, (int)rndn(2), &got);
         char what[160];
-        snprintf(what, sizeof what, "random split (%zu cuts, order %d) [%s %s %#x]",
-                 k, order, utf8 ? "UTF-8" : "C", simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT),
-                 cfg->want);
+        snprintf(what, sizeof what,
+                 "random split (%zu cuts, order %d) [%s %s %#x]", k, order,
+                 utf8 ? "UTF-8" : "C",
+                 simd_name(cfg->ascii_std ? cfg->simd : SIMD_UNIT), cfg->want);
         expect_counts(&whole, &got, ctx->d, 0, what);
     }
 }
@@ -706,8 +822,9 @@ static void kernels_agree_on_random_biased_bytes(void **state)
         switch (rndn(3)) {
         case 0:
             for (size_t j = 0; j < len; j++)
-                d[i + j] = rndn(6) == 0 ? ' ' : rndn(50) == 0 ? '\n'
-                                                              : (uint8_t)('a' + rndn(26));
+                d[i + j] = rndn(6) == 0    ? ' '
+                           : rndn(50) == 0 ? '\n'
+                                           : (uint8_t)('a' + rndn(26));
             break;
         case 1:
             gen_mixed(d + i, len);
@@ -738,7 +855,8 @@ static void kernels_agree_on_random_biased_bytes(void **state)
                         continue;
                     count_one(&cv, d + off, len, &b);
                     char what[120];
-                    snprintf(what, sizeof what, "scalar vs %s [%s %#x] off %zu len %zu",
+                    snprintf(what, sizeof what,
+                             "scalar vs %s [%s %#x] off %zu len %zu",
                              simd_name(simds[s]), utf8 ? "UTF-8" : "C",
                              wants[w], off, len);
                     expect_counts(&a, &b, d, 0, what);
@@ -802,8 +920,8 @@ static void utf8_decoding_matches_glibc_mbrtowc(void **state)
     unsetenv("POSIXLY_CORRECT");
     wc_config cfg;
     assert_true(cfg_make(&cfg, WC_WANT_ALL, WC_SIMD_SCALAR));
-    static const uint8_t thirds[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f,
-                                     0xa0, 0xbf, 0xc0, 0xe2, 0xff};
+    static const uint8_t thirds[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90,
+                                     0x9f, 0xa0, 0xbf, 0xc0, 0xe2, 0xff};
     uint8_t s[8];
     wc_counts ref, got;
     for (unsigned a = 0x80; a < 0x100; a++) {
@@ -841,7 +959,8 @@ static int run_gnu_wc(const char *locale, const char *opts, const uint8_t *d,
 {
     char path[256];
     const char *tmp = getenv("TMPDIR");
-    snprintf(path, sizeof path, "%s/test_wc_count.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(path, sizeof path, "%s/test_wc_count.XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemp(path);
     if (fd < 0)
         return -1;
@@ -877,9 +996,21 @@ static void counts_equal_installed_gnu_wc_where_91_agrees(void **state)
     unsetenv("POSIXLY_CORRECT");
     rng_state = 5;
     static const char *const words_ok[] = {
-        " ", "\n", "\t", "\r", "\f", "\v", "\xc2\xa0", "\xe2\x80\x87",
-        "\xe3\x80\x80", "\xe2\x80\x83", "\xc3\xa9", "\xe6\x97\xa5",
-        "\xf0\x9f\x98\x80", "\xcc\x81", "\xe2\x80\x94",
+        " ",
+        "\n",
+        "\t",
+        "\r",
+        "\f",
+        "\v",
+        "\xc2\xa0",
+        "\xe2\x80\x87",
+        "\xe3\x80\x80",
+        "\xe2\x80\x83",
+        "\xc3\xa9",
+        "\xe6\x97\xa5",
+        "\xf0\x9f\x98\x80",
+        "\xcc\x81",
+        "\xe2\x80\x94",
     };
     uint8_t d[4000];
     for (int utf8 = 0; utf8 < 2; utf8++) {
@@ -894,8 +1025,8 @@ static void counts_equal_installed_gnu_wc_where_91_agrees(void **state)
                     if (rndn(3)) {
                         d[i++] = (uint8_t)('!' + rndn(94));
                     } else {
-                        const char *p =
-                            words_ok[rndn(sizeof words_ok / sizeof words_ok[0])];
+                        const char *p = words_ok[rndn(sizeof words_ok /
+                                                      sizeof words_ok[0])];
                         size_t len = strlen(p);
                         if (!utf8 && (uint8_t)p[0] >= 0x80)
                             continue;
@@ -944,8 +1075,8 @@ static void generic_multibyte_locale_splits_give_one_pass_counts(void **state)
     (void)state;
     static const char *const names[] = {
         "ja_JP.eucjp", "ja_JP.EUC-JP", "zh_CN.gb18030", "zh_CN.GB18030",
-        "ja_JP.sjis", "ja_JP.SJIS", "zh_TW.big5", "zh_TW.BIG5", "ko_KR.euckr",
-        "zh_CN.gbk", "zh_CN.GBK",
+        "ja_JP.sjis",  "ja_JP.SJIS",   "zh_TW.big5",    "zh_TW.BIG5",
+        "ko_KR.euckr", "zh_CN.gbk",    "zh_CN.GBK",
     };
     int tested = 0;
     unsetenv("POSIXLY_CORRECT");
@@ -963,9 +1094,9 @@ static void generic_multibyte_locale_splits_give_one_pass_counts(void **state)
             uint8_t d[400];
             size_t n = rndn(sizeof d);
             for (size_t i = 0; i < n; i++)
-                d[i] = rndn(3) ? (uint8_t)(0x80 + rndn(128))
+                d[i] = rndn(3)   ? (uint8_t)(0x80 + rndn(128))
                        : rndn(2) ? (uint8_t)(' ' + rndn(95))
-                                 : (uint8_t)" \n\t"[rndn(3)];
+                                 : (uint8_t) " \n\t"[rndn(3)];
             wc_counts ref, whole, got;
             oracle(d, n, 0, 0, &ref);
             count_one(&cfg, d, n, &whole);
@@ -1030,9 +1161,21 @@ static void single_byte_locale_matches_upstream_loop(void **state)
                     count_one(&cfg, d, n, &got);
                     expect_counts(&ref, &got, d, n, names[l]);
                     size_t cuts[3] = {rndn(n + 1), rndn(n + 1), rndn(n + 1)};
-                    if (cuts[0] > cuts[1]) { size_t t = cuts[0]; cuts[0] = cuts[1]; cuts[1] = t; }
-                    if (cuts[1] > cuts[2]) { size_t t = cuts[1]; cuts[1] = cuts[2]; cuts[2] = t; }
-                    if (cuts[0] > cuts[1]) { size_t t = cuts[0]; cuts[0] = cuts[1]; cuts[1] = t; }
+                    if (cuts[0] > cuts[1]) {
+                        size_t t = cuts[0];
+                        cuts[0] = cuts[1];
+                        cuts[1] = t;
+                    }
+                    if (cuts[1] > cuts[2]) {
+                        size_t t = cuts[1];
+                        cuts[1] = cuts[2];
+                        cuts[2] = t;
+                    }
+                    if (cuts[0] > cuts[1]) {
+                        size_t t = cuts[0];
+                        cuts[0] = cuts[1];
+                        cuts[1] = t;
+                    }
                     count_split(&cfg, d, n, cuts, 3, (int)rndn(3), 1, &got);
                     expect_counts(&ref, &got, d, n, names[l]);
                 }

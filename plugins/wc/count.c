@@ -135,8 +135,8 @@ static inline int u8_len(uint8_t b)
  * lead byte and continuation bytes only). */
 static inline int u8_decode(const uint8_t *p, size_t avail, uint32_t *cp)
 {
-    static const uint32_t min[7] = {0, 0, 0x80, 0x800, 0x10000, 0x200000,
-                                    0x4000000};
+    static const uint32_t min[7] = {0,       0,        0x80,     0x800,
+                                    0x10000, 0x200000, 0x4000000};
     uint8_t b = p[0];
     /* the common 2- and 3-byte characters first */
     if (b >= 0xC2 && b < 0xE0 && avail >= 2 && is_cont(p[1])) {
@@ -144,8 +144,8 @@ static inline int u8_decode(const uint8_t *p, size_t avail, uint32_t *cp)
         return 2;
     }
     if (b >= 0xE0 && b < 0xF0 && avail >= 3 && is_cont(p[1]) && is_cont(p[2])) {
-        uint32_t v = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6
-                     | (p[2] & 0x3Fu);
+        uint32_t v = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 |
+                     (p[2] & 0x3Fu);
         if (v < 0x800 || (v >= 0xD800 && v < 0xE000))
             return 0;
         *cp = v;
@@ -171,8 +171,8 @@ static inline int u8_decode(const uint8_t *p, size_t avail, uint32_t *cp)
 
 static inline int cfg_mbspace(const wc_config *cfg, uint32_t cp)
 {
-    return cfg->mb_space && cp <= UNICODE_MAX
-           && (cfg->mb_space[cp >> 3] >> (cp & 7) & 1);
+    return cfg->mb_space && cp <= UNICODE_MAX &&
+           (cfg->mb_space[cp >> 3] >> (cp & 7) & 1);
 }
 
 static inline unsigned cfg_mbwidth(const wc_config *cfg, uint32_t cp)
@@ -360,8 +360,8 @@ static inline void ss_unit(sstate *s, int act, unsigned w, int is_word,
 /* Applies one byte of kind K_W0..K_NL. */
 static inline void ss_kind(sstate *s, unsigned kind)
 {
-    static const uint8_t act[7] = {ACT_W, ACT_W, ACT_W, ACT_W, ACT_TAB,
-                                   ACT_EOL, ACT_NL};
+    static const uint8_t act[7] = {ACT_W,   ACT_W,   ACT_W, ACT_W,
+                                   ACT_TAB, ACT_EOL, ACT_NL};
     static const uint8_t width[7] = {0, 1, 0, 1, 0, 0, 0};
     ss_unit(s, act[kind], width[kind], kind < K_S0, 1);
 }
@@ -570,8 +570,8 @@ static void maxline_swar(const wc_config *cfg, wc_core *c, const uint8_t *p,
     size_t cur = 0, base = 0;
     for (; base + 8 <= n; base += 8) {
         uint64_t x = load64(p + base), v = x & SW_L7;
-        uint64_t e = (x & SW_H) | (~(v + 0x6060606060606060ull) & SW_H)
-                     | ((v + SW_ONES) & SW_H);
+        uint64_t e = (x & SW_H) | (~(v + 0x6060606060606060ull) & SW_H) |
+                     ((v + SW_ONES) & SW_H);
         while (e) {
             size_t at = base + ((size_t)__builtin_ctzll(e) >> 3);
             e &= e - 1;
@@ -603,7 +603,7 @@ static void maxline_swar(const wc_config *cfg, wc_core *c, const uint8_t *p,
 #if WC_X86
 
 #define TGT_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
-#define TGT_AVX512 \
+#define TGT_AVX512                                                             \
     __attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt")))
 #define INLINE inline __attribute__((always_inline))
 
@@ -647,8 +647,8 @@ static uint64_t mbspace_bits(const wc_config *cfg, const uint8_t *q,
 
 TGT_AVX2 static INLINE uint64_t mm64(__m256i lo, __m256i hi)
 {
-    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo)
-           | (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) |
+           (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
 }
 
 TGT_AVX2 static INLINE __m256i space_avx2(__m256i v)
@@ -705,32 +705,36 @@ TGT_AVX2 static INLINE uint64_t chars_hi_avx2(const uint8_t *q, __m256i v0,
     uint64_t s3 = C >> 3 | Cx << 61, s4 = C >> 4 | Cx << 60;
     uint64_t s5 = C >> 5 | Cx << 59;
     uint64_t c2 = s1, c3 = c2 & s2, c4 = c3 & s3, c5 = c4 & s4, c6 = c5 & s5;
-    uint64_t ok = ((geC2 & ~geE0) & c2) | ((geE0 & ~geF0) & c3)
-                  | ((geF0 & ~geF8) & c4) | ((geF8 & ~geFC) & c5)
-                  | ((geFC & ~geFE) & c6);
+    uint64_t ok = ((geC2 & ~geE0) & c2) | ((geE0 & ~geF0) & c3) |
+                  ((geF0 & ~geF8) & c4) | ((geF8 & ~geFC) & c5) |
+                  ((geFC & ~geFE) & c6);
     if (ok & geE0) {
         /* overlong forms and surrogates: E0 <A0, ED >=A0, F0 <90, F8 <88,
          * FC <84 in the second byte */
         __m256i n0 = _mm256_loadu_si256((const __m256i *)(q + 1));
         __m256i n1 = _mm256_loadu_si256((const __m256i *)(q + 33));
         __m256i b0 = _mm256_or_si256(
-            _mm256_or_si256(_mm256_andnot_si256(ge_avx2(n0, 0xA0), eq_avx2(v0, 0xE0)),
-                            _mm256_and_si256(ge_avx2(n0, 0xA0), eq_avx2(v0, 0xED))),
             _mm256_or_si256(
-                _mm256_or_si256(_mm256_andnot_si256(ge_avx2(n0, 0x90), eq_avx2(v0, 0xF0)),
-                                _mm256_andnot_si256(ge_avx2(n0, 0x88), eq_avx2(v0, 0xF8))),
+                _mm256_andnot_si256(ge_avx2(n0, 0xA0), eq_avx2(v0, 0xE0)),
+                _mm256_and_si256(ge_avx2(n0, 0xA0), eq_avx2(v0, 0xED))),
+            _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_andnot_si256(ge_avx2(n0, 0x90), eq_avx2(v0, 0xF0)),
+                    _mm256_andnot_si256(ge_avx2(n0, 0x88), eq_avx2(v0, 0xF8))),
                 _mm256_andnot_si256(ge_avx2(n0, 0x84), eq_avx2(v0, 0xFC))));
         __m256i b1 = _mm256_or_si256(
-            _mm256_or_si256(_mm256_andnot_si256(ge_avx2(n1, 0xA0), eq_avx2(v1, 0xE0)),
-                            _mm256_and_si256(ge_avx2(n1, 0xA0), eq_avx2(v1, 0xED))),
             _mm256_or_si256(
-                _mm256_or_si256(_mm256_andnot_si256(ge_avx2(n1, 0x90), eq_avx2(v1, 0xF0)),
-                                _mm256_andnot_si256(ge_avx2(n1, 0x88), eq_avx2(v1, 0xF8))),
+                _mm256_andnot_si256(ge_avx2(n1, 0xA0), eq_avx2(v1, 0xE0)),
+                _mm256_and_si256(ge_avx2(n1, 0xA0), eq_avx2(v1, 0xED))),
+            _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_andnot_si256(ge_avx2(n1, 0x90), eq_avx2(v1, 0xF0)),
+                    _mm256_andnot_si256(ge_avx2(n1, 0x88), eq_avx2(v1, 0xF8))),
                 _mm256_andnot_si256(ge_avx2(n1, 0x84), eq_avx2(v1, 0xFC))));
         ok &= ~mm64(b0, b1);
     }
-    return (uint64_t)__builtin_popcountll(~C & valid)
-           - (uint64_t)__builtin_popcountll(leads & ~ok);
+    return (uint64_t)__builtin_popcountll(~C & valid) -
+           (uint64_t)__builtin_popcountll(leads & ~ok);
 }
 
 TGT_AVX2 static INLINE void k1_block_avx2(const wc_config *cfg, k1state *s,
@@ -785,9 +789,13 @@ TGT_AVX2 static INLINE void k1_avx2_tmpl(const wc_config *cfg, wc_core *c,
                                          const uint8_t *p, size_t n,
                                          const unsigned fl)
 {
-    k1state s = {c->lines, c->words, c->chars,
-                 c->nonempty ? (uint64_t)!c->last_word : 1, 0,
-                 !c->nonempty, c->first_word};
+    k1state s = {c->lines,
+                 c->words,
+                 c->chars,
+                 c->nonempty ? (uint64_t)!c->last_word : 1,
+                 0,
+                 !c->nonempty,
+                 c->first_word};
     size_t i = 0;
     /* full blocks while the look-ahead (q+64..q+95) stays in the region */
     for (; i + 96 <= n; i += 64)
@@ -801,8 +809,7 @@ TGT_AVX2 static INLINE void k1_avx2_tmpl(const wc_config *cfg, wc_core *c,
             k1_block_avx2(cfg, &s, tmp, ~0ull, fl);
             k1_block_avx2(cfg, &s, tmp + 64, (1ull << (r - 64)) - 1, fl);
         } else {
-            k1_block_avx2(cfg, &s, tmp, r == 64 ? ~0ull : (1ull << r) - 1,
-                          fl);
+            k1_block_avx2(cfg, &s, tmp, r == 64 ? ~0ull : (1ull << r) - 1, fl);
         }
     }
     c->lines = s.lines;
@@ -847,10 +854,14 @@ TGT_AVX2 static uint64_t count_nl_avx2(const uint8_t *p, size_t n)
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         for (size_t k = 0; k < iters; k++, i += 128) {
             const __m256i *q = (const __m256i *)(p + i);
-            a0 = _mm256_sub_epi8(a0, _mm256_cmpeq_epi8(_mm256_loadu_si256(q), nl));
-            a1 = _mm256_sub_epi8(a1, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 1), nl));
-            a2 = _mm256_sub_epi8(a2, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 2), nl));
-            a3 = _mm256_sub_epi8(a3, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 3), nl));
+            a0 = _mm256_sub_epi8(a0,
+                                 _mm256_cmpeq_epi8(_mm256_loadu_si256(q), nl));
+            a1 = _mm256_sub_epi8(
+                a1, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 1), nl));
+            a2 = _mm256_sub_epi8(
+                a2, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 2), nl));
+            a3 = _mm256_sub_epi8(
+                a3, _mm256_cmpeq_epi8(_mm256_loadu_si256(q + 3), nl));
         }
         const __m256i z = _mm256_setzero_si256();
         __m256i s = _mm256_add_epi64(
@@ -858,12 +869,13 @@ TGT_AVX2 static uint64_t count_nl_avx2(const uint8_t *p, size_t n)
             _mm256_add_epi64(_mm256_sad_epu8(a2, z), _mm256_sad_epu8(a3, z)));
         __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s),
                                   _mm256_extracti128_si256(s, 1));
-        total += (uint64_t)_mm_cvtsi128_si64(h)
-                 + (uint64_t)_mm_extract_epi64(h, 1);
+        total +=
+            (uint64_t)_mm_cvtsi128_si64(h) + (uint64_t)_mm_extract_epi64(h, 1);
     }
     for (; i + 32 <= n; i += 32)
-        total += (uint64_t)__builtin_popcount((uint32_t)_mm256_movemask_epi8(
-            _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i)), nl)));
+        total += (uint64_t)__builtin_popcount(
+            (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(
+                _mm256_loadu_si256((const __m256i *)(p + i)), nl)));
     for (; i < n; i++)
         total += p[i] == '\n';
     return total;
@@ -875,8 +887,9 @@ TGT_AVX2 static INLINE uint64_t events_avx2(const uint8_t *q)
     __m256i v0 = _mm256_loadu_si256((const __m256i *)q);
     __m256i v1 = _mm256_loadu_si256((const __m256i *)(q + 32));
     const __m256i sp = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7F);
-    return mm64(_mm256_or_si256(_mm256_cmpgt_epi8(sp, v0), _mm256_cmpeq_epi8(v0, del)),
-                _mm256_or_si256(_mm256_cmpgt_epi8(sp, v1), _mm256_cmpeq_epi8(v1, del)));
+    return mm64(
+        _mm256_or_si256(_mm256_cmpgt_epi8(sp, v0), _mm256_cmpeq_epi8(v0, del)),
+        _mm256_or_si256(_mm256_cmpgt_epi8(sp, v1), _mm256_cmpeq_epi8(v1, del)));
 }
 
 #endif /* WC_X86 */
@@ -924,8 +937,8 @@ MAXLINE_KERNEL(maxline_avx2, TGT_AVX2, events_avx2)
 TGT_AVX512 static INLINE __mmask64 space_512(__m512i v)
 {
     __m512i t = _mm512_sub_epi8(v, _mm512_set1_epi8(9));
-    return _mm512_cmple_epu8_mask(t, _mm512_set1_epi8(4))
-           | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
+    return _mm512_cmple_epu8_mask(t, _mm512_set1_epi8(4)) |
+           _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
 }
 
 TGT_AVX512 static INLINE __mmask64 member_512(__m512i v, __m512i tbl)
@@ -957,7 +970,8 @@ TGT_AVX512 static INLINE uint64_t chars_hi_512(const uint8_t *q, __m512i v,
     const __m512i m64 = _mm512_set1_epi8(-64);
     uint64_t C = _mm512_cmplt_epi8_mask(v, m64);
     uint64_t kx = avail >= 128 ? ~0ull
-                  : avail > 64 ? (1ull << (avail - 64)) - 1 : 0;
+                  : avail > 64 ? (1ull << (avail - 64)) - 1
+                               : 0;
     __m512i vx = _mm512_maskz_loadu_epi8(kx, q + 64);
     uint64_t Cx = _mm512_cmplt_epi8_mask(vx, m64);
     uint64_t hi = _mm512_movepi8_mask(v);
@@ -969,21 +983,21 @@ TGT_AVX512 static INLINE uint64_t chars_hi_512(const uint8_t *q, __m512i v,
     uint64_t s3 = C >> 3 | Cx << 61, s4 = C >> 4 | Cx << 60;
     uint64_t s5 = C >> 5 | Cx << 59;
     uint64_t c2 = s1, c3 = c2 & s2, c4 = c3 & s3, c5 = c4 & s4, c6 = c5 & s5;
-    uint64_t ok = ((geC2 & ~geE0) & c2) | ((geE0 & ~geF0) & c3)
-                  | ((geF0 & ~geF8) & c4) | ((geF8 & ~geFC) & c5)
-                  | ((geFC & ~geFE) & c6);
+    uint64_t ok = ((geC2 & ~geE0) & c2) | ((geE0 & ~geF0) & c3) |
+                  ((geF0 & ~geF8) & c4) | ((geF8 & ~geFC) & c5) |
+                  ((geFC & ~geFE) & c6);
     if (ok & geE0) {
         uint64_t k1 = avail >= 65 ? ~0ull : (1ull << (avail - 1)) - 1;
         __m512i n1 = _mm512_maskz_loadu_epi8(k1, q + 1);
-        uint64_t bad = (eq_512(v, 0xE0) & ~ge_512(n1, 0xA0))
-                       | (eq_512(v, 0xED) & ge_512(n1, 0xA0))
-                       | (eq_512(v, 0xF0) & ~ge_512(n1, 0x90))
-                       | (eq_512(v, 0xF8) & ~ge_512(n1, 0x88))
-                       | (eq_512(v, 0xFC) & ~ge_512(n1, 0x84));
+        uint64_t bad = (eq_512(v, 0xE0) & ~ge_512(n1, 0xA0)) |
+                       (eq_512(v, 0xED) & ge_512(n1, 0xA0)) |
+                       (eq_512(v, 0xF0) & ~ge_512(n1, 0x90)) |
+                       (eq_512(v, 0xF8) & ~ge_512(n1, 0x88)) |
+                       (eq_512(v, 0xFC) & ~ge_512(n1, 0x84));
         ok &= ~bad;
     }
-    return (uint64_t)__builtin_popcountll(~C & valid)
-           - (uint64_t)__builtin_popcountll(leads & ~ok);
+    return (uint64_t)__builtin_popcountll(~C & valid) -
+           (uint64_t)__builtin_popcountll(leads & ~ok);
 }
 
 TGT_AVX512 static INLINE void k1_block_512(const wc_config *cfg, k1state *s,
@@ -1044,9 +1058,13 @@ TGT_AVX512 static INLINE void k1_512_tmpl(const wc_config *cfg, wc_core *c,
                                           const uint8_t *p, size_t n,
                                           const unsigned fl)
 {
-    k1state s = {c->lines, c->words, c->chars,
-                 c->nonempty ? (uint64_t)!c->last_word : 1, 0,
-                 !c->nonempty, c->first_word};
+    k1state s = {c->lines,
+                 c->words,
+                 c->chars,
+                 c->nonempty ? (uint64_t)!c->last_word : 1,
+                 0,
+                 !c->nonempty,
+                 c->first_word};
     for (size_t i = 0; i < n; i += 64)
         k1_block_512(cfg, &s, p + i, n - i, fl);
     c->lines = s.lines;
@@ -1105,8 +1123,8 @@ TGT_AVX512 static uint64_t count_nl_512(const uint8_t *p, size_t n)
 TGT_AVX512 static INLINE uint64_t events_512(const uint8_t *q)
 {
     __m512i v = _mm512_loadu_si512((const void *)q);
-    return _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x20))
-           | _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0x7F));
+    return _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x20)) |
+           _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(0x7F));
 }
 
 MAXLINE_KERNEL(maxline_512, TGT_AVX512, events_512)
@@ -1185,7 +1203,6 @@ static void scan_region(const wc_config *cfg, wc_core *c, const uint8_t *p,
 /* Single-byte and UTF-8 partials use only the fields before `raw`. */
 #define PARTIAL_BASE offsetof(wc_partial, raw)
 
-
 /* Decodes the edge bytes m[0..n) (a lead byte and/or continuation bytes)
  * onto c; incomplete sequences are errors. */
 static void resolve_u8(const wc_config *cfg, wc_core *c, const uint8_t *m,
@@ -1195,8 +1212,8 @@ static void resolve_u8(const wc_config *cfg, wc_core *c, const uint8_t *m,
 }
 
 /* Splits a block into head, middle and pending bytes (UTF-8). */
-static void summarize_u8(const wc_config *cfg, wc_partial *t,
-                         const uint8_t *d, size_t n)
+static void summarize_u8(const wc_config *cfg, wc_partial *t, const uint8_t *d,
+                         size_t n)
 {
     memset(t, 0, PARTIAL_BASE);
     t->bytes = n;
@@ -1327,8 +1344,8 @@ static size_t gen_parse(const wc_config *cfg, wc_core *c, const uint8_t *d,
         } else if (r == 1 && w <= 0xFF) {
             ss_unit(&s, ACT_W, cfg->sb_print[w], !cfg->sb_space[w], 1);
         } else {
-            int is_space = iswspace((wint_t)wc)
-                           || (!cfg->posixly_correct && is_nbspace(w));
+            int is_space = iswspace((wint_t)wc) ||
+                           (!cfg->posixly_correct && is_nbspace(w));
             unsigned width = 0;
             if (cfg->want & WC_WANT(WC_MAXLINE)) {
                 int wd = wcwidth(wc);
@@ -1342,8 +1359,8 @@ static size_t gen_parse(const wc_config *cfg, wc_core *c, const uint8_t *d,
     return i;
 }
 
-static void gen_summarize(const wc_config *cfg, wc_partial *t,
-                          const uint8_t *d, size_t n)
+static void gen_summarize(const wc_config *cfg, wc_partial *t, const uint8_t *d,
+                          size_t n)
 {
     memset(t, 0, sizeof *t);
     t->bytes = n;
@@ -1497,8 +1514,7 @@ void wc_count_merge(const wc_config *cfg, wc_partial *into,
     }
 }
 
-void wc_count_result(const wc_config *cfg, const wc_partial *p,
-                     wc_counts *out)
+void wc_count_result(const wc_config *cfg, const wc_partial *p, wc_counts *out)
 {
     wc_core c;
     memset(&c, 0, sizeof c);
@@ -1534,7 +1550,7 @@ void wc_count_result(const wc_config *cfg, const wc_partial *p,
     unsigned want = cfg->want;
     out->v[WC_LINES] = want & WC_WANT(WC_LINES) ? c.lines : 0;
     out->v[WC_WORDS] = want & WC_WANT(WC_WORDS) ? c.words : 0;
-    out->v[WC_CHARS] = !(want & WC_WANT(WC_CHARS)) ? 0
+    out->v[WC_CHARS] = !(want & WC_WANT(WC_CHARS))   ? 0
                        : cfg->mode == WC_MODE_SINGLE ? p->bytes
                                                      : c.chars;
     out->v[WC_BYTES] = want & WC_WANT(WC_BYTES) ? p->bytes : 0;
@@ -1604,12 +1620,12 @@ int wc_config_init(wc_config *cfg, unsigned want, wc_simd simd, char *err,
 
     const char *codeset = nl_langinfo(CODESET);
     const char *ctype = setlocale(LC_CTYPE, NULL);
-    int c_locale = !ctype || strcmp(ctype, "C") == 0
-                   || strcmp(ctype, "POSIX") == 0;
+    int c_locale =
+        !ctype || strcmp(ctype, "C") == 0 || strcmp(ctype, "POSIX") == 0;
     if (cfg->mb_max <= 1)
         cfg->mode = WC_MODE_SINGLE;
-    else if (codeset && (strcasecmp(codeset, "UTF-8") == 0
-                         || strcasecmp(codeset, "UTF8") == 0))
+    else if (codeset && (strcasecmp(codeset, "UTF-8") == 0 ||
+                         strcasecmp(codeset, "UTF8") == 0))
         cfg->mode = WC_MODE_UTF8;
     else
         cfg->mode = WC_MODE_GENERIC;
@@ -1622,11 +1638,10 @@ int wc_config_init(wc_config *cfg, unsigned want, wc_simd simd, char *err,
     /* tables as upstream wc builds them (wc_isprint, wc_isspace) */
     for (unsigned i = 0; i < 256; i++) {
         cfg->sb_print[i] = isprint((int)i) != 0;
-        cfg->sb_space[i] =
-            isspace((int)i)
-            || (!cfg->posixly_correct
-                && is_nbspace(btoc32_like(i, cfg->mode == WC_MODE_SINGLE
-                                                 && c_locale)));
+        cfg->sb_space[i] = isspace((int)i) ||
+                           (!cfg->posixly_correct &&
+                            is_nbspace(btoc32_like(
+                                i, cfg->mode == WC_MODE_SINGLE && c_locale)));
     }
     for (unsigned i = 0; i < 256; i++) {
         uint8_t k;
@@ -1651,8 +1666,8 @@ int wc_config_init(wc_config *cfg, unsigned want, wc_simd simd, char *err,
             if (i >= 0x80 && cfg->mode != WC_MODE_SINGLE)
                 k = K_HI;
             else
-                k = (uint8_t)((cfg->sb_space[i] ? K_S0 : K_W0)
-                              + cfg->sb_print[i]);
+                k = (uint8_t)((cfg->sb_space[i] ? K_S0 : K_W0) +
+                              cfg->sb_print[i]);
             break;
         }
         cfg->kind[i] = k;
@@ -1685,8 +1700,8 @@ int wc_config_init(wc_config *cfg, unsigned want, wc_simd simd, char *err,
             if (!cfg->mb_space)
                 goto nomem;
             for (uint32_t cp = 0x80; cp <= UNICODE_MAX; cp++) {
-                if (iswspace((wint_t)cp)
-                    || (!cfg->posixly_correct && is_nbspace(cp))) {
+                if (iswspace((wint_t)cp) ||
+                    (!cfg->posixly_correct && is_nbspace(cp))) {
                     cfg->mb_space[cp >> 3] |= (uint8_t)(1u << (cp & 7));
                     set_add(cfg->lead_space_set, u8_lead(cp));
                     cfg->has_lead_space = 1;
@@ -1707,10 +1722,11 @@ int wc_config_init(wc_config *cfg, unsigned want, wc_simd simd, char *err,
     int have_avx2 = 0, have_512 = 0;
 #if WC_X86
     __builtin_cpu_init();
-    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")
-                && __builtin_cpu_supports("popcnt");
-    have_512 = have_avx2 && __builtin_cpu_supports("avx512f")
-               && __builtin_cpu_supports("avx512bw");
+    have_avx2 = __builtin_cpu_supports("avx2") &&
+                __builtin_cpu_supports("bmi2") &&
+                __builtin_cpu_supports("popcnt");
+    have_512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw");
 #endif
     switch (simd) {
     case WC_SIMD_SCALAR:

@@ -80,15 +80,15 @@ typedef struct wc_colfn {
 /* Summary of a run of resolved units (characters and encoding errors).
  * All zero is the empty run. */
 typedef struct wc_core {
-    uint64_t lines;   /* '\n' characters */
-    uint64_t words;   /* word starts inside the run (a word unit first, or
-                         after a space unit) */
-    uint64_t chars;   /* valid characters (multibyte modes) */
-    wc_colfn head;    /* column function up to the first line end (\n \r
-                         \f), or of the whole run when it has none */
-    uint64_t max_in;  /* largest width at a line end after the first one */
-    uint64_t tail;    /* column at the end (after the last line end) */
-    uint8_t nonempty; /* the run has at least one unit */
+    uint64_t lines;     /* '\n' characters */
+    uint64_t words;     /* word starts inside the run (a word unit first, or
+                           after a space unit) */
+    uint64_t chars;     /* valid characters (multibyte modes) */
+    wc_colfn head;      /* column function up to the first line end (\n \r
+                           \f), or of the whole run when it has none */
+    uint64_t max_in;    /* largest width at a line end after the first one */
+    uint64_t tail;      /* column at the end (after the last line end) */
+    uint8_t nonempty;   /* the run has at least one unit */
     uint8_t first_word; /* its first unit is a word unit */
     uint8_t last_word;  /* its last unit is a word unit */
     uint8_t has_eol;    /* it holds a line end */
@@ -98,29 +98,29 @@ typedef struct wc_core {
 /* One entry offset of a generic-mode piece: the units parsed from that
  * offset, and the incomplete character left at the end. */
 typedef struct wc_gen_hyp {
-    wc_core core;                       /* resolved units */
-    uint8_t pend_len;                   /* bytes in pend */
-    uint8_t pend[WC_GEN_MAXLEN - 1];    /* trailing incomplete character */
+    wc_core core;                    /* resolved units */
+    uint8_t pend_len;                /* bytes in pend */
+    uint8_t pend[WC_GEN_MAXLEN - 1]; /* trailing incomplete character */
 } wc_gen_hyp;
 
 /* The partial result of a piece of input: plain data, fixed size, all zero
  * is the identity.  APPEND ONLY is not needed: both sides of a merge are
  * built by the same plugin binary. */
 typedef struct wc_partial {
-    uint64_t bytes;    /* all bytes of the piece */
-    uint8_t closed;    /* 0: the piece is only `head` (UTF-8) or only `raw`
-                          (generic); more bytes may join it */
-    uint8_t head_len;  /* UTF-8: leading continuation bytes (<= 5) */
-    uint8_t pend_len;  /* UTF-8: trailing incomplete sequence (<= 5) */
-    uint8_t raw_len;   /* generic: bytes in raw while !closed */
-    uint8_t head[5];   /* UTF-8: the deferred leading bytes */
-    uint8_t pend[5];   /* UTF-8: the deferred trailing bytes */
-    uint8_t pad[10];   /* zero */
-    wc_core core;      /* single-byte and UTF-8: units between the edges */
+    uint64_t bytes;   /* all bytes of the piece */
+    uint8_t closed;   /* 0: the piece is only `head` (UTF-8) or only `raw`
+                         (generic); more bytes may join it */
+    uint8_t head_len; /* UTF-8: leading continuation bytes (<= 5) */
+    uint8_t pend_len; /* UTF-8: trailing incomplete sequence (<= 5) */
+    uint8_t raw_len;  /* generic: bytes in raw while !closed */
+    uint8_t head[5];  /* UTF-8: the deferred leading bytes */
+    uint8_t pend[5];  /* UTF-8: the deferred trailing bytes */
+    uint8_t pad[10];  /* zero */
+    wc_core core;     /* single-byte and UTF-8: units between the edges */
     /* generic multibyte locales only */
-    uint8_t raw[WC_GEN_RAW];              /* whole piece while !closed */
-    uint8_t gen_head[WC_GEN_MAXLEN];      /* first MB_CUR_MAX-1 bytes */
-    wc_gen_hyp hyp[WC_GEN_MAXLEN];        /* per entry offset */
+    uint8_t raw[WC_GEN_RAW];         /* whole piece while !closed */
+    uint8_t gen_head[WC_GEN_MAXLEN]; /* first MB_CUR_MAX-1 bytes */
+    wc_gen_hyp hyp[WC_GEN_MAXLEN];   /* per entry offset */
 } wc_partial;
 
 /* Final counts of one input. */
@@ -131,12 +131,12 @@ typedef struct wc_counts {
 /* Per-process configuration, from the locale.  Built once, then read-only
  * (inherited by forked workers). */
 typedef struct wc_config {
-    unsigned want;        /* WC_WANT() bits of the requested counters */
-    wc_mode mode;         /* how bytes become characters */
-    wc_simd simd;         /* kernels chosen (never AUTO after init) */
-    int posixly_correct;  /* POSIXLY_CORRECT was set: no extra nbsp spaces */
-    int ascii_std;        /* ASCII classes are the usual ones (SIMD ok) */
-    unsigned mb_max;      /* MB_CUR_MAX */
+    unsigned want;       /* WC_WANT() bits of the requested counters */
+    wc_mode mode;        /* how bytes become characters */
+    wc_simd simd;        /* kernels chosen (never AUTO after init) */
+    int posixly_correct; /* POSIXLY_CORRECT was set: no extra nbsp spaces */
+    int ascii_std;       /* ASCII classes are the usual ones (SIMD ok) */
+    unsigned mb_max;     /* MB_CUR_MAX */
     /* byte kinds (see count.c) for ASCII, and for all bytes in
      * single-byte locales; printable and space tables as upstream wc's
      * wc_isprint/wc_isspace */
@@ -148,8 +148,8 @@ typedef struct wc_config {
      * start a multibyte space */
     uint8_t hi_space_set[16];
     uint8_t lead_space_set[16];
-    int has_hi_space;     /* hi_space_set is not empty */
-    int has_lead_space;   /* lead_space_set is not empty */
+    int has_hi_space;   /* hi_space_set is not empty */
+    int has_lead_space; /* lead_space_set is not empty */
     /* UTF-8: bitmap of multibyte space code points (0..0x10FFFF) and the
      * display width of every code point (0..0x10FFFF); NULL when the
      * counters requested do not need them */
@@ -186,8 +186,7 @@ void wc_count_merge(const wc_config *cfg, wc_partial *into,
 /* The counts of a whole input whose partial is *p (the input ends where p
  * ends: pending bytes are encoding errors).  Counters not requested are 0;
  * chars equals bytes in single-byte locales. */
-void wc_count_result(const wc_config *cfg, const wc_partial *p,
-                     wc_counts *out);
+void wc_count_result(const wc_config *cfg, const wc_partial *p, wc_counts *out);
 
 /* Convenience: the counts of one buffer in one pass. */
 void wc_count_buffer(const wc_config *cfg, const unsigned char *data,

@@ -35,7 +35,8 @@ static const sluice_option wc_options[] = {
     {"maxline", SLUICE_OPT_BOOL, "false",
      "report the maximum display width of a line (wc -L)", NULL},
     {"simd", SLUICE_OPT_ENUM, "auto",
-     "counting kernels: auto, avx2, avx512 or scalar", "auto|avx2|avx512|scalar"},
+     "counting kernels: auto, avx2, avx512 or scalar",
+     "auto|avx2|avx512|scalar"},
 };
 
 static const char *const wc_counter_names[WC_NCOUNTERS] = {

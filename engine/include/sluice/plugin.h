@@ -58,7 +58,8 @@ extern "C" {
 
 /* Defines the entry function for a descriptor `desc` (a sluice_plugin). */
 #define SLUICE_PLUGIN_DEFINE(desc)                                             \
-    SLUICE_PLUGIN_EXPORT const struct sluice_plugin *sluice_plugin_entry(void); \
+    SLUICE_PLUGIN_EXPORT const struct sluice_plugin *sluice_plugin_entry(      \
+        void);                                                                 \
     SLUICE_PLUGIN_EXPORT const struct sluice_plugin *sluice_plugin_entry(void) \
     {                                                                          \
         return &(desc);                                                        \
@@ -97,7 +98,7 @@ enum {
 
 enum {
     SLUICE_BLOCK_FILE_BEGIN = 1u << 0, /* data[0] is the first byte of input */
-    SLUICE_BLOCK_FILE_END = 1u << 1,   /* data[len-1] is the last byte of input */
+    SLUICE_BLOCK_FILE_END = 1u << 1, /* data[len-1] is the last byte of input */
     SLUICE_BLOCK_UNIT_BEGIN = 1u << 2, /* first block of this unit */
     SLUICE_BLOCK_UNIT_END = 1u << 3,   /* last block of this unit */
 };
@@ -119,9 +120,9 @@ struct sluice_ctx;
 /* Functions the host gives every plugin call (SQLite-style table, so a plugin
  * links against nothing).  APPEND ONLY. */
 typedef struct sluice_host_api {
-    uint32_t size;       /* sizeof(sluice_host_api) as the host built it */
-    uint16_t abi_major;  /* SLUICE_PLUGIN_ABI_MAJOR of the host */
-    uint16_t abi_minor;  /* SLUICE_PLUGIN_ABI_MINOR of the host */
+    uint32_t size;      /* sizeof(sluice_host_api) as the host built it */
+    uint16_t abi_major; /* SLUICE_PLUGIN_ABI_MAJOR of the host */
+    uint16_t abi_minor; /* SLUICE_PLUGIN_ABI_MINOR of the host */
 
     /* Returns a writable area of at least `min` bytes (min <= 1 MiB) for
      * ordered output and stores its real size in *avail; NULL on failure.
@@ -150,25 +151,25 @@ typedef struct sluice_host_api {
 
 /* The context of every call.  APPEND ONLY. */
 typedef struct sluice_ctx {
-    uint32_t size;               /* sizeof(sluice_ctx) as the host built it */
-    int32_t worker;              /* worker number, 0..n-1; -1 coordinator */
-    const sluice_host_api *api;  /* host functions */
-    void *state;                 /* per-worker state, state_size bytes */
-    void *global;                /* whatever global_init stored here */
-    void *reserved[6];           /* for growth */
+    uint32_t size;              /* sizeof(sluice_ctx) as the host built it */
+    int32_t worker;             /* worker number, 0..n-1; -1 coordinator */
+    const sluice_host_api *api; /* host functions */
+    void *state;                /* per-worker state, state_size bytes */
+    void *global;               /* whatever global_init stored here */
+    void *reserved[6];          /* for growth */
 } sluice_ctx;
 
 /* ------------------------------------------------------------- descriptor */
 
 /* What a plugin is and does.  APPEND ONLY. */
 typedef struct sluice_plugin {
-    uint32_t size;        /* sizeof(sluice_plugin) as the plugin built it */
-    uint16_t abi_major;   /* SLUICE_PLUGIN_ABI_MAJOR */
-    uint16_t abi_minor;   /* SLUICE_PLUGIN_ABI_MINOR */
-    const char *name;     /* short name, [a-z0-9_-]+ */
-    const char *version;  /* the plugin's own version */
+    uint32_t size;           /* sizeof(sluice_plugin) as the plugin built it */
+    uint16_t abi_major;      /* SLUICE_PLUGIN_ABI_MAJOR */
+    uint16_t abi_minor;      /* SLUICE_PLUGIN_ABI_MINOR */
+    const char *name;        /* short name, [a-z0-9_-]+ */
+    const char *version;     /* the plugin's own version */
     const char *description; /* one line */
-    const char *license;  /* SPDX identifier */
+    const char *license;     /* SPDX identifier */
 
     const sluice_option *options; /* option schema (may be NULL) */
     uint32_t n_options;           /* entries in options */

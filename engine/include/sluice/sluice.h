@@ -32,17 +32,17 @@ extern "C" {
 #endif
 
 /* Error codes: X(name, value, message). */
-#define SLUICE_ERRNO_MAP(X)                                                  \
-    X(NOMEM, -1001, "out of memory")                                         \
-    X(INVAL, -1002, "invalid argument")                                      \
-    X(PLUGIN, -1003, "plugin refused")                                       \
-    X(ABI, -1004, "plugin ABI version mismatch")                             \
-    X(OPTION, -1005, "invalid plugin option")                                \
-    X(OS, -1006, "system call failed")                                       \
-    X(WORKER, -1007, "worker process failed")                                \
-    X(CORRUPT, -1008, "worker sent invalid data")                            \
-    X(OUTPUT, -1009, "output write failed")                                  \
-    X(INPUT, -1010, "some inputs could not be processed")                    \
+#define SLUICE_ERRNO_MAP(X)                                                    \
+    X(NOMEM, -1001, "out of memory")                                           \
+    X(INVAL, -1002, "invalid argument")                                        \
+    X(PLUGIN, -1003, "plugin refused")                                         \
+    X(ABI, -1004, "plugin ABI version mismatch")                               \
+    X(OPTION, -1005, "invalid plugin option")                                  \
+    X(OS, -1006, "system call failed")                                         \
+    X(WORKER, -1007, "worker process failed")                                  \
+    X(CORRUPT, -1008, "worker sent invalid data")                              \
+    X(OUTPUT, -1009, "output write failed")                                    \
+    X(INPUT, -1010, "some inputs could not be processed")                      \
     X(NOTFOUND, -1011, "not found")
 
 enum {
@@ -69,13 +69,14 @@ SLUICE_API int sluice_plugin_open(const char *name, const char *self_exe,
                                   sluice_plugin_handle **out, char *err,
                                   size_t errlen);
 /* The descriptor of a loaded plugin. */
-SLUICE_API const sluice_plugin *sluice_plugin_get(const sluice_plugin_handle *h);
+SLUICE_API const sluice_plugin *
+sluice_plugin_get(const sluice_plugin_handle *h);
 /* The file the plugin was loaded from. */
 SLUICE_API const char *sluice_plugin_path(const sluice_plugin_handle *h);
 /* Sets option key=value after validating it against the schema. */
-SLUICE_API int sluice_plugin_set_option(sluice_plugin_handle *h, const char *key,
-                                        const char *value, char *err,
-                                        size_t errlen);
+SLUICE_API int sluice_plugin_set_option(sluice_plugin_handle *h,
+                                        const char *key, const char *value,
+                                        char *err, size_t errlen);
 /* Closes a plugin (after every job using it is freed). */
 SLUICE_API void sluice_plugin_close(sluice_plugin_handle *h);
 
@@ -83,10 +84,10 @@ SLUICE_API void sluice_plugin_close(sluice_plugin_handle *h);
 
 /* One input of a job, as the CLI sees it before and after the run. */
 typedef struct sluice_input {
-    const char *path;  /* as given or as walked ("dir/sub/file"); "-" stdin */
-    struct stat st;    /* valid when stat_ok */
-    int stat_ok;       /* 1 when st holds stat data */
-    int err;           /* errno found while planning (0 if none) */
+    const char *path; /* as given or as walked ("dir/sub/file"); "-" stdin */
+    struct stat st;   /* valid when stat_ok */
+    int stat_ok;      /* 1 when st holds stat data */
+    int err;          /* errno found while planning (0 if none) */
 } sluice_input;
 
 enum {
@@ -110,10 +111,10 @@ typedef struct sluice_callbacks {
 } sluice_callbacks;
 
 typedef struct sluice_job_opts {
-    int jobs;           /* worker processes; 0 = inline (one process);
-                           < 0 = online CPUs */
-    size_t chunk_size;  /* bytes per unit of a large input; 0 = default */
-    size_t batch_bytes; /* bytes of small files per unit; 0 = default */
+    int jobs;            /* worker processes; 0 = inline (one process);
+                            < 0 = online CPUs */
+    size_t chunk_size;   /* bytes per unit of a large input; 0 = default */
+    size_t batch_bytes;  /* bytes of small files per unit; 0 = default */
     uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
 } sluice_job_opts;
 
