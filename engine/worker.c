@@ -177,13 +177,20 @@ static void host_commit(sluice_ctx *ctx, size_t n)
 
 static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
+                       const char *fmt, ...)
 {
     sluice__worker *w = worker_of(ctx);
-    char msg[SLUICE_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt ? fmt : "", ap);
-    va_end(ap);
+    char msg[SLUICE_MSG_MAX] = "";
+    int n = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        n = vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof msg)
