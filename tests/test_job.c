@@ -475,6 +475,73 @@ static void a_file_that_shrinks_while_read_is_reported_not_fatal(void **st)
     free(d);
 }
 
+/* Reads a whole file into a NUL-terminated buffer (NULL on failure). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap) {
+            cap *= 2;
+            b = realloc(b, cap);
+        }
+    }
+    fclose(f);
+    if (b)
+        b[n] = '\0';
+    return b;
+}
+
+static void the_documented_example_plugin_works_and_matches_the_docs(void **st)
+{
+    (void)st;
+    /* The tutorial's code block is the test plugin, after its comment. */
+    char path[1024];
+    const char *src = getenv("SLUICE_SOURCE_ROOT");
+    assert_non_null(src);
+    snprintf(path, sizeof path, "%s/docs/plugins.md", src);
+    char *doc = slurp(path);
+    snprintf(path, sizeof path, "%s/tests/plugins/lines.c", src);
+    char *code = slurp(path);
+    assert_non_null(doc);
+    assert_non_null(code);
+    char *block = strstr(doc, "```c\n");
+    assert_non_null(block);
+    block += 5;
+    char *end = strstr(block, "```\n");
+    assert_non_null(end);
+    *end = '\0';
+    char *body = strstr(code, "*/\n");
+    assert_non_null(body);
+    assert_string_equal(body + 3, block);
+    free(doc);
+    free(code);
+
+    /* And it counts lines, split anywhere, with workers. */
+    char data[512];
+    snprintf(data, sizeof data, "%s/lines-input", tu_tmpdir());
+    size_t n = 100000, lines = 0;
+    unsigned char *d = malloc(n);
+    uint64_t s = 3;
+    for (size_t i = 0; i < n; i++) {
+        d[i] = tu_rand(&s) % 7 ? 'x' : '\n';
+        lines += d[i] == '\n';
+    }
+    tu_write(data, d, n);
+    const char *paths[] = {data};
+    result r;
+    char err[512];
+    assert_int_equal(run("lines", paths, 1, 2, 4099, NULL, &r, err, sizeof err),
+                     0);
+    assert_int_equal(r.bytes[0], lines); /* first counter: lines */
+    free(d);
+}
+
 /* Peak RSS (KiB) of a process that runs the noop plugin over a sparse file
  * of `gib` GiB with 2 workers, and of its workers; -1 on failure. */
 static int peak_rss(const char *noop, int gib, long *self_kib, long *kids_kib)
@@ -568,6 +635,8 @@ int main(void)
         cmocka_unit_test(stdin_pipe_is_read_as_a_stream),
         cmocka_unit_test(large_ranges_are_mapped_and_give_the_one_pass_result),
         cmocka_unit_test(a_file_that_shrinks_while_read_is_reported_not_fatal),
+        cmocka_unit_test(
+            the_documented_example_plugin_works_and_matches_the_docs),
         cmocka_unit_test(memory_does_not_grow_with_input_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
