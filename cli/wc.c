@@ -320,8 +320,10 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                  message && *message ? message : "failed");
 }
 
-static int on_output(void *user, const void *data, size_t len)
+static int on_output(void *user, uint32_t input, const void *data,
+                     size_t len)
 {
+    (void)input;
     /* The wc plugin writes no ordered output; pass any through. */
     out_write(user, data, len);
     return 0;

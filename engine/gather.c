@@ -103,7 +103,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
             return 0;
         if (g->cb && g->cb->on_output) {
             int rc =
-                g->cb->on_output(g->cb->user, payload + skip, rec->len - skip);
+                g->cb->on_output(g->cb->user, rec->input, payload + skip,
+                                 rec->len - skip);
             if (rc < 0) {
                 g->fatal = SLUICE_EOUTPUT;
                 return SLUICE_EOUTPUT;

@@ -35,6 +35,8 @@ typedef struct result {
     uint32_t order[MAXIN];
     char *out;
     size_t out_len, out_cap;
+    uint64_t out_by_input[MAXIN + 1]; /* output bytes per input (+ finish) */
+    uint32_t last_output_input;       /* never goes back */
     const sluice_plugin *desc;
 } result;
 
@@ -58,9 +60,14 @@ static void on_input(void *user, uint32_t i, const sluice_input *in,
     }
 }
 
-static int on_output(void *user, const void *data, size_t len)
+static int on_output(void *user, uint32_t input, const void *data,
+                     size_t len)
 {
     result *r = user;
+    assert_true(input <= MAXIN);
+    assert_true(input >= r->last_output_input);
+    r->last_output_input = input;
+    r->out_by_input[input] += len;
     if (r->out_len + len > r->out_cap) {
         r->out_cap = (r->out_len + len) * 2;
         r->out = realloc(r->out, r->out_cap);
@@ -271,6 +278,11 @@ static void ordered_output_is_in_order_with_no_gaps(void **st)
                              0);
             assert_int_equal(r.out_len, total + 4);
             assert_memory_equal(r.out, want, total + 4);
+            /* Each input's bytes are reported as that input's; finish's
+             * as the job's (input number N). */
+            for (int i = 0; i < N; i++)
+                assert_int_equal(r.out_by_input[i], sizes[i]);
+            assert_int_equal(r.out_by_input[N], 4);
             free(r.out);
         }
     free(want);

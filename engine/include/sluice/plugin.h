@@ -124,7 +124,7 @@ typedef struct sluice_host_api {
     uint16_t abi_major; /* SLUICE_PLUGIN_ABI_MAJOR of the host */
     uint16_t abi_minor; /* SLUICE_PLUGIN_ABI_MINOR of the host */
 
-    /* Returns a writable area of at least `min` bytes (min <= 1 MiB) for
+    /* Returns a writable area of at least `min` bytes (min <= 2 MiB) for
      * ordered output and stores its real size in *avail; NULL on failure.
      * Only the bytes given to commit() become output.  Valid in map and
      * finish of an SLUICE_CAP_ORDERED plugin. */

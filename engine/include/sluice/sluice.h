@@ -106,8 +106,11 @@ typedef struct sluice_callbacks {
     void (*on_input)(void *user, uint32_t input, const sluice_input *in,
                      const void *partial, int errnum, uint64_t offset,
                      const char *message);
-    /* Ordered output bytes; returns 0, or -errno to fail the job. */
-    int (*on_output)(void *user, const void *data, size_t len);
+    /* Ordered output bytes of input `input` (the number of inputs for what
+     * the plugin's finish writes), in input order; returns 0, or -errno to
+     * fail the job. */
+    int (*on_output)(void *user, uint32_t input, const void *data,
+                     size_t len);
 } sluice_callbacks;
 
 typedef struct sluice_job_opts {
