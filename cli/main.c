@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gzip.h"
 #include "quote.h"
 #include "wc.h"
 
@@ -32,6 +33,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"gzip", cli_gzip_main,
+     "compress files in parallel into standard gzip (gzip/pigz compatible)"},
     {"wc", cli_wc_main,
      "print newline, word, and byte counts (GNU wc compatible)"},
 };

@@ -1,0 +1,13 @@
+/*
+ * gzip.h -- the `sluice gzip` subcommand: parallel compression into
+ * standard gzip with gzip 1.12's interface (see gzip.c).
+ */
+#ifndef SLUICE_CLI_GZIP_H
+#define SLUICE_CLI_GZIP_H
+
+#include "wc.h" /* cli_env, cli_main_fn */
+
+/* `sluice gzip`: gzip/pigz-compatible compression by the gzip plugin. */
+cli_main_fn cli_gzip_main;
+
+#endif /* SLUICE_CLI_GZIP_H */
