@@ -452,7 +452,8 @@ static int flush_stdio(const gz_state *s)
 /* "-10" .. "-12" are levels (pigz); getopt would read "-1" "-0". */
 static void rewrite_levels(int argc, char **argv)
 {
-    static char lv[3][10] = {"--level=10", "--level=11", "--level=12"};
+    static char lv[3][sizeof "--level=10"] = {"--level=10", "--level=11",
+                                              "--level=12"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0)
