@@ -78,7 +78,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 /* gzip's level L -> the fastest libdeflate level whose 1 MiB members are
  * at least as small as gzip -L's output, measured on the benchmark corpus
  * (bench/corpus.sh text.tar; docs/gzip-format.md).  10..12 go beyond gzip. */
-static const int backend_level[13] = {0, 1, 1, 1, 4, 6, 7, 8, 10, 10,
+static const int backend_level[13] = {0, 1, 1, 1, 4, 5, 7, 8, 8, 8,
                                       10, 11, 12};
 
 static int gz_global_init(sluice_ctx *ctx)
