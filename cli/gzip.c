@@ -76,13 +76,6 @@ typedef struct gz_file {
     volatile sig_atomic_t tmp_live; /* tmp_path exists and is ours */
 } gz_file;
 
-/* A message for an operand that never reached the engine, printed before
- * input `before` is reported. */
-typedef struct gz_note {
-    uint32_t before;
-    char *text; /* full line, without the newline */
-} gz_note;
-
 typedef struct gz_state {
     const char *prog; /* "sluice gzip" */
     bool to_stdout, keep, force, no_name, quiet;
@@ -90,8 +83,7 @@ typedef struct gz_state {
     const char *suffix;
     gz_file *files; /* one per engine input, allocated before the run */
     uint32_t n_files;
-    gz_note *notes;
-    size_t n_notes, next_note, cap_notes;
+    cli_notes notes;  /* operands refused before the engine saw them */
     int exit_code;    /* EXIT_OK, EXIT_WARNING or EXIT_ERROR so far */
     int stdout_errno; /* a failed write to stdout */
 } gz_state;
@@ -108,47 +100,14 @@ static void set_status(gz_state *s, int code)
         s->exit_code = code;
 }
 
-__attribute__((format(printf, 2, 3))) static void say(const gz_state *s,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", s->prog);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-__attribute__((format(printf, 3, 4))) static int
-note(gz_state *s, uint32_t before, const char *fmt, ...)
-{
-    if (s->n_notes == s->cap_notes) {
-        size_t cap = s->cap_notes ? s->cap_notes * 2 : 8;
-        gz_note *p = realloc(s->notes, cap * sizeof *p);
-        if (!p)
-            return -1;
-        s->notes = p;
-        s->cap_notes = cap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    char *body = NULL;
-    int n = vasprintf(&body, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    s->notes[s->n_notes].before = before;
-    s->notes[s->n_notes].text = body;
-    s->n_notes++;
-    return 0;
-}
+/* "sluice gzip: MESSAGE" on stderr. */
+#define say(s, ...) cli_message((s)->prog, 0, __VA_ARGS__)
 
 static void flush_notes(gz_state *s, uint32_t upto)
 {
-    while (s->next_note < s->n_notes && s->notes[s->next_note].before <= upto) {
-        say(s, "%s", s->notes[s->next_note].text);
-        s->next_note++;
-    }
+    const char *m;
+    while ((m = cli_notes_next(&s->notes, upto)) != NULL)
+        say(s, "%s", m);
 }
 
 /* ------------------------------------------------------------ signals */
@@ -499,7 +458,9 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
     if (rc != 0 || (!follow && S_ISLNK(st->st_mode))) {
         int e = rc != 0 ? errno : ELOOP;
         set_status(s, EXIT_ERROR);
-        return note(s, before, "%s: %s", path, strerror(e)) < 0 ? -1 : 1;
+        return cli_notes_add(&s->notes, before, "%s: %s", path, strerror(e)) < 0
+                   ? -1
+                   : 1;
     }
     const char *why = NULL;
     if (S_ISDIR(st->st_mode))
@@ -519,8 +480,9 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
         if (s->quiet)
             return 1;
         unsigned long others = (unsigned long)st->st_nlink - 1;
-        return note(s, before, "%s has %lu other link%s -- file ignored", path,
-                    others, others == 1 ? "" : "s") < 0
+        return cli_notes_add(&s->notes, before,
+                             "%s has %lu other link%s -- file ignored", path,
+                             others, others == 1 ? "" : "s") < 0
                    ? -1
                    : 1;
     }
@@ -528,7 +490,8 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
         set_status(s, EXIT_WARNING);
         if (s->quiet)
             return 1;
-        return note(s, before, "%s %s", path, why) < 0 ? -1 : 1;
+        return cli_notes_add(&s->notes, before, "%s %s", path, why) < 0 ? -1
+                                                                        : 1;
     }
     if (s->to_stdout)
         return 0;
@@ -537,8 +500,9 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
         /* gzip: a message, but no effect on the exit status */
         if (s->quiet)
             return 1;
-        return note(s, before, "%s already has %s suffix -- unchanged", path,
-                    suf) < 0
+        return cli_notes_add(&s->notes, before,
+                             "%s already has %s suffix -- unchanged", path,
+                             suf) < 0
                    ? -1
                    : 1;
     }
@@ -556,8 +520,9 @@ static int plan_output(gz_state *s, gz_file *f, uint32_t before)
     if (lstat(f->out_path, &ost) == 0 && !s->force) {
         /* gzip prints this even with -q; exit status 2 */
         set_status(s, EXIT_WARNING);
-        return note(s, before, "%s already exists;\tnot overwritten",
-                    f->out_path) < 0
+        return cli_notes_add(&s->notes, before,
+                             "%s already exists;\tnot overwritten",
+                             f->out_path) < 0
                    ? -1
                    : 1;
     }
@@ -572,16 +537,6 @@ static int plan_output(gz_state *s, gz_file *f, uint32_t before)
 }
 
 /* ---------------------------------------------------------------- main */
-
-static int set_plugin_option(gz_state *s, sluice_plugin_handle *h,
-                             const char *key, const char *value)
-{
-    char err[512] = "";
-    int rc = sluice_plugin_set_option(h, key, value, err, sizeof err);
-    if (rc < 0)
-        say(s, "%s", err[0] ? err : sluice_strerror(rc));
-    return rc;
-}
 
 int cli_gzip_main(int argc, char **argv, const cli_env *env)
 {
@@ -697,9 +652,9 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
     }
     char level[8];
     snprintf(level, sizeof level, "%d", s.level);
-    if (set_plugin_option(&s, plugin, "level", level) < 0 ||
-        set_plugin_option(&s, plugin, "no_name", s.no_name ? "true" : "false") <
-            0) {
+    if (cli_set_plugin_option(s.prog, plugin, "level", level) < 0 ||
+        cli_set_plugin_option(s.prog, plugin, "no_name",
+                              s.no_name ? "true" : "false") < 0) {
         status = EXIT_CONFIG;
         goto done;
     }
@@ -786,8 +741,6 @@ done:
         free(s.files[i].tmp_path);
     }
     free(s.files);
-    for (size_t i = 0; i < s.n_notes; i++)
-        free(s.notes[i].text);
-    free(s.notes);
+    cli_notes_free(&s.notes);
     return status;
 }

@@ -5,7 +5,7 @@
 #ifndef SLUICE_CLI_GZIP_H
 #define SLUICE_CLI_GZIP_H
 
-#include "wc.h" /* cli_env, cli_main_fn */
+#include "common.h" /* cli_env, cli_main_fn */
 
 /* `sluice gzip`: gzip/pigz-compatible compression by the gzip plugin. */
 cli_main_fn cli_gzip_main;

@@ -81,13 +81,6 @@ typedef enum total_mode {
 static const char *const total_args[] = {"auto", "always", "only", "never",
                                          NULL};
 
-/* A name that never reached the engine (empty, or "-" while names come
- * from stdin): its message is printed before input `before`. */
-typedef struct skipped {
-    uint32_t before; /* number of engine inputs added before this name */
-    char *message;   /* without the "sluice wc: " prefix */
-} skipped;
-
 typedef struct wc_state {
     const char *prog;     /* "sluice wc" */
     bool print[N_COUNTS]; /* which counts to print */
@@ -105,8 +98,7 @@ typedef struct wc_state {
     uint64_t sum[N_COUNTS]; /* totals (C_MAXLINE: the maximum) */
     bool overflow[N_COUNTS];
 
-    skipped *skips;
-    size_t n_skips, next_skip, cap_skips;
+    cli_notes skips; /* names refused before the engine saw them */
 
     char *out;      /* pending stdout bytes */
     size_t out_len; /* bytes in out */
@@ -172,12 +164,8 @@ wc_error(wc_state *s, int errnum, const char *fmt, ...)
     out_flush(s);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", s->prog);
-    vfprintf(stderr, fmt, ap);
+    cli_vmessage(s->prog, errnum, fmt, ap);
     va_end(ap);
-    if (errnum)
-        fprintf(stderr, ": %s", strerror(errnum));
-    fputc('\n', stderr);
 }
 
 /* Appends to s->line at *len, growing it; false when out of memory. */
@@ -244,9 +232,9 @@ static void add_to_total(wc_state *s, const uint64_t *v)
 /* Prints the messages of skipped names that come before input `upto`. */
 static void flush_skips(wc_state *s, uint32_t upto)
 {
-    while (s->next_skip < s->n_skips && s->skips[s->next_skip].before <= upto) {
-        wc_error(s, 0, "%s", s->skips[s->next_skip].message);
-        s->next_skip++;
+    const char *m;
+    while ((m = cli_notes_next(&s->skips, upto)) != NULL) {
+        wc_error(s, 0, "%s", m);
         s->ok = false;
     }
 }
@@ -320,8 +308,7 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                  message && *message ? message : "failed");
 }
 
-static int on_output(void *user, uint32_t input, const void *data,
-                     size_t len)
+static int on_output(void *user, uint32_t input, const void *data, size_t len)
 {
     (void)input;
     /* The wc plugin writes no ordered output; pass any through. */
@@ -638,29 +625,6 @@ fail:
 
 /* ---------------------------------------------------------- the job */
 
-static int add_skip(wc_state *s, uint32_t before, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int add_skip(wc_state *s, uint32_t before, const char *fmt, ...)
-{
-    if (s->n_skips == s->cap_skips) {
-        size_t ncap = s->cap_skips ? s->cap_skips * 2 : 8;
-        skipped *p = realloc(s->skips, ncap * sizeof *p);
-        if (!p)
-            return -1;
-        s->skips = p;
-        s->cap_skips = ncap;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&s->skips[s->n_skips].message, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    s->skips[s->n_skips++].before = before;
-    return 0;
-}
-
 /* GNU's compute_number_width over the inputs the job will report. */
 static int number_width(const wc_state *s, const sluice_job *job, size_t n_rows,
                         bool stream, int n_printed)
@@ -693,16 +657,6 @@ static int number_width(const wc_state *s, const sluice_job *job, size_t n_rows,
     for (; regular >= 10; regular /= 10)
         width++;
     return width < min_width ? min_width : width;
-}
-
-static int set_plugin_option(wc_state *s, sluice_plugin_handle *h,
-                             const char *key, const char *value)
-{
-    char err[512] = "";
-    int rc = sluice_plugin_set_option(h, key, value, err, sizeof err);
-    if (rc < 0)
-        wc_error(s, 0, "%s", err[0] ? err : sluice_strerror(rc));
-    return rc;
 }
 
 /* -------------------------------------------------------------- main */
@@ -874,13 +828,13 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             status = EXIT_CONFIG;
             goto done;
         }
-        if (set_plugin_option(&s, plugin, counter_names[k],
-                              want[k] ? "true" : "false") < 0) {
+        if (cli_set_plugin_option(s.prog, plugin, counter_names[k],
+                                  want[k] ? "true" : "false") < 0) {
             status = EXIT_CONFIG;
             goto done;
         }
     }
-    if (simd && set_plugin_option(&s, plugin, "simd", simd) < 0) {
+    if (simd && cli_set_plugin_option(s.prog, plugin, "simd", simd) < 0) {
         status = EXIT_CONFIG;
         goto done;
     }
@@ -909,15 +863,17 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         uint32_t before = sluice_job_inputs(job);
         int skip = 0;
         if (names_from_stdin && strcmp(name, "-") == 0)
-            skip = add_skip(&s, before,
-                            "when reading file names from standard input, "
-                            "no file name of %s allowed",
-                            quoteaf(name));
+            skip = cli_notes_add(&s.skips, before,
+                                 "when reading file names from standard input, "
+                                 "no file name of %s allowed",
+                                 quoteaf(name));
         else if (name[0] == '\0' && !files_from)
-            skip = add_skip(&s, before, "invalid zero-length file name");
+            skip = cli_notes_add(&s.skips, before,
+                                 "invalid zero-length file name");
         else if (name[0] == '\0')
-            skip = add_skip(&s, before, "%s:%zu: %s", quotef(files_from), i + 1,
-                            "invalid zero-length file name");
+            skip = cli_notes_add(&s.skips, before, "%s:%zu: %s",
+                                 quotef(files_from), i + 1,
+                                 "invalid zero-length file name");
         else {
             rc = sluice_job_add(job, name, SLUICE_ADD_WALK);
             if (rc < 0) {
@@ -934,7 +890,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         }
     }
 
-    size_t n_rows = sluice_job_inputs(job) + s.n_skips;
+    size_t n_rows = sluice_job_inputs(job) + s.skips.n;
     s.width = number_width(&s, job, n_rows, files_from && nl.stream, n_printed);
 
     rc = sluice_job_run(job, err, sizeof err);
@@ -982,9 +938,7 @@ done:
         sluice_job_free(job);
     if (plugin)
         sluice_plugin_close(plugin);
-    for (size_t i = 0; i < s.n_skips; i++)
-        free(s.skips[i].message);
-    free(s.skips);
+    cli_notes_free(&s.skips);
     free(s.counters);
     free(s.identity);
     free(s.out);

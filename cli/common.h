@@ -1,0 +1,58 @@
+/*
+ * common.h -- what every `sluice` subcommand shares: the environment main.c
+ * gives it, GNU-style messages, messages held back until their place in the
+ * output, and plugin options set with a message on failure.
+ */
+#ifndef SLUICE_CLI_COMMON_H
+#define SLUICE_CLI_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/sluice.h"
+
+/* What main.c tells a subcommand. */
+typedef struct cli_env {
+    const char *prog;     /* "sluice": prefix of messages ("sluice wc: ...") */
+    const char *version;  /* SLUICE_VERSION */
+    const char *self_exe; /* path of the running binary (for plugin lookup) */
+} cli_env;
+
+/* A subcommand's entry point.  argv[0] is the subcommand's display name
+ * ("sluice wc"), used as the program name in getopt's messages; argv is
+ * NULL-terminated and may be permuted.  Returns the exit status. */
+typedef int cli_main_fn(int argc, char **argv, const cli_env *env);
+
+/* Prints "PROG: MESSAGE[: strerror(errnum)]" on stderr, like GNU error(). */
+void cli_message(const char *prog, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cli_vmessage(const char *prog, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Messages about operands that never reach the engine (GNU checks them in
+ * operand order), each printed just before engine input `before` is
+ * reported, so stderr reads in operand order. */
+typedef struct cli_note {
+    uint32_t before; /* engine inputs added before this operand */
+    char *text;      /* the message, without "PROG: " and newline */
+} cli_note;
+
+typedef struct cli_notes {
+    cli_note *v;
+    size_t n, next, cap;
+} cli_notes;
+
+/* Queues a note; 0, or -1 when out of memory. */
+int cli_notes_add(cli_notes *q, uint32_t before, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The next note due before input `upto` is reported (UINT32_MAX: all), or
+ * NULL; each is returned once. */
+const char *cli_notes_next(cli_notes *q, uint32_t upto);
+void cli_notes_free(cli_notes *q);
+
+/* Sets plugin option key=value; on failure prints why and returns < 0. */
+int cli_set_plugin_option(const char *prog, sluice_plugin_handle *h,
+                          const char *key, const char *value);
+
+#endif /* SLUICE_CLI_COMMON_H */
