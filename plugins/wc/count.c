@@ -618,6 +618,31 @@ typedef struct k1state {
     int need_first, first_word;
 } k1state;
 
+/* The kernels' running state for a run that continues core `c`... */
+static inline k1state k1_load(const wc_core *c)
+{
+    k1state s = {c->lines,
+                 c->words,
+                 c->chars,
+                 c->nonempty ? (uint64_t)!c->last_word : 1,
+                 0,
+                 !c->nonempty,
+                 c->first_word};
+    return s;
+}
+
+/* ...and back into the core once the run is counted. */
+static inline void k1_save(wc_core *c, const k1state *s, unsigned fl)
+{
+    c->lines = s->lines;
+    c->words = s->words;
+    c->chars = s->chars;
+    if (fl & F_WORDS) {
+        c->first_word = (uint8_t)s->first_word;
+        c->last_word = (uint8_t)!s->carry;
+    }
+}
+
 /* Bits of the multibyte spaces starting at the candidate lead bytes `cand`
  * of the 64 bytes at q; bits past the block go to *spill.  q[0..63+5] must
  * be readable; bytes past the region are not continuation bytes. */
@@ -789,13 +814,7 @@ TGT_AVX2 static INLINE void k1_avx2_tmpl(const wc_config *cfg, wc_core *c,
                                          const uint8_t *p, size_t n,
                                          const unsigned fl)
 {
-    k1state s = {c->lines,
-                 c->words,
-                 c->chars,
-                 c->nonempty ? (uint64_t)!c->last_word : 1,
-                 0,
-                 !c->nonempty,
-                 c->first_word};
+    k1state s = k1_load(c);
     size_t i = 0;
     /* full blocks while the look-ahead (q+64..q+95) stays in the region */
     for (; i + 96 <= n; i += 64)
@@ -812,13 +831,7 @@ TGT_AVX2 static INLINE void k1_avx2_tmpl(const wc_config *cfg, wc_core *c,
             k1_block_avx2(cfg, &s, tmp, r == 64 ? ~0ull : (1ull << r) - 1, fl);
         }
     }
-    c->lines = s.lines;
-    c->words = s.words;
-    c->chars = s.chars;
-    if (fl & F_WORDS) {
-        c->first_word = (uint8_t)s.first_word;
-        c->last_word = (uint8_t)!s.carry;
-    }
+    k1_save(c, &s, fl);
 }
 
 TGT_AVX2 static void k1_avx2_w(const wc_config *cfg, wc_core *c,
@@ -1058,22 +1071,10 @@ TGT_AVX512 static INLINE void k1_512_tmpl(const wc_config *cfg, wc_core *c,
                                           const uint8_t *p, size_t n,
                                           const unsigned fl)
 {
-    k1state s = {c->lines,
-                 c->words,
-                 c->chars,
-                 c->nonempty ? (uint64_t)!c->last_word : 1,
-                 0,
-                 !c->nonempty,
-                 c->first_word};
+    k1state s = k1_load(c);
     for (size_t i = 0; i < n; i += 64)
         k1_block_512(cfg, &s, p + i, n - i, fl);
-    c->lines = s.lines;
-    c->words = s.words;
-    c->chars = s.chars;
-    if (fl & F_WORDS) {
-        c->first_word = (uint8_t)s.first_word;
-        c->last_word = (uint8_t)!s.carry;
-    }
+    k1_save(c, &s, fl);
 }
 
 TGT_AVX512 static void k1_512_w(const wc_config *cfg, wc_core *c,
