@@ -239,29 +239,6 @@ static void flush_skips(wc_state *s, uint32_t upto)
     }
 }
 
-/* Errors GNU wc meets in open(): it prints no counts for those.  Any other
- * error happened while reading, after GNU had counted what it read. */
-static bool is_open_error(int e)
-{
-    switch (e) {
-    case ENOENT:
-    case EACCES:
-    case EPERM:
-    case ELOOP:
-    case ENAMETOOLONG:
-    case ENOTDIR:
-    case ENXIO:
-    case ENODEV:
-    case EMFILE:
-    case ENFILE:
-    case EOVERFLOW:
-    case ETXTBSY:
-        return true;
-    default:
-        return false;
-    }
-}
-
 static void on_input(void *user, uint32_t index, const sluice_input *in,
                      const void *partial, int errnum, uint64_t offset,
                      const char *message)
@@ -275,9 +252,10 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     /* GNU never opens stdin: whatever fails there fails as a read. */
     bool is_stdin = strcmp(in->path, "-") == 0;
 
-    /* GNU prints no counts for a file it could not open; for one that
-     * failed while being read, the counts of what it read. */
-    bool open_failed = failed && !is_stdin && (in->err || is_open_error(e));
+    /* GNU prints no counts for a file it could not open (the engine then
+     * gives no partial); for one that failed while being read, the counts
+     * of what it read. */
+    bool open_failed = failed && !is_stdin && !partial;
 
     if (!open_failed) {
         uint64_t v[N_COUNTS] = {0};

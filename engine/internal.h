@@ -47,6 +47,7 @@ enum {
     SLUICE__UF_END = 1u << 1,   /* range/stream unit ends its input */
     SLUICE__UF_RANGE = 1u << 2, /* one range of one file, not whole files */
     SLUICE__UF_ALIGN = 1u << 3, /* move range ends to record boundaries */
+    SLUICE__UF_UNOPENED = 1u << 4, /* STREAM: opening the input failed */
 };
 
 /* A submission: one unit of work.  Shared; 64 bytes. */

@@ -328,14 +328,16 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
 {
     uint32_t idx = job->p_input;
     sluice__input *in = &job->inputs[idx];
-    int errnum = 0;
+    int errnum = 0, unopened = 0;
     if (job->p_fd < 0 && job->p_off == 0) {
         if (in->fd >= 0) {
             job->p_fd = in->fd;
         } else {
             job->p_fd = open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-            if (job->p_fd < 0)
+            if (job->p_fd < 0) {
                 errnum = errno;
+                unopened = 1;
+            }
         }
         /* A bigger pipe means fewer wake-ups of the writer and of us. */
         if (job->p_fd >= 0 && S_ISFIFO(in->pub.st.st_mode))
@@ -393,6 +395,8 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     u->offset = job->p_off;
     if (job->p_off == 0)
         u->flags |= SLUICE__UF_BEGIN;
+    if (unopened)
+        u->flags |= SLUICE__UF_UNOPENED;
     job->p_off += have;
     if (eof) {
         u->flags |= SLUICE__UF_END;

@@ -666,6 +666,13 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
     w->cur_input = m->input;
     w->cur_path = path;
     w->in_error = 0;
+    if (u->flags & SLUICE__UF_UNOPENED) {
+        /* Like a file that cannot be opened: an error, no partial. */
+        int rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
+                           UINT64_MAX, NULL, 0);
+        return rc < 0 ? rc
+                      : write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+    }
     partial_reset(w);
     uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
     if (u->flags & SLUICE__UF_BEGIN)

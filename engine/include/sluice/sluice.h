@@ -102,7 +102,9 @@ typedef struct sluice_callbacks {
     void *user; /* passed to every callback */
     /* One input's result, in input order: its merged partial (err == 0), or
      * its error (errnum, offset or UINT64_MAX, message naming the cause).
-     * The partial is valid during the call only. */
+     * With an error, partial is NULL when the input could not be opened at
+     * all, and holds what was read before the error otherwise (wc prints
+     * those counts).  The partial is valid during the call only. */
     void (*on_input)(void *user, uint32_t input, const sluice_input *in,
                      const void *partial, int errnum, uint64_t offset,
                      const char *message);
