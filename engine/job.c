@@ -752,9 +752,12 @@ static int scan(sluice_job *job, int *bad)
             }
             got++;
         }
-        atomic_thread_fence(memory_order_seq_cst);
-        if (n > 0 && atomic_load(&p->region->hdr->out_waiting))
-            wake_worker(p);
+        if (n > 0) {
+            /* Pairs with the worker's announce-then-check in wait_for. */
+            atomic_thread_fence(memory_order_seq_cst);
+            if (atomic_load(&p->region->hdr->out_waiting))
+                wake_worker(p);
+        }
     }
     return got;
 }
