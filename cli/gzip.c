@@ -27,7 +27,21 @@
  *    and _exits with 128+signal.  Workers inherit the handler; in them it
  *    falls back to the default action.
  *
- * Decompression (-d, -t, -l) and -r are not part of sluice yet: refused.
+ *
+ * Decompression (-d, `sluice gunzip`, `sluice zcat`), -t and -l run the
+ * gunzip plugin, which verifies the CRC and length of every member before
+ * the input is reported done: only then is the output committed (same
+ * temporary-file path) and the input removed.  Its errors carry the byte
+ * offset where the input went wrong; trailing garbage is gzip's warning
+ * (exit 2), output kept.  --max-output bounds what one input may expand
+ * to (decompression bombs): past it the job stops, nothing is committed
+ * for that input.  -l decodes every member, so its sizes are exact for
+ * multi-member files too (gzip reads the last member's trailer only).
+ *
+ * --single asks the plugin for one pigz-style member per input: the plugin
+ * writes the header and byte-aligned deflate pieces and reports the CRC and
+ * length of the input; the trailer (a final empty block, CRC32, ISIZE) is
+ * written here once the whole input is known.
  */
 #include "gzip.h"
 
@@ -43,12 +57,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fts.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sluice/sluice.h"
 
-#define CHUNK_SIZE (1u << 20) /* the plugin's member size contract */
+#define CHUNK_SIZE (1u << 20)  /* the plugin's member size contract */
+#define DCHUNK_SIZE (4u << 20) /* decompression: compressed bytes per unit */
 #define MAX_JOBS 65536
 #define MAX_SUFFIX 30 /* gzip's limit */
 
@@ -74,13 +91,39 @@ typedef struct gz_file {
     int err;          /* first output error (errno), or 0 */
     bool got_output;  /* bytes arrived for this input */
     volatile sig_atomic_t tmp_live; /* tmp_path exists and is ours */
+    char *path_copy;                /* path when it came from a -r walk */
+    uint64_t out_bytes;             /* output bytes so far */
+    /* decompression: the first member's header (peeked before the run) */
+    bool have_hdr;
+    char *hdr_name;     /* FNAME, or NULL */
+    uint32_t hdr_mtime; /* MTIME */
+    uint32_t hdr_len;   /* header bytes plus the 8 of a trailer */
 } gz_file;
+
+typedef enum gz_mode {
+    MODE_COMPRESS,
+    MODE_DECOMPRESS,
+    MODE_TEST,
+    MODE_LIST,
+} gz_mode;
+
+/* The plugin's counters this file reads, by name. */
+enum { C_GARBAGE, C_CRC, C_LENGTH, N_WANTED };
 
 typedef struct gz_state {
     const char *prog; /* "sluice gzip" */
-    bool to_stdout, keep, force, no_name, quiet;
+    gz_mode mode;
+    bool to_stdout, keep, force, no_name, name_set, quiet, verbose;
+    bool recursive, single;
     int level;
+    uint64_t max_output; /* 0: no limit */
+    int64_t max_hit;     /* input whose output passed max_output, or -1 */
     const char *suffix;
+    const sluice_plugin *desc;
+    uint64_t *ctr;                     /* desc->n_counters values */
+    int want[N_WANTED];                /* index in ctr, or -1 */
+    uint64_t tot_in, tot_out, tot_hdr; /* -l totals */
+    uint32_t listed;
     gz_file *files; /* one per engine input, allocated before the run */
     uint32_t n_files;
     cli_notes notes;  /* operands refused before the engine saw them */
@@ -218,6 +261,14 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
         return 0; /* the plugin's finish writes nothing */
     gz_file *f = &s->files[input];
     f->got_output = true;
+    f->out_bytes += len;
+    if (s->max_output && s->mode != MODE_COMPRESS &&
+        f->out_bytes > s->max_output) {
+        s->max_hit = input;
+        return -EFBIG; /* stops the job: a bomb costs no more work */
+    }
+    if (s->mode == MODE_TEST || s->mode == MODE_LIST)
+        return 0;
     if (!f->out_path) {
         int e = write_all(STDOUT_FILENO, data, len);
         if (e) {
@@ -237,7 +288,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
 
 /* Syncs, stamps and renames f's temporary file onto its target; 0 or an
  * errno (the temporary file is then gone). */
-static int commit(gz_file *f)
+static int commit(gz_file *f, const struct timespec *times)
 {
     int fd = f->fd, e = 0;
     if (fchmod(fd, f->st.st_mode & 07777) != 0)
@@ -247,6 +298,10 @@ static int commit(gz_file *f)
         (void)ignored; /* gzip ignores a failed chown */
     }
     struct timespec ts[2] = {f->st.st_atim, f->st.st_mtim};
+    if (times) {
+        ts[0] = times[0];
+        ts[1] = times[1];
+    }
     if (!e && futimens(fd, ts) != 0)
         e = errno;
     if (!e && fsync(fd) != 0)
@@ -285,37 +340,171 @@ static int commit(gz_file *f)
     return e;
 }
 
+/* Writes more bytes of f's output (the --single trailer); 0 or an errno. */
+static int put_output(gz_state *s, gz_file *f, const void *data, size_t len)
+{
+    if (!f->out_path) {
+        int e = write_all(STDOUT_FILENO, data, len);
+        if (e)
+            s->stdout_errno = e;
+        return e;
+    }
+    if (f->fd < 0 && (f->err = open_tmp(f)) != 0)
+        return f->err;
+    if ((f->err = write_all(f->fd, data, len)) != 0)
+        discard_tmp(f);
+    return f->err;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* gzip's display_ratio: "%5.1f%%" of (num / den), 0 when den is 0. */
+static void print_ratio(FILE *out, int64_t num, uint64_t den)
+{
+    double r = den ? 100.0 * (double)num / (double)den : 0.0;
+    fprintf(out, "%5.1f%%", r);
+}
+
+/* Name shown by -l and -v for the uncompressed side of f. */
+static const char *plain_name(const gz_state *s, const gz_file *f, char *buf,
+                              size_t len);
+
+static void list_line(gz_state *s, const gz_file *f, uint64_t comp,
+                      uint64_t plain)
+{
+    if (s->listed++ == 0)
+        printf("         compressed        uncompressed  ratio "
+               "uncompressed_name\n");
+    char buf[PATH_MAX];
+    printf("%19llu %19llu ", (unsigned long long)comp,
+           (unsigned long long)plain);
+    print_ratio(stdout, (int64_t)plain - (int64_t)(comp - f->hdr_len), plain);
+    printf(" %s\n", plain_name(s, f, buf, sizeof buf));
+    s->tot_in += comp;
+    s->tot_out += plain;
+    s->tot_hdr += f->hdr_len;
+}
+
+/* The decompressed side of one input is complete and verified. */
+static void input_done(gz_state *s, gz_file *f, const char *shown)
+{
+    uint64_t garbage =
+        s->want[C_GARBAGE] >= 0 ? s->ctr[s->want[C_GARBAGE]] : UINT64_MAX;
+    if (garbage != UINT64_MAX) {
+        if (!s->quiet)
+            say(s, "%s: decompression OK, trailing garbage ignored", shown);
+        set_status(s, EXIT_WARNING);
+    }
+    uint64_t comp = f->st.st_size > 0 ? (uint64_t)f->st.st_size : 0;
+    if (s->mode == MODE_LIST) {
+        list_line(s, f, comp, f->out_bytes);
+        return;
+    }
+    if (s->mode == MODE_TEST) {
+        if (s->verbose)
+            fprintf(stderr, "%s:\t OK\n", shown);
+        return;
+    }
+    if (!f->out_path)
+        return;
+    struct timespec ts[2], *times = NULL;
+    if (s->name_set && f->have_hdr && f->hdr_mtime) {
+        ts[0].tv_sec = ts[1].tv_sec = (time_t)f->hdr_mtime;
+        ts[0].tv_nsec = ts[1].tv_nsec = 0;
+        times = ts;
+    }
+    if (f->fd < 0 && !f->err)
+        f->err = open_tmp(f); /* an empty result is still a file */
+    if (!f->err)
+        f->err = commit(f, times);
+    if (f->err)
+        return;
+    if (s->verbose) {
+        fprintf(stderr, "%s:\t", shown);
+        print_ratio(stderr,
+                    (int64_t)f->out_bytes - (int64_t)(comp - f->hdr_len),
+                    f->out_bytes);
+        fprintf(stderr, " -- replaced with %s\n", f->out_path);
+    }
+    if (!s->keep && unlink(f->path) != 0) {
+        say(s, "%s: %s", shown, strerror(errno));
+        set_status(s, EXIT_ERROR);
+    }
+}
+
 static void on_input(void *user, uint32_t index, const sluice_input *in,
                      const void *partial, int errnum, uint64_t offset,
                      const char *message)
 {
     gz_state *s = user;
-    (void)partial;
-    (void)offset;
     flush_notes(s, index);
     if (index >= s->n_files)
         return;
     gz_file *f = &s->files[index];
     const char *shown = strcmp(f->path, "-") == 0 ? "stdin" : f->path;
-    int e = errnum ? errnum : in->err;
+    /* errnum < 0: the plugin's message says what went wrong */
+    int e = errnum > 0 ? errnum : in->err;
+    if (errnum < 0 && !message)
+        message = "";
+    for (int k = 0; k < N_WANTED; k++)
+        if (s->want[k] >= 0)
+            s->ctr[s->want[k]] = k == C_GARBAGE ? UINT64_MAX : 0;
+    if (partial && s->desc->counters)
+        s->desc->counters(NULL, partial, s->ctr);
 
-    /* The plugin writes at least one member for every input, an empty one
-     * included: no output for a good input would be an engine bug, and
-     * must never become an empty .gz. */
-    if (!e && !message && !f->got_output)
-        message = "no compressed output was produced";
-    if (!e && !message && f->out_path && !f->err) {
-        if (f->fd >= 0)
-            f->err = commit(f);
-        if (!f->err && !s->keep && unlink(f->path) != 0) {
-            say(s, "%s: %s", shown, strerror(errno));
-            set_status(s, EXIT_ERROR);
+    if (s->mode != MODE_COMPRESS) {
+        if (!e && !message) {
+            input_done(s, f, shown);
+        }
+    } else {
+        /* The plugin writes at least one member for every input, an empty
+         * one included: no output for a good input would be an engine bug,
+         * and must never become an empty .gz. */
+        if (!e && !message && !f->got_output)
+            message = "no compressed output was produced";
+        if (!e && !message && s->single && !f->err) {
+            unsigned char tail[10] = {0x03, 0x00}; /* final empty block */
+            put_le32(tail + 2, (uint32_t)s->ctr[s->want[C_CRC]]);
+            put_le32(tail + 6, (uint32_t)s->ctr[s->want[C_LENGTH]]);
+            if (put_output(s, f, tail, sizeof tail) && !f->out_path) {
+                say(s, "stdout: %s", strerror(s->stdout_errno));
+                set_status(s, EXIT_ERROR);
+                return;
+            }
+            f->out_bytes += sizeof tail;
+        }
+        if (!e && !message && f->out_path && !f->err) {
+            if (f->fd >= 0)
+                f->err = commit(f, NULL);
+            if (!f->err && s->verbose) {
+                uint64_t in_bytes = (uint64_t)f->st.st_size;
+                fprintf(stderr, "%s:\t", shown);
+                print_ratio(stderr, (int64_t)in_bytes - (int64_t)f->out_bytes,
+                            in_bytes);
+                fprintf(stderr, " -- replaced with %s\n", f->out_path);
+            }
+            if (!f->err && !s->keep && unlink(f->path) != 0) {
+                say(s, "%s: %s", shown, strerror(errno));
+                set_status(s, EXIT_ERROR);
+            }
         }
     }
     if (e || message || f->err) {
         discard_tmp(f);
         if (e)
             say(s, "%s: %s", shown, strerror(e));
+        else if (message && offset != UINT64_MAX && s->mode != MODE_COMPRESS)
+            /* gzip: "F: unexpected end of file", but "F has flags ..." */
+            say(s, "%s%s%s (at byte %llu)", shown,
+                strncmp(message, "is ", 3) == 0 ||
+                        strncmp(message, "has ", 4) == 0
+                    ? " "
+                    : ": ",
+                *message ? message : "failed", (unsigned long long)offset);
         else if (message)
             say(s, "%s: %s", shown, *message ? message : "failed");
         else
@@ -330,6 +519,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
 enum {
     OPT_LEVEL = 256, /* -10 .. -12, rewritten to --level=N */
     OPT_HELP,
+    OPT_SINGLE,
+    OPT_MAX_OUTPUT,
 };
 
 static const struct option long_options[] = {
@@ -352,7 +543,10 @@ static const struct option long_options[] = {
     {"test", no_argument, NULL, 't'},
     {"list", no_argument, NULL, 'l'},
     {"recursive", no_argument, NULL, 'r'},
+    {"verbose", no_argument, NULL, 'v'},
     {"level", required_argument, NULL, OPT_LEVEL},
+    {"single", no_argument, NULL, OPT_SINGLE},
+    {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -365,38 +559,47 @@ static void try_help(const char *prog)
 static void usage(const char *prog)
 {
     printf("Usage: %s [OPTION]... [FILE]...\n", prog);
-    fputs("Compress FILEs in parallel (by default, in-place) into standard "
-          "gzip that any\n"
-          "gunzip, zcat or pigz reads.  Each FILE becomes FILE.gz, "
-          "committed atomically.\n"
+    fputs("Compress or uncompress FILEs in parallel (by default, in-place), "
+          "as standard\n"
+          "gzip that any gunzip, zcat or pigz reads.  Outputs are committed "
+          "atomically.\n"
           "\n"
           "Mandatory arguments to long options are mandatory for short "
           "options too.\n"
           "\n"
           "  -c, --stdout      write on standard output, keep original "
           "files unchanged\n"
+          "  -d, --decompress  decompress\n"
           "  -f, --force       force overwrite of output file and compress "
           "links\n"
           "  -h, --help        give this help\n"
           "  -k, --keep        keep (don't delete) input files\n"
-          "  -n, --no-name     do not save the original name and timestamp\n"
-          "  -N, --name        save the original name and timestamp "
-          "(default)\n"
+          "  -l, --list        list compressed file contents\n"
+          "  -n, --no-name     do not save or restore the original name and "
+          "timestamp\n"
+          "  -N, --name        save or restore the original name and "
+          "timestamp\n"
           "  -q, --quiet       suppress all warnings\n"
+          "  -r, --recursive   operate recursively on directories\n"
           "  -S, --suffix=SUF  use suffix SUF on compressed files "
           "(default .gz)\n"
+          "  -t, --test        test compressed file integrity\n"
+          "  -v, --verbose     verbose mode\n"
           "  -V, --version     display version number\n"
           "  -1, --fast        compress faster\n"
           "  -9, --best        compress better\n"
           "  -10, -11, -12     compress even better, more slowly (like "
           "pigz -11)\n"
+          "      --single      one gzip member per file, like gzip and "
+          "pigz (levels 1-9)\n"
+          "      --max-output=SIZE  refuse to decompress a file to more than "
+          "SIZE bytes\n"
+          "                    (k, M, G suffixes: powers of 1024)\n"
           "  -j, --jobs=N      worker processes (default: the number of "
           "online CPUs;\n"
-          "                      0: compress in this process)\n"
+          "                      0: work in this process)\n"
           "\n"
-          "With no FILE, or when FILE is -, read standard input.\n"
-          "Decompression (-d, -t, -l) and -r are not available in sluice "
-          "yet.\n",
+          "With no FILE, or when FILE is -, read standard input.\n",
           stdout);
 }
 
@@ -451,7 +654,7 @@ static const char *known_suffix(const char *name, const char *suffix)
  * compressed (st filled), 1 when skipped (message queued, status set),
  * -1 out of memory. */
 static int check_operand(gz_state *s, const char *path, uint32_t before,
-                         struct stat *st)
+                         struct stat *st, bool walked)
 {
     bool follow = s->force || s->to_stdout;
     int rc = follow ? stat(path, st) : lstat(path, st);
@@ -493,12 +696,26 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
         return cli_notes_add(&s->notes, before, "%s %s", path, why) < 0 ? -1
                                                                         : 1;
     }
-    if (s->to_stdout)
+    if (s->to_stdout || s->mode == MODE_TEST || s->mode == MODE_LIST)
         return 0;
     const char *suf = known_suffix(path, s->suffix);
+    if (s->mode == MODE_DECOMPRESS) {
+        if (suf)
+            return 0;
+        /* gzip: silent for files met by -r, a warning for operands */
+        if (walked && !s->verbose)
+            return 1;
+        if (s->quiet)
+            return 1;
+        set_status(s, EXIT_WARNING);
+        return cli_notes_add(&s->notes, before, "%s: unknown suffix -- ignored",
+                             path) < 0
+                   ? -1
+                   : 1;
+    }
     if (suf) {
         /* gzip: a message, but no effect on the exit status */
-        if (s->quiet)
+        if (s->quiet || (walked && !s->verbose))
             return 1;
         return cli_notes_add(&s->notes, before,
                              "%s already has %s suffix -- unchanged", path,
@@ -509,10 +726,96 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
     return 0;
 }
 
+/* Reads the first member's header of a compressed file: FNAME, MTIME and
+ * its length.  Leaves have_hdr false when it cannot (the job then reports
+ * what is wrong with the file). */
+static void peek_header(gz_file *f)
+{
+    unsigned char h[65536];
+    int fd = open(f->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, h, sizeof h);
+    close(fd);
+    if (n < 18 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0))
+        return;
+    size_t len = (size_t)n, pos = 10;
+    unsigned flg = h[3];
+    f->hdr_mtime = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+                   (uint32_t)h[7] << 24;
+    if (flg & 0x04) { /* FEXTRA */
+        if (pos + 2 > len)
+            return;
+        pos += 2 + ((size_t)h[pos] | (size_t)h[pos + 1] << 8);
+    }
+    if (flg & 0x08) { /* FNAME */
+        const unsigned char *z =
+            pos < len ? memchr(h + pos, 0, len - pos) : NULL;
+        if (!z)
+            return;
+        free(f->hdr_name);
+        f->hdr_name = strdup((const char *)h + pos);
+        pos = (size_t)(z - h) + 1;
+    }
+    if (flg & 0x10) { /* FCOMMENT */
+        const unsigned char *z =
+            pos < len ? memchr(h + pos, 0, len - pos) : NULL;
+        if (!z)
+            return;
+        pos = (size_t)(z - h) + 1;
+    }
+    if (flg & 0x02) /* FHCRC */
+        pos += 2;
+    f->hdr_len = (uint32_t)(pos + 8);
+    f->have_hdr = true;
+}
+
+/* The decompressed name of a compressed path: its gzip suffix removed
+ * (.tgz and .taz become .tar), or with -N the name stored in the header,
+ * in the compressed file's directory.  NULL without a known suffix. */
+static char *decompressed_name(const gz_state *s, const gz_file *f)
+{
+    const char *suf = known_suffix(f->path, s->suffix);
+    if (!suf)
+        return NULL;
+    const char *slash = strrchr(f->path, '/');
+    int dlen = slash ? (int)(slash - f->path + 1) : 0;
+    char *out = NULL;
+    if (s->name_set && f->hdr_name) {
+        const char *base = strrchr(f->hdr_name, '/');
+        base = base ? base + 1 : f->hdr_name;
+        if (*base && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+            if (asprintf(&out, "%.*s%s", dlen, f->path, base) < 0)
+                return NULL;
+            return out;
+        }
+    }
+    size_t n = strlen(f->path) - strlen(suf);
+    bool tar = strcasecmp(suf, ".tgz") == 0 || strcasecmp(suf, ".taz") == 0;
+    if (asprintf(&out, "%.*s%s", (int)n, f->path, tar ? ".tar" : "") < 0)
+        return NULL;
+    return out;
+}
+
+static const char *plain_name(const gz_state *s, const gz_file *f, char *buf,
+                              size_t len)
+{
+    if (strcmp(f->path, "-") == 0)
+        return "stdout";
+    const char *suf = known_suffix(f->path, s->suffix);
+    size_t n = strlen(f->path) - (suf ? strlen(suf) : 0);
+    snprintf(buf, len, "%.*s", (int)n, f->path);
+    return buf;
+}
+
 /* Fills f's output and temporary paths; 0, 1 when skipped, -1 no memory. */
 static int plan_output(gz_state *s, gz_file *f, uint32_t before)
 {
-    if (asprintf(&f->out_path, "%s%s", f->path, s->suffix) < 0) {
+    if (s->mode == MODE_DECOMPRESS) {
+        f->out_path = decompressed_name(s, f);
+        if (!f->out_path)
+            return -1;
+    } else if (asprintf(&f->out_path, "%s%s", f->path, s->suffix) < 0) {
         f->out_path = NULL;
         return -1;
     }
@@ -536,20 +839,103 @@ static int plan_output(gz_state *s, gz_file *f, uint32_t before)
     return 0;
 }
 
+/* ------------------------------------------------------------ operands */
+
+typedef struct operand {
+    char *name;  /* owned */
+    bool walked; /* found by -r inside a directory operand */
+} operand;
+
+typedef struct operand_list {
+    operand *v;
+    size_t n, cap;
+} operand_list;
+
+static int push_operand(operand_list *l, const char *name, bool walked)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        operand *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -1;
+    l->v[l->n].name = copy;
+    l->v[l->n].walked = walked;
+    l->n++;
+    return 0;
+}
+
+static int by_name(const FTSENT **a, const FTSENT **b)
+{
+    return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+/* -r: the regular files under directory `dir`, in sorted order (symlinks
+ * inside are not followed, as gzip). */
+static int walk_operand(gz_state *s, operand_list *l, const char *dir)
+{
+    char *argv[] = {(char *)dir, NULL};
+    FTS *fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
+    if (!fts)
+        return -1;
+    FTSENT *e;
+    int rc = 0;
+    while (rc == 0 && (e = fts_read(fts)) != NULL) {
+        if (e->fts_info == FTS_F)
+            rc = push_operand(l, e->fts_path, true);
+        else if (e->fts_info == FTS_DNR || e->fts_info == FTS_ERR) {
+            say(s, "%s: %s", e->fts_path, strerror(e->fts_errno));
+            set_status(s, EXIT_ERROR);
+        }
+    }
+    fts_close(fts);
+    return rc;
+}
+
+static void free_operands(operand_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+}
+
+/* Index of the plugin's counter `name`, or -1. */
+static int counter_index(const sluice_plugin *d, const char *name)
+{
+    for (uint32_t i = 0; i < d->n_counters; i++)
+        if (strcmp(d->counter_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
 /* ---------------------------------------------------------------- main */
 
-int cli_gzip_main(int argc, char **argv, const cli_env *env)
+static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
+                     bool to_stdout)
 {
-    gz_state s = {.prog = argv[0], .level = 6, .suffix = ".gz"};
+    gz_state s = {.prog = argv[0],
+                  .mode = mode,
+                  .to_stdout = to_stdout,
+                  .level = 6,
+                  .suffix = ".gz",
+                  .max_hit = -1};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
-    sluice_job_opts opts = {.jobs = -1, .chunk_size = CHUNK_SIZE};
+    sluice_job_opts opts = {.jobs = -1};
+    operand_list ops = {0};
     int status = EXIT_ERROR;
     char err[512] = "";
+    for (int k = 0; k < N_WANTED; k++)
+        s.want[k] = -1;
 
     rewrite_levels(argc, argv);
     int c;
-    while ((c = getopt_long(argc, argv, "123456789cfhkNnqS:Vj:dtlr",
+    while ((c = getopt_long(argc, argv, "123456789cfhkNnqS:Vj:dtlrv",
                             long_options, NULL)) != -1) {
         switch (c) {
         case '1':
@@ -569,6 +955,19 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
         case 'c':
             s.to_stdout = true;
             break;
+        case 'd':
+            if (s.mode == MODE_COMPRESS)
+                s.mode = MODE_DECOMPRESS;
+            break;
+        case 't':
+            s.mode = MODE_TEST;
+            break;
+        case 'l':
+            s.mode = MODE_LIST;
+            break;
+        case 'r':
+            s.recursive = true;
+            break;
         case 'f':
             s.force = true;
             break;
@@ -577,16 +976,50 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
             break;
         case 'n':
             s.no_name = true;
+            s.name_set = false;
             break;
         case 'N':
             s.no_name = false;
+            s.name_set = true;
             break;
         case 'q':
             s.quiet = true;
+            s.verbose = false;
+            break;
+        case 'v':
+            s.verbose = true;
+            s.quiet = false;
             break;
         case 'S':
             s.suffix = optarg;
             break;
+        case OPT_SINGLE:
+            s.single = true;
+            break;
+        case OPT_MAX_OUTPUT: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            unsigned long long mul = 1;
+            if (*end == 'k' || *end == 'K')
+                mul = 1ull << 10;
+            else if (*end == 'M')
+                mul = 1ull << 20;
+            else if (*end == 'G')
+                mul = 1ull << 30;
+            else if (*end == 'T')
+                mul = 1ull << 40;
+            if (mul > 1)
+                end++;
+            if (!(*optarg >= '0' && *optarg <= '9') || *end || errno ||
+                v == 0 || v > UINT64_MAX / mul) {
+                say(&s, "invalid --max-output size: '%s'", optarg);
+                status = EXIT_CONFIG;
+                goto done;
+            }
+            s.max_output = v * mul;
+            break;
+        }
         case 'j': {
             char *end;
             errno = 0;
@@ -608,16 +1041,6 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
             printf("%s (%s) %s\n", s.prog, env->prog, env->version);
             status = flush_stdio(&s);
             goto done;
-        case 'd':
-        case 't':
-        case 'l':
-            say(&s, "decompression (-d, -t, -l) is not available in sluice "
-                    "yet; its output is standard gzip that any gunzip "
-                    "reads (gzip -d, zcat, pigz -d)");
-            goto done;
-        case 'r':
-            say(&s, "-r (recursive) is not available in sluice yet");
-            goto done;
         default:
             try_help(s.prog);
             goto done;
@@ -628,42 +1051,95 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
         say(&s, "invalid suffix '%s'", s.suffix);
         goto done;
     }
+    bool compress = s.mode == MODE_COMPRESS;
+    if (compress && s.single && s.level > 9) {
+        say(&s, "--single compresses at levels 1 to 9 only");
+        status = EXIT_CONFIG;
+        goto done;
+    }
+    if (s.mode == MODE_TEST || s.mode == MODE_LIST)
+        s.keep = true; /* nothing is written, nothing removed */
 
-    static char dash[] = "-";
-    static char *stdin_only[] = {dash, NULL};
-    char **names = optind < argc ? argv + optind : stdin_only;
-    size_t n_names = optind < argc ? (size_t)(argc - optind) : 1;
+    /* Operands: "-" for none; directories expanded by -r. */
+    if (optind >= argc && push_operand(&ops, "-", false) < 0)
+        goto oom;
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (s.recursive && strcmp(argv[i], "-") != 0 &&
+            lstat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (walk_operand(&s, &ops, argv[i]) < 0)
+                goto oom;
+        } else if (push_operand(&ops, argv[i], false) < 0) {
+            goto oom;
+        }
+    }
 
     /* gzip refuses before doing anything else. */
-    for (size_t i = 0; i < n_names; i++) {
-        if (strcmp(names[i], "-") == 0 && !s.force && isatty(STDOUT_FILENO)) {
+    for (size_t i = 0; i < ops.n; i++) {
+        if (strcmp(ops.v[i].name, "-") != 0 || s.force)
+            continue;
+        if (compress && isatty(STDOUT_FILENO)) {
             say(&s, "compressed data not written to a terminal. Use -f to "
                     "force compression.");
             fprintf(stderr, "For help, type: %s -h\n", s.prog);
             goto done;
         }
+        if (!compress && isatty(STDIN_FILENO)) {
+            say(&s, "compressed data not read from a terminal. Use -f to "
+                    "force decompression.");
+            fprintf(stderr, "For help, type: %s -h\n", s.prog);
+            goto done;
+        }
     }
 
-    if (sluice_plugin_open("gzip", env->self_exe, &plugin, err, sizeof err) <
+    const char *pname = compress ? "gzip" : "gunzip";
+    if (sluice_plugin_open(pname, env->self_exe, &plugin, err, sizeof err) <
         0) {
         say(&s, "%s", err);
         status = EXIT_CONFIG;
         goto done;
     }
-    char level[8];
-    snprintf(level, sizeof level, "%d", s.level);
-    if (cli_set_plugin_option(s.prog, plugin, "level", level) < 0 ||
-        cli_set_plugin_option(s.prog, plugin, "no_name",
-                              s.no_name ? "true" : "false") < 0) {
-        status = EXIT_CONFIG;
-        goto done;
+    s.desc = sluice_plugin_get(plugin);
+    s.ctr = calloc(s.desc->n_counters ? s.desc->n_counters : 1, sizeof *s.ctr);
+    if (!s.ctr)
+        goto oom;
+    if (compress) {
+        char level[8];
+        snprintf(level, sizeof level, "%d", s.level);
+        if (cli_set_plugin_option(s.prog, plugin, "level", level) < 0 ||
+            cli_set_plugin_option(s.prog, plugin, "no_name",
+                                  s.no_name ? "true" : "false") < 0) {
+            status = EXIT_CONFIG;
+            goto done;
+        }
+        if (s.single) {
+            s.want[C_CRC] = counter_index(s.desc, "crc32");
+            s.want[C_LENGTH] = counter_index(s.desc, "length");
+            if (s.want[C_CRC] < 0 || s.want[C_LENGTH] < 0 ||
+                cli_set_plugin_option(s.prog, plugin, "single", "true") < 0) {
+                say(&s, "this gzip plugin has no --single mode");
+                status = EXIT_CONFIG;
+                goto done;
+            }
+        }
+        opts.chunk_size = CHUNK_SIZE;
+    } else {
+        s.want[C_GARBAGE] = counter_index(s.desc, "garbage_at");
+        if (s.max_output) {
+            char v[32];
+            snprintf(v, sizeof v, "%llu", (unsigned long long)s.max_output);
+            if (cli_set_plugin_option(s.prog, plugin, "max_output", v) < 0) {
+                status = EXIT_CONFIG;
+                goto done;
+            }
+        }
+        opts.chunk_size = DCHUNK_SIZE;
+        opts.block_size = DCHUNK_SIZE;
     }
 
-    s.files = calloc(n_names, sizeof *s.files);
-    if (!s.files) {
-        say(&s, "%s", strerror(ENOMEM));
-        goto done;
-    }
+    s.files = calloc(ops.n, sizeof *s.files);
+    if (!s.files)
+        goto oom;
     sluice_callbacks cb = {
         .user = &s, .on_input = on_input, .on_output = on_output};
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
@@ -673,8 +1149,8 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
 
-    for (size_t i = 0; i < n_names; i++) {
-        const char *name = names[i];
+    for (size_t i = 0; i < ops.n; i++) {
+        const char *name = ops.v[i].name;
         uint32_t before = sluice_job_inputs(job);
         gz_file *f = &s.files[before];
         memset(f, 0, sizeof *f);
@@ -682,17 +1158,19 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
         f->path = name;
         int k = 0;
         if (strcmp(name, "-") != 0) {
-            k = check_operand(&s, name, before, &f->st);
-            if (k == 0 && !s.to_stdout)
+            k = check_operand(&s, name, before, &f->st, ops.v[i].walked);
+            if (k == 0 && !compress)
+                peek_header(f);
+            if (k == 0 && !s.to_stdout && s.mode != MODE_TEST &&
+                s.mode != MODE_LIST)
                 k = plan_output(&s, f, before);
         }
-        if (k < 0) {
-            say(&s, "%s", strerror(ENOMEM));
-            goto done;
-        }
+        if (k < 0)
+            goto oom;
         if (k > 0) {
             free(f->out_path);
             free(f->tmp_path);
+            free(f->hdr_name);
             memset(f, 0, sizeof *f);
             continue;
         }
@@ -711,7 +1189,15 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
     rc = sluice_job_run(job, err, sizeof err);
     flush_notes(&s, UINT32_MAX);
     if (rc < 0 && rc != SLUICE_EINPUT) {
-        if (s.stdout_errno) {
+        if (s.max_hit >= 0) {
+            const char *p = s.files[s.max_hit].path;
+            say(&s,
+                "%s: decompressed data exceeds the --max-output limit "
+                "(%llu bytes); nothing written for it",
+                strcmp(p, "-") == 0 ? "stdin" : p,
+                (unsigned long long)s.max_output);
+            status = EXIT_ERROR;
+        } else if (s.stdout_errno) {
             say(&s, "stdout: %s", strerror(s.stdout_errno));
             status = EXIT_ERROR;
         } else {
@@ -724,8 +1210,22 @@ int cli_gzip_main(int argc, char **argv, const cli_env *env)
         say(&s, "stdout: %s", strerror(s.stdout_errno));
         set_status(&s, EXIT_ERROR);
     }
+    if (s.mode == MODE_LIST && s.listed > 1) {
+        printf("%19llu %19llu ", (unsigned long long)s.tot_in,
+               (unsigned long long)s.tot_out);
+        print_ratio(stdout,
+                    (int64_t)s.tot_out - (int64_t)(s.tot_in - s.tot_hdr),
+                    s.tot_out);
+        printf(" (totals)\n");
+    }
     status = s.exit_code;
+    if (s.mode == MODE_LIST && flush_stdio(&s) != EXIT_OK)
+        status = EXIT_ERROR;
+    goto done;
 
+oom:
+    say(&s, "%s", strerror(ENOMEM));
+    status = EXIT_ERROR;
 done:
     for (uint32_t i = 0; s.files && i < s.n_files; i++) {
         discard_tmp(&s.files[i]); /* a failed job leaves no temporaries */
@@ -739,8 +1239,26 @@ done:
     for (uint32_t i = 0; s.files && i < s.n_files; i++) {
         free(s.files[i].out_path);
         free(s.files[i].tmp_path);
+        free(s.files[i].hdr_name);
     }
     free(s.files);
+    free(s.ctr);
+    free_operands(&ops);
     cli_notes_free(&s.notes);
     return status;
+}
+
+int cli_gzip_main(int argc, char **argv, const cli_env *env)
+{
+    return gzip_main(argc, argv, env, MODE_COMPRESS, false);
+}
+
+int cli_gunzip_main(int argc, char **argv, const cli_env *env)
+{
+    return gzip_main(argc, argv, env, MODE_DECOMPRESS, false);
+}
+
+int cli_zcat_main(int argc, char **argv, const cli_env *env)
+{
+    return gzip_main(argc, argv, env, MODE_DECOMPRESS, true);
 }

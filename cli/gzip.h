@@ -7,7 +7,12 @@
 
 #include "common.h" /* cli_env, cli_main_fn */
 
-/* `sluice gzip`: gzip/pigz-compatible compression by the gzip plugin. */
+/* `sluice gzip`: gzip/pigz-compatible compression by the gzip plugin,
+ * decompression (-d, -t, -l) by the gunzip plugin. */
 cli_main_fn cli_gzip_main;
+/* `sluice gunzip`: `sluice gzip -d`. */
+cli_main_fn cli_gunzip_main;
+/* `sluice zcat`: `sluice gzip -dc`. */
+cli_main_fn cli_zcat_main;
 
 #endif /* SLUICE_CLI_GZIP_H */

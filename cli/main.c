@@ -33,10 +33,13 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"gunzip", cli_gunzip_main,
+     "decompress gzip files in parallel (gunzip compatible)"},
     {"gzip", cli_gzip_main,
      "compress files in parallel into standard gzip (gzip/pigz compatible)"},
     {"wc", cli_wc_main,
      "print newline, word, and byte counts (GNU wc compatible)"},
+    {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

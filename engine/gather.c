@@ -102,9 +102,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         if (skip == rec->len)
             return 0;
         if (g->cb && g->cb->on_output) {
-            int rc =
-                g->cb->on_output(g->cb->user, rec->input, payload + skip,
-                                 rec->len - skip);
+            int rc = g->cb->on_output(g->cb->user, rec->input, payload + skip,
+                                      rec->len - skip);
             if (rc < 0) {
                 g->fatal = SLUICE_EOUTPUT;
                 return SLUICE_EOUTPUT;

@@ -43,10 +43,10 @@ enum {
 };
 
 enum {
-    SLUICE__UF_BEGIN = 1u << 0, /* range/stream unit starts its input */
-    SLUICE__UF_END = 1u << 1,   /* range/stream unit ends its input */
-    SLUICE__UF_RANGE = 1u << 2, /* one range of one file, not whole files */
-    SLUICE__UF_ALIGN = 1u << 3, /* move range ends to record boundaries */
+    SLUICE__UF_BEGIN = 1u << 0,    /* range/stream unit starts its input */
+    SLUICE__UF_END = 1u << 1,      /* range/stream unit ends its input */
+    SLUICE__UF_RANGE = 1u << 2,    /* one range of one file, not whole files */
+    SLUICE__UF_ALIGN = 1u << 3,    /* move range ends to record boundaries */
     SLUICE__UF_UNOPENED = 1u << 4, /* STREAM: opening the input failed */
 };
 
@@ -62,7 +62,8 @@ typedef struct sluice__unit {
     uint32_t manifest_len; /* manifest bytes at the slot's start */
     uint32_t data_off;     /* STREAM: data offset in the slot */
     uint64_t align_limit;  /* RANGE+ALIGN: nominal chunk size */
-    uint64_t reserved;
+    uint32_t before_len;   /* STREAM: lookbehind bytes just before data_off */
+    uint32_t reserved;
 } sluice__unit;
 
 /* Manifest entry, followed by path_len bytes of path and a NUL, padded to
@@ -139,6 +140,18 @@ int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size);
 void sluice__region_destroy(sluice__region *r);
 
 /* ---------------------------------------------------------------- plugins */
+
+/* Descriptor fields of ABI 1.1, read only from plugins that declare them. */
+static inline uint32_t sluice__lookbehind(const sluice_plugin *d)
+{
+    return d->abi_minor >= 1 ? d->lookbehind : 0;
+}
+typedef uint64_t (*sluice__boundary_fn)(struct sluice_ctx *, sluice_read_fn,
+                                        void *, uint64_t, uint64_t, uint64_t);
+static inline sluice__boundary_fn sluice__boundary(const sluice_plugin *d)
+{
+    return d->abi_minor >= 1 ? d->boundary : NULL;
+}
 
 struct sluice_plugin_handle {
     void *dl;                  /* dlopen handle (NULL for built-in tests) */
@@ -277,6 +290,10 @@ struct sluice__worker {
     int cache_fd;
     int failed;   /* a flush failed: stop */
     int in_error; /* the plugin reported an error this input */
+    /* lookbehind for the next UNIT_BEGIN block (ABI 1.1) */
+    const unsigned char *before;
+    size_t before_len;
+    unsigned char *lb; /* buffer for a range's lookbehind */
 };
 
 int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,

@@ -100,6 +100,11 @@ struct sluice_job {
     int p_fd;             /* open stream, or -1 */
     unsigned char *carry; /* stream bytes after the last newline */
     size_t carry_len;
+    unsigned char *lb; /* stream: the plugin's lookbehind bytes so far */
+    size_t lb_len;
+    int pin;     /* stream units go to this worker (boundary hook) */
+    int hook_fd; /* file the boundary hook reads, or -1 */
+    uint32_t hook_input;
     uint64_t next_seq;
 
     /* run */
@@ -239,6 +244,8 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     if (cb)
         job->cb = *cb;
     job->p_fd = -1;
+    job->pin = -1;
+    job->hook_fd = -1;
     job->epfd = -1;
     job->chunk =
         job->opts.chunk_size ? job->opts.chunk_size : SLUICE_DEFAULT_CHUNK;
@@ -290,6 +297,9 @@ void sluice_job_free(sluice_job *job)
         free((char *)job->inputs[i].pub.path);
     free(job->inputs);
     free(job->carry);
+    free(job->lb);
+    if (job->hook_fd >= 0 && job->hook_fd != STDIN_FILENO)
+        close(job->hook_fd);
     if (job->p_fd > 0)
         close(job->p_fd);
     free(job);
@@ -347,6 +357,11 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     size_t moff;
     put_mfile(slot, &off, in, idx, 0, UINT64_MAX);
     moff = off;
+    /* The plugin's lookbehind: the last bytes of the previous unit. */
+    size_t before = job->p_off ? job->lb_len : 0;
+    if (before)
+        memcpy(slot + off, job->lb, before);
+    off += before;
     size_t room = slot_size - off;
     size_t chunk = job->chunk < room ? job->chunk : room;
     size_t have = 0;
@@ -386,11 +401,23 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
         sluice__mfile *m = (sluice__mfile *)(void *)slot;
         m->errnum = errnum;
     }
+    size_t lbmax = sluice__lookbehind(job->desc);
+    if (lbmax && !eof) {
+        size_t span = before + have; /* contiguous in the slot */
+        size_t keep = span < lbmax ? span : lbmax;
+        if (!job->lb)
+            job->lb = malloc(lbmax);
+        if (job->lb) {
+            memmove(job->lb, slot + moff + span - keep, keep);
+            job->lb_len = keep;
+        }
+    }
     memset(u, 0, sizeof *u);
     u->kind = SLUICE__UNIT_STREAM;
     u->nfiles = 1;
     u->manifest_len = (uint32_t)moff;
-    u->data_off = (uint32_t)moff;
+    u->data_off = (uint32_t)off;
+    u->before_len = (uint32_t)before;
     u->length = have;
     u->offset = job->p_off;
     if (job->p_off == 0)
@@ -406,6 +433,42 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
         job->p_off = 0;
         job->p_input++;
     }
+}
+
+typedef struct hook_src {
+    int fd;
+    uint64_t base;
+} hook_src;
+
+static int64_t hook_read(void *arg, void *buf, size_t n, uint64_t off)
+{
+    const hook_src *s = arg;
+    return sluice__os_pread_full(s->fd, buf, n, s->base + off, UINT64_MAX);
+}
+
+/* The end of the range unit of input `idx` that starts at job->p_off, as
+ * the plugin's boundary hook puts it; the nominal end without a hook. */
+static uint64_t range_end(sluice_job *job, uint32_t idx, sluice__input *in)
+{
+    uint64_t at = job->p_off;
+    uint64_t end = in->size - at < job->chunk ? in->size : at + job->chunk;
+    sluice__boundary_fn hook = sluice__boundary(job->desc);
+    if (!hook)
+        return end;
+    if (job->hook_fd < 0 || job->hook_input != idx) {
+        if (job->hook_fd >= 0 && job->hook_fd != STDIN_FILENO)
+            close(job->hook_fd);
+        job->hook_fd =
+            in->fd >= 0 ? in->fd
+                        : open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        job->hook_input = idx;
+    }
+    if (job->hook_fd < 0)
+        return in->size; /* the worker reports why it cannot be read */
+    hook_src src = {.fd = job->hook_fd, .base = in->base};
+    uint64_t e =
+        hook(&job->coord.ctx, hook_read, &src, at, job->chunk, in->size);
+    return e > at && e <= in->size ? e : in->size;
 }
 
 /* Makes the next unit into `slot`.  Returns 1, or 0 when there is none. */
@@ -427,8 +490,7 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
         u->nfiles = 1;
         u->manifest_len = (uint32_t)off;
         u->offset = job->p_off;
-        u->length = in->size - job->p_off < job->chunk ? in->size - job->p_off
-                                                       : job->chunk;
+        u->length = range_end(job, first, in) - job->p_off;
         u->flags = SLUICE__UF_RANGE;
         if (job->desc->caps & SLUICE_CAP_RECORDS) {
             u->flags |= SLUICE__UF_ALIGN;
@@ -660,15 +722,28 @@ static int free_slot(const wproc *p)
     return -1;
 }
 
+/* Whether the next unit continues a stream input already begun. */
+static int stream_continues(const sluice_job *job)
+{
+    return job->p_input < job->ninputs &&
+           job->inputs[job->p_input].kind == SLUICE__IN_STREAM &&
+           (job->p_off > 0 || job->p_fd >= 0);
+}
+
 /* Sends work to workers with free credits.  Returns units dispatched. */
 static int dispatch(sluice_job *job)
 {
     int sent = 0;
     for (;;) {
-        /* The worker with the fewest units in flight. */
+        /* The worker with the fewest units in flight; the rest of a stream
+         * goes where its first unit went when the plugin keeps state
+         * across its units (boundary hook). */
+        int pinned = job->nretry == 0 && job->pin >= 0 &&
+                     job->w[job->pin].alive && stream_continues(job);
         int best = -1;
         for (int i = 0; i < job->nw; i++)
             if (job->w[i].alive && job->w[i].nflight < SLUICE_CREDITS &&
+                (!pinned || i == job->pin) &&
                 (best < 0 || job->w[i].nflight < job->w[best].nflight))
                 best = i;
         if (best < 0)
@@ -690,8 +765,12 @@ static int dispatch(sluice_job *job)
         } else {
             if (job->next_seq >= job->cur_seq + job->win_size)
                 return sent; /* reorder window full */
+            int starts = !stream_continues(job);
             if (!plan_next(job, &f.u, slot, SLUICE_SLOT_SIZE, &f.lo, &f.hi))
                 return sent;
+            if (starts && f.u.kind == SLUICE__UNIT_STREAM &&
+                sluice__boundary(job->desc))
+                job->pin = best;
         }
         f.u.slot = (uint32_t)s;
         int rc = push_unit(job, p, &f);

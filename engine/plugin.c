@@ -126,6 +126,8 @@ static int check_desc(const sluice_plugin *d, const char *path, char *err,
         why = "missing or invalid name";
     else if (!d->map)
         why = "no map function";
+    else if (sluice__lookbehind(d) > SLUICE_MAX_LOOKBEHIND)
+        why = "lookbehind larger than SLUICE_MAX_LOOKBEHIND";
     else if ((d->caps & SLUICE_CAP_MERGE) && !d->merge)
         why = "SLUICE_CAP_MERGE without a merge function";
     else if (d->partial_size > SLUICE_MAX_PARTIAL)

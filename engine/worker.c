@@ -139,7 +139,9 @@ static void *host_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
         sluice__rec *rec =
             (sluice__rec *)(void *)(w->out + rec_pos % w->out_size);
         uint64_t data_end = rec_pos + sizeof *rec + rec->len;
-        size_t room = room_at(w, data_end);
+        /* A record that ends at the arena's end cannot grow across the
+         * wrap: its data must stay contiguous. */
+        size_t room = data_end % w->out_size ? room_at(w, data_end) : 0;
         if (room >= min) {
             w->reserved_len = room;
             *avail = room;
@@ -263,6 +265,11 @@ int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,
     w->partial = calloc(1, d->partial_size ? d->partial_size : 1);
     if (!w->partial)
         return SLUICE_ENOMEM;
+    if (sluice__lookbehind(d)) {
+        w->lb = malloc(sluice__lookbehind(d));
+        if (!w->lb)
+            return SLUICE_ENOMEM;
+    }
     return 0;
 }
 
@@ -282,6 +289,8 @@ void sluice__worker_fini(sluice__worker *w)
     free(w->whole);
     free(w->ctx.state);
     free(w->partial);
+    free(w->lb);
+    w->lb = NULL;
     w->block = NULL;
     w->whole = NULL;
     w->ctx.state = NULL;
@@ -310,6 +319,12 @@ static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
                       .path = w->cur_path,
                       .input = w->cur_input,
                       .flags = flags};
+    if (flags & SLUICE_BLOCK_UNIT_BEGIN) {
+        b.before = w->before;
+        b.before_len = w->before_len;
+        w->before = NULL;
+        w->before_len = 0;
+    }
     int rc = w->plugin->desc->map(&w->ctx, &b, w->partial);
     if (w->failed)
         return SLUICE_EWORKER;
@@ -387,23 +402,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 }
 
 /* Returns like map_range, or 2 when the range cannot be mapped (the caller
- * then reads it). */
+ * then reads it).  The range is mapped a window at a time, so a unit that
+ * spans a huge input (a plugin's boundary hook may ask for that) keeps the
+ * worker's footprint bounded; each window goes to map as one block.  With
+ * `whole` the range is one window and one map call. */
+#define MAP_WINDOW (16 * SLUICE_MiB)
+
 static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
-                      uint64_t end, int first, int last)
+                      uint64_t end, int first, int last, int whole)
 {
     struct stat st;
     if (fstat(src->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
         (uint64_t)st.st_size < src->base + end)
         return 2;
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t fstart = src->base + start;
-    uint64_t astart = fstart & ~(page - 1);
-    size_t lead = (size_t)(fstart - astart);
-    size_t len = lead + (size_t)(end - start);
-    unsigned char *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-                            src->fd, (off_t)astart);
-    if (p == MAP_FAILED)
-        return 2;
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
@@ -412,35 +424,58 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
     sigaction(SIGBUS, &sa, &old);
     volatile uint64_t pos = start;
     volatile int rc = 0;
+    unsigned char *volatile p = NULL;
+    volatile size_t plen = 0;
     if (sigsetjmp(bus_env, 1) == 0) {
         bus_armed = 1;
         uint32_t uflags = SLUICE_BLOCK_UNIT_BEGIN;
         while (pos < end) {
-            size_t n =
-                end - pos < w->block_size ? (size_t)(end - pos) : w->block_size;
+            uint64_t wend =
+                whole || end - pos <= MAP_WINDOW ? end : pos + MAP_WINDOW;
+            uint64_t fstart = src->base + pos;
+            uint64_t astart = fstart & ~(page - 1);
+            size_t lead = (size_t)(fstart - astart);
+            size_t len = lead + (size_t)(wend - pos);
+            unsigned char *m =
+                mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, src->fd,
+                     (off_t)astart);
+            if (m == MAP_FAILED) {
+                if (pos == start) {
+                    rc = 2;
+                } else {
+                    host_error(&w->ctx, errno, pos, "%s", "");
+                    rc = 1;
+                }
+                break;
+            }
+            p = m;
+            plen = len;
             uint32_t f = uflags;
             if (first && pos == 0)
                 f |= SLUICE_BLOCK_FILE_BEGIN;
-            if (pos + n == end) {
+            if (wend == end) {
                 f |= SLUICE_BLOCK_UNIT_END;
                 if (last)
                     f |= SLUICE_BLOCK_FILE_END;
             }
-            int r = call_map(w, p + lead + (pos - start), n, pos, f);
+            int r = call_map(w, m + lead, (size_t)(wend - pos), pos, f);
+            munmap(m, len);
+            p = NULL;
             if (r < 0) {
                 rc = r == SLUICE_EWORKER ? r : 1;
                 break;
             }
             uflags = 0;
-            pos += n;
+            pos = wend;
         }
         bus_armed = 0;
     } else {
         host_error(&w->ctx, 0, pos, "file changed as we read it");
         rc = 1;
     }
+    if (p)
+        munmap(p, plen);
     sigaction(SIGBUS, &old, NULL);
-    munmap(p, len);
     return rc;
 }
 
@@ -460,8 +495,8 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
     uint64_t pos = start;
     uint32_t uflags = SLUICE_BLOCK_UNIT_BEGIN;
 
-    if (!whole && strict && end != UINT64_MAX && end - start >= MAP_MIN) {
-        int rc = map_mapped(w, src, start, end, first, last);
+    if (strict && end != UINT64_MAX && end - start >= MAP_MIN) {
+        int rc = map_mapped(w, src, start, end, first, last, whole);
         if (rc != 2)
             return rc;
     }
@@ -634,6 +669,19 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
                 start = (uint64_t)b;
                 end = (uint64_t)e;
             }
+            if (w->lb && start > 0) {
+                uint32_t lb = sluice__lookbehind(w->plugin->desc);
+                size_t n = start < lb ? (size_t)start : lb;
+                ssize_t r = src_read(&src, w->lb, n, start - n);
+                if (r != (ssize_t)n) {
+                    host_error(&w->ctx, r < 0 ? (int)-r : 0, start - n, "%s",
+                               r < 0 ? "" : "file changed as we read it");
+                    rc = 1;
+                    goto piece_done;
+                }
+                w->before = w->lb;
+                w->before_len = n;
+            }
             rc = map_range(w, &src, start, end,
                            (u->flags & SLUICE__UF_BEGIN) != 0,
                            (u->flags & SLUICE__UF_END) != 0, 1, UINT64_MAX);
@@ -661,7 +709,9 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
     size_t off = 0;
     const char *path;
     const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &path);
-    if (!m || u->data_off > slot_size || u->length > slot_size - u->data_off)
+    if (!m || u->data_off > slot_size || u->length > slot_size - u->data_off ||
+        u->data_off < u->manifest_len ||
+        u->before_len > u->data_off - u->manifest_len)
         return SLUICE_EINVAL;
     w->cur_input = m->input;
     w->cur_path = path;
@@ -674,6 +724,8 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
                       : write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
     }
     partial_reset(w);
+    w->before = u->before_len ? slot + u->data_off - u->before_len : NULL;
+    w->before_len = u->before_len;
     uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
     if (u->flags & SLUICE__UF_BEGIN)
         f |= SLUICE_BLOCK_FILE_BEGIN;
@@ -698,6 +750,8 @@ int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
     w->seq = u->seq;
     w->frag_pos = w->out_head;
     w->data_rec = 0;
+    w->before = NULL;
+    w->before_len = 0;
     if (u->manifest_len > slot_size)
         return SLUICE_EINVAL;
     int rc;

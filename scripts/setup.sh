@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(gcc make meson ninja-build pkg-config libcmocka-dev libarchive-dev
-      zlib1g-dev libdeflate-dev coreutils findutils)
+      zlib1g-dev libdeflate-dev libisal-dev coreutils findutils)
+# What the caller needs besides (test.sh: the tools the tests compare with).
+# shellcheck disable=SC2206 # a word list on purpose
+need+=(${SLUICE_SETUP_EXTRA:-})
 missing=()
 for p in "${need[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

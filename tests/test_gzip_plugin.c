@@ -7,7 +7,16 @@
  * to the exact input.  Also checked: the bytes do not depend on the number
  * of workers; each member's FEXTRA 'SL' subfield holds its real length;
  * FNAME and MTIME appear on a file's first member only, and not at all with
- * no_name; a level outside 1..12 is refused before any work.
+ * no_name; a level outside 1..12 is refused before any work (and 10..12
+ * in a build without libdeflate, HAVE_LIBDEFLATE).
+ *
+ * Single mode (option single, one member per input): the plugin's own calls
+ * are driven directly through a small fake host (units with block->before
+ * set, on alternating worker states, partials merged in different orders),
+ * and through the job API; the test builds the whole stream (the plugin's
+ * output, the final empty block 03 00, the trailer from the merged counters)
+ * and zlib and gzip must inflate it to the input, with a size within 0.1% of
+ * gzip -N's on the same file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,7 +128,9 @@ typedef struct buf {
  * errors. */
 typedef struct run_out {
     buf out[N_INPUTS];
-    uint32_t last_input; /* inputs must arrive in order */
+    uint64_t counters[N_INPUTS][2]; /* "crc32", "length" of each input */
+    const sluice_plugin *desc;      /* to read them */
+    uint32_t last_input;            /* inputs must arrive in order */
     int errors;
 } run_out;
 
@@ -150,8 +161,13 @@ static void on_input(void *user, uint32_t input, const sluice_input *in,
                      const char *message)
 {
     run_out *r = user;
-    (void)partial;
     (void)offset;
+    if (partial && input < N_INPUTS && r->desc && r->desc->n_counters == 2) {
+        sluice_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.worker = -1;
+        r->desc->counters(&ctx, partial, r->counters[input]);
+    }
     if (errnum || (message && *message)) {
         print_error("input %u (%s): %s\n", input, in->path,
                     message ? message : "");
@@ -189,16 +205,19 @@ static void set_opt(sluice_plugin_handle *h, const char *key, const char *v)
         fail_msg("%s=%s: %s", key, v, err);
 }
 
-/* Compresses every input in one job. */
-static void run_gzip(int level, int no_name, int jobs, run_out *r)
+/* Compresses every input in one job (single: one member per input). */
+static void run_gzip_mode(int level, int no_name, int single, int jobs,
+                          run_out *r)
 {
     char lv[16], err[ERRLEN] = "";
     sluice_plugin_handle *h = open_gzip();
     snprintf(lv, sizeof lv, "%d", level);
     set_opt(h, "level", lv);
     set_opt(h, "no_name", no_name ? "true" : "false");
+    set_opt(h, "single", single ? "true" : "false");
 
     memset(r, 0, sizeof *r);
+    r->desc = sluice_plugin_get(h);
     sluice_job_opts opts = {.jobs = jobs, .chunk_size = CHUNK};
     sluice_callbacks cb = {
         .user = r, .on_input = on_input, .on_output = on_output};
@@ -213,7 +232,13 @@ static void run_gzip(int level, int no_name, int jobs, run_out *r)
                  sluice_err_name(rc), err);
     assert_int_equal(r->errors, 0);
     sluice_job_free(job);
+    r->desc = NULL;
     sluice_plugin_close(h);
+}
+
+static void run_gzip(int level, int no_name, int jobs, run_out *r)
+{
+    run_gzip_mode(level, no_name, 0, jobs, r);
 }
 
 /* ----------------------------------------------------------- checking */
@@ -337,7 +362,12 @@ static void
 output_inflates_to_the_input_the_same_for_any_worker_count(void **st)
 {
     (void)st;
-    static const int levels[] = {1, 6, 9, 12};
+    /* 1..3: ISA-L when built with it; 12: libdeflate only */
+#if defined(HAVE_LIBDEFLATE)
+    static const int levels[] = {1, 2, 3, 6, 9, 12};
+#else
+    static const int levels[] = {1, 2, 3, 6, 9};
+#endif
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
         run_out ref;
         run_gzip(levels[l], 0, 0, &ref);
@@ -433,6 +463,374 @@ static void a_level_outside_1_to_12_is_refused_naming_it(void **st)
     }
 }
 
+#if !defined(HAVE_LIBDEFLATE)
+static void levels_10_to_12_are_refused_without_libdeflate(void **st)
+{
+    (void)st;
+    static const char *const lv[] = {"10", "11", "12"};
+    for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++) {
+        sluice_plugin_handle *h = open_gzip();
+        set_opt(h, "level", lv[i]);
+        run_out r;
+        memset(&r, 0, sizeof r);
+        sluice_job_opts opts = {.jobs = 0, .chunk_size = CHUNK};
+        sluice_callbacks cb = {
+            .user = &r, .on_input = on_input, .on_output = on_output};
+        sluice_job *job = NULL;
+        char err[ERRLEN] = "";
+        if (sluice_job_new(h, &opts, &cb, &job, err, sizeof err) == 0)
+            fail_msg("level %s was accepted without libdeflate", lv[i]);
+        if (!strstr(err, lv[i]) || !strstr(err, "libdeflate"))
+            fail_msg("message \"%s\" does not say level %s needs libdeflate",
+                     err, lv[i]);
+        sluice_plugin_close(h);
+    }
+}
+#endif
+
+/* ------------------------------------------------- single mode: host */
+
+/* A fake host for driving the plugin's calls directly: options from a
+ * table (the schema's defaults otherwise), output into one buffer. */
+typedef struct fake_host {
+    sluice_ctx ctx; /* first: the plugin's calls get &ctx */
+    sluice_host_api api;
+    const sluice_plugin *desc;
+    const char *level; /* option values */
+    const char *single;
+    buf out;          /* committed output */
+    char err[ERRLEN]; /* the last error() */
+} fake_host;
+
+static void *fh_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
+{
+    fake_host *h = (fake_host *)ctx;
+    buf *b = &h->out;
+    if (b->cap - b->len < min) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap - b->len < min)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        assert_non_null(p);
+        b->p = p;
+        b->cap = cap;
+    }
+    *avail = b->cap - b->len;
+    return b->p + b->len;
+}
+
+static void fh_commit(sluice_ctx *ctx, size_t n)
+{
+    fake_host *h = (fake_host *)ctx;
+    assert_true(n <= h->out.cap - h->out.len);
+    h->out.len += n;
+}
+
+static void fh_error(sluice_ctx *ctx, int errnum, uint64_t offset,
+                     const char *fmt, ...)
+{
+    fake_host *h = (fake_host *)ctx;
+    va_list ap;
+    (void)errnum;
+    (void)offset;
+    va_start(ap, fmt);
+    vsnprintf(h->err, sizeof h->err, fmt, ap);
+    va_end(ap);
+}
+
+static const char *fh_option(sluice_ctx *ctx, const char *key)
+{
+    fake_host *h = (fake_host *)ctx;
+    if (strcmp(key, "level") == 0)
+        return h->level;
+    if (strcmp(key, "single") == 0)
+        return h->single;
+    for (uint32_t i = 0; i < h->desc->n_options; i++)
+        if (strcmp(h->desc->options[i].key, key) == 0)
+            return h->desc->options[i].default_value;
+    return NULL;
+}
+
+static int64_t fh_option_int(sluice_ctx *ctx, const char *key)
+{
+    const char *v = fh_option(ctx, key);
+    if (!v)
+        return 0;
+    if (strcmp(v, "true") == 0)
+        return 1;
+    if (strcmp(v, "false") == 0)
+        return 0;
+    return strtoll(v, NULL, 10);
+}
+
+static void fh_init(fake_host *h, const sluice_plugin *d, const char *level,
+                    const char *single)
+{
+    memset(h, 0, sizeof *h);
+    h->desc = d;
+    h->level = level;
+    h->single = single;
+    h->api.size = sizeof h->api;
+    h->api.abi_major = SLUICE_PLUGIN_ABI_MAJOR;
+    h->api.abi_minor = SLUICE_PLUGIN_ABI_MINOR;
+    h->api.reserve = fh_reserve;
+    h->api.commit = fh_commit;
+    h->api.error = fh_error;
+    h->api.option = fh_option;
+    h->api.option_int = fh_option_int;
+    h->ctx.size = sizeof h->ctx;
+    h->ctx.worker = -1;
+    h->ctx.api = &h->api;
+}
+
+static void put32(buf *b, uint32_t v)
+{
+    unsigned char t[4] = {(unsigned char)v, (unsigned char)(v >> 8),
+                          (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+    assert_true(b->cap - b->len >= 4);
+    memcpy(b->p + b->len, t, 4);
+    b->len += 4;
+}
+
+/* What the command does after an input's output: the final empty fixed
+ * block and the trailer from the counters. */
+static void close_single(buf *b, uint32_t crc, uint64_t length)
+{
+    size_t need = b->len + 10;
+    if (b->cap < need) {
+        b->p = realloc(b->p, need);
+        assert_non_null(b->p);
+        b->cap = need;
+    }
+    b->p[b->len++] = 0x03;
+    b->p[b->len++] = 0x00;
+    put32(b, crc);
+    put32(b, (uint32_t)length);
+}
+
+/* Compresses input f in single mode the way the engine would, in units of
+ * `unit` bytes handed out to `nworkers` worker states in turn, and returns
+ * the whole stream in *stream. */
+static void single_direct(const input_file *f, int level, size_t unit,
+                          int nworkers, buf *stream)
+{
+    enum { MAXW = 4 };
+    sluice_plugin_handle *hd = open_gzip();
+    const sluice_plugin *d = sluice_plugin_get(hd);
+    char lv[16];
+    snprintf(lv, sizeof lv, "%d", level);
+    fake_host h;
+    fh_init(&h, d, lv, "true");
+    assert_true(d->caps & SLUICE_CAP_MERGE);
+    assert_int_equal(d->lookbehind, 32768);
+    assert_int_equal(d->n_counters, 2);
+    assert_string_equal(d->counter_names[0], "crc32");
+    assert_string_equal(d->counter_names[1], "length");
+    assert_true(nworkers >= 1 && nworkers <= MAXW);
+    if (d->global_init && d->global_init(&h.ctx) != 0)
+        fail_msg("global_init: %s", h.err);
+
+    void *states[MAXW];
+    for (int w = 0; w < nworkers; w++) {
+        states[w] = calloc(1, d->state_size ? d->state_size : 1);
+        assert_non_null(states[w]);
+        h.ctx.worker = w;
+        h.ctx.state = states[w];
+        if (d->worker_init && d->worker_init(&h.ctx) != 0)
+            fail_msg("worker_init: %s", h.err);
+    }
+
+    size_t nunits = f->len ? (f->len + unit - 1) / unit : 1;
+    unsigned char *parts = calloc(nunits, d->partial_size);
+    assert_non_null(parts);
+    for (size_t k = 0; k < nunits; k++) {
+        size_t off = k * unit;
+        size_t n = f->len - off < unit ? f->len - off : unit;
+        size_t lb = off < d->lookbehind ? off : d->lookbehind;
+        sluice_block b = {
+            .data = n ? f->data + off : NULL,
+            .len = n,
+            .offset = off,
+            .path = f->path,
+            .input = 0,
+            .flags = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END |
+                     (off == 0 ? SLUICE_BLOCK_FILE_BEGIN : 0u) |
+                     (off + n == f->len ? SLUICE_BLOCK_FILE_END : 0u),
+            .before = lb ? f->data + off - lb : NULL,
+            .before_len = lb,
+        };
+        void *part = parts + k * d->partial_size;
+        if (d->partial_init)
+            d->partial_init(&h.ctx, part);
+        h.ctx.worker = (int)(k % (size_t)nworkers);
+        h.ctx.state = states[k % (size_t)nworkers];
+        if (d->map(&h.ctx, &b, part) != 0)
+            fail_msg("%s: unit %zu: map: %s", f->base, k, h.err);
+    }
+
+    /* Merge left to right, and as a right-leaning tree: the same. */
+    h.ctx.worker = -1;
+    unsigned char *left = malloc(d->partial_size);
+    unsigned char *right = malloc(d->partial_size);
+    assert_non_null(left);
+    assert_non_null(right);
+    memcpy(left, parts, d->partial_size);
+    for (size_t k = 1; k < nunits; k++)
+        d->merge(&h.ctx, left, parts + k * d->partial_size);
+    memcpy(right, parts + (nunits - 1) * d->partial_size, d->partial_size);
+    for (size_t k = nunits - 1; k-- > 0;) {
+        unsigned char *tmp = malloc(d->partial_size);
+        assert_non_null(tmp);
+        memcpy(tmp, parts + k * d->partial_size, d->partial_size);
+        d->merge(&h.ctx, tmp, right);
+        memcpy(right, tmp, d->partial_size);
+        free(tmp);
+    }
+    uint64_t cl[2], cr[2];
+    d->counters(&h.ctx, left, cl);
+    d->counters(&h.ctx, right, cr);
+    assert_int_equal(cl[0], cr[0]);
+    assert_int_equal(cl[1], cr[1]);
+    assert_int_equal(cl[1], f->len);
+    assert_int_equal(cl[0], crc32(0, f->data, (uInt)f->len));
+
+    for (int w = 0; w < nworkers; w++) {
+        h.ctx.worker = w;
+        h.ctx.state = states[w];
+        if (d->worker_fini)
+            d->worker_fini(&h.ctx);
+        free(states[w]);
+    }
+    h.ctx.worker = -1;
+    h.ctx.state = NULL;
+    if (d->global_fini)
+        d->global_fini(&h.ctx);
+    free(parts);
+    free(left);
+    free(right);
+    sluice_plugin_close(hd);
+
+    close_single(&h.out, (uint32_t)cl[0], cl[1]);
+    *stream = h.out;
+}
+
+/* Checks a single-mode stream of input f: one plain gzip member (FNAME
+ * and MTIME of the file, no FEXTRA, gzip's XFL) that zlib inflates, to the
+ * end, to the input. */
+static void check_single(const buf *s, const input_file *f, int level)
+{
+    size_t name_len = strlen(f->base) + 1;
+    assert_true(s->len >= 10 + name_len + 2 + 8);
+    assert_int_equal(s->p[0], 0x1f);
+    assert_int_equal(s->p[1], 0x8b);
+    assert_int_equal(s->p[2], 8);
+    assert_int_equal(s->p[3], 0x08); /* FNAME only */
+    assert_int_equal(le32(s->p + 4), f->mtime);
+    assert_int_equal(s->p[8], level >= 9 ? 2 : level == 1 ? 4 : 0);
+    assert_int_equal(s->p[9], 3);
+    assert_memory_equal(s->p + 10, f->base, name_len);
+
+    buf plain = {NULL, 0, 0};
+    size_t used = inflate_member(s->p, s->len, &plain);
+    assert_int_equal(used, s->len);
+    assert_int_equal(plain.len, f->len);
+    if (f->len && memcmp(plain.p, f->data, f->len) != 0)
+        fail_msg("%s: level %d: single: inflated bytes differ", f->base, level);
+    free(plain.p);
+}
+
+/* The size of gzip -N's output for file f. */
+static size_t gnu_gzip_size(const input_file *f, int level)
+{
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "gzip -%d -c '%s' | wc -c", level, f->path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    unsigned long long n = 0;
+    assert_int_equal(fscanf(p, "%llu", &n), 1);
+    assert_int_equal(pclose(p), 0);
+    return (size_t)n;
+}
+
+/* ------------------------------------------------- single mode: tests */
+
+static void single_units_primed_with_before_make_one_member(void **st)
+{
+    (void)st;
+    static const int levels[] = {1, 6, 9};
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        for (int i = 0; i < N_INPUTS; i++) {
+            buf one, two;
+            single_direct(&inputs[i], levels[l], CHUNK, 1, &one);
+            check_single(&one, &inputs[i], levels[l]);
+            /* units on other worker states: the same bytes */
+            single_direct(&inputs[i], levels[l], CHUNK, 3, &two);
+            assert_int_equal(two.len, one.len);
+            assert_memory_equal(two.p, one.p, one.len);
+            free(two.p);
+            /* smaller units than the lookbehind, too */
+            single_direct(&inputs[i], levels[l], 20000, 2, &two);
+            check_single(&two, &inputs[i], levels[l]);
+            free(two.p);
+            free(one.p);
+        }
+    }
+}
+
+static void single_size_is_within_a_tenth_percent_of_gnu_gzip(void **st)
+{
+    (void)st;
+    const input_file *f = &inputs[N_INPUTS - 1]; /* text-5MiB */
+    for (int level = 1; level <= 9; level++) {
+        buf s;
+        single_direct(f, level, CHUNK, 2, &s);
+        size_t ours = s.len, gz = gnu_gzip_size(f, level);
+        double d = ((double)ours - (double)gz) / (double)gz;
+        print_message("single -%d: %zu bytes, gzip -%d: %zu (%+.3f%%)\n", level,
+                      ours, level, gz, 100 * d);
+        if (d > 0.001 || d < -0.001)
+            fail_msg("single -%d: %zu bytes vs gzip's %zu", level, ours, gz);
+        free(s.p);
+    }
+}
+
+static void single_through_the_engine_matches_and_counts(void **st)
+{
+    (void)st;
+    for (int jobs = 0; jobs <= 2; jobs++) {
+        run_out r;
+        run_gzip_mode(6, 0, 1, jobs, &r);
+        for (int i = 0; i < N_INPUTS; i++) {
+            buf *b = &r.out[i];
+            assert_int_equal(r.counters[i][1], inputs[i].len);
+            close_single(b, (uint32_t)r.counters[i][0], r.counters[i][1]);
+            check_single(b, &inputs[i], 6);
+            buf ref;
+            single_direct(&inputs[i], 6, CHUNK, 1, &ref);
+            if (ref.len != b->len || memcmp(ref.p, b->p, b->len) != 0)
+                fail_msg("%s: jobs %d: engine output differs from units "
+                         "with 32 KiB before",
+                         inputs[i].base, jobs);
+            free(ref.p);
+        }
+        run_out_free(&r);
+    }
+}
+
+static void single_refuses_levels_10_to_12(void **st)
+{
+    (void)st;
+    sluice_plugin_handle *hd = open_gzip();
+    const sluice_plugin *d = sluice_plugin_get(hd);
+    fake_host h;
+    fh_init(&h, d, "10", "true");
+    assert_int_not_equal(d->global_init(&h.ctx), 0);
+    if (!strstr(h.err, "level 10") || !strstr(h.err, "single"))
+        fail_msg("message \"%s\" names neither level 10 nor single", h.err);
+    free(h.out.p);
+    sluice_plugin_close(hd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +839,13 @@ int main(void)
         cmocka_unit_test(no_name_stores_neither_name_nor_mtime),
         cmocka_unit_test(gnu_gzip_decompresses_the_whole_stream),
         cmocka_unit_test(a_level_outside_1_to_12_is_refused_naming_it),
+#if !defined(HAVE_LIBDEFLATE)
+        cmocka_unit_test(levels_10_to_12_are_refused_without_libdeflate),
+#endif
+        cmocka_unit_test(single_units_primed_with_before_make_one_member),
+        cmocka_unit_test(single_size_is_within_a_tenth_percent_of_gnu_gzip),
+        cmocka_unit_test(single_through_the_engine_matches_and_counts),
+        cmocka_unit_test(single_refuses_levels_10_to_12),
     };
     return cmocka_run_group_tests(tests, make_inputs, free_inputs);
 }

@@ -60,8 +60,7 @@ static void on_input(void *user, uint32_t i, const sluice_input *in,
     }
 }
 
-static int on_output(void *user, uint32_t input, const void *data,
-                     size_t len)
+static int on_output(void *user, uint32_t input, const void *data, size_t len)
 {
     result *r = user;
     assert_true(input <= MAXIN);
@@ -629,6 +628,186 @@ static void memory_does_not_grow_with_input_size(void **st)
 #endif
 }
 
+/* ----------------------------------------- boundary hook and lookbehind */
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211u;
+    return h;
+}
+
+/* Frames of random sizes (see tests/plugins/framed.c); with tail_at, an
+ * unframed tail starts at the first frame boundary past it.  Writes the
+ * frame offsets (ends included) into bounds. */
+static unsigned char *make_frames(size_t n, uint64_t seed, size_t tail_at,
+                                  uint64_t *bounds, size_t *nb,
+                                  size_t *tail_off)
+{
+    unsigned char *d = malloc(n);
+    uint64_t s = seed;
+    size_t pos = 0;
+    *nb = 0;
+    *tail_off = SIZE_MAX;
+    while (pos + 4 < n) {
+        bounds[(*nb)++] = pos;
+        size_t len = 1 + tu_rand(&s) % 300000;
+        if (pos + 4 + len > n)
+            len = n - pos - 4;
+        uint32_t l = (uint32_t)len;
+        if (tail_at && pos >= tail_at) {
+            l = 0xffffffffu;
+            len = n - pos - 4;
+            *tail_off = pos;
+        }
+        d[pos] = (unsigned char)l;
+        d[pos + 1] = (unsigned char)(l >> 8);
+        d[pos + 2] = (unsigned char)(l >> 16);
+        d[pos + 3] = (unsigned char)(l >> 24);
+        for (size_t i = 0; i < len; i++)
+            d[pos + 4 + i] = (unsigned char)tu_rand(&s);
+        pos += 4 + len;
+        if (l == 0xffffffffu)
+            break;
+    }
+    bounds[(*nb)++] = n;
+    return d;
+}
+
+/* Checks the framed plugin's lines against the input; returns the number
+ * of units and stores the worker of each and whether it continued. */
+static size_t check_units(const char *out, size_t out_len,
+                          const unsigned char *d, const uint64_t *bounds,
+                          size_t nb, int *workers, int *conts, uint64_t *offs)
+{
+    size_t units = 0;
+    const char *p = out, *end = out + out_len;
+    uint64_t prev = 0;
+    while (p < end) {
+        unsigned long long off, h;
+        int worker, cont;
+        size_t blen;
+        assert_int_equal(
+            sscanf(p, "U %llu %d %d %zu %llu", &off, &worker, &cont, &blen, &h),
+            5);
+        if (units == 0)
+            assert_int_equal(off, 0);
+        else
+            assert_true(off > prev);
+        prev = off;
+        int on_bound = 0;
+        for (size_t i = 0; i < nb; i++)
+            on_bound |= bounds[i] == off;
+        assert_true(on_bound);
+        size_t want = off < 1000 ? (size_t)off : 1000;
+        assert_int_equal(blen, want);
+        assert_true(h == fnv(d + off - want, want));
+        workers[units] = worker;
+        conts[units] = cont;
+        offs[units] = off;
+        units++;
+        p = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1;
+    }
+    return units;
+}
+
+static void a_boundary_hook_keeps_units_on_frames_with_lookbehind(void **st)
+{
+    (void)st;
+    size_t n = 9 * 1000 * 1000;
+    uint64_t bounds[4096];
+    size_t nb, tail;
+    unsigned char *d = make_frames(n, 5, 6000000, bounds, &nb, &tail);
+    assert_true(tail != SIZE_MAX);
+    char path[512];
+    snprintf(path, sizeof path, "%s/framed", tu_tmpdir());
+    tu_write(path, d, n);
+    const char *paths[] = {path};
+    const int jobs[] = {0, 2};
+    for (int ji = 0; ji < 2; ji++) {
+        result r;
+        char err[512];
+        assert_int_equal(run("framed", paths, 1, jobs[ji], (size_t)1 << 20,
+                             NULL, &r, err, sizeof err),
+                         0);
+        int workers[256], conts[256];
+        uint64_t offs[256];
+        size_t units =
+            check_units(r.out, r.out_len, d, bounds, nb, workers, conts, offs);
+        /* About one unit per MiB of frames, then the tail in one unit. */
+        assert_true(units >= 5);
+        assert_true(offs[units - 1] == tail);
+        free(r.out);
+    }
+    free(d);
+}
+
+static void a_stream_with_a_boundary_hook_stays_on_one_worker(void **st)
+{
+    (void)st;
+    size_t n = 7 * 1000 * 1000;
+    uint64_t bounds[4096];
+    size_t nb, tail;
+    unsigned char *d = make_frames(n, 9, 0, bounds, &nb, &tail);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        size_t off = 0;
+        while (off < n) {
+            ssize_t w = write(fds[1], d + off, n - off);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0);
+    close(fds[0]);
+    const char *paths[] = {"-"};
+    result r;
+    char err[512];
+    int rc = run("framed", paths, 1, 2, 0, NULL, &r, err, sizeof err);
+    dup2(saved, 0);
+    close(saved);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(rc, 0);
+    /* Stream units are cut anywhere: check the offsets as positions. */
+    const char *p = r.out, *end = r.out + r.out_len;
+    size_t units = 0;
+    int first_worker = -1;
+    uint64_t next = 0;
+    while (p < end) {
+        unsigned long long off, h;
+        int worker, cont;
+        size_t blen;
+        assert_int_equal(
+            sscanf(p, "U %llu %d %d %zu %llu", &off, &worker, &cont, &blen, &h),
+            5);
+        assert_true(off >= next);
+        next = off + 1;
+        if (units == 0) {
+            assert_int_equal(off, 0);
+            first_worker = worker;
+        } else {
+            assert_int_equal(worker, first_worker);
+            assert_int_equal(cont, 1);
+        }
+        size_t want = off < 1000 ? (size_t)off : 1000;
+        assert_int_equal(blen, want);
+        assert_true(h == fnv(d + off - want, want));
+        units++;
+        p = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1;
+    }
+    assert_true(units >= 6);
+    free(r.out);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +829,8 @@ int main(void)
         cmocka_unit_test(
             the_documented_example_plugin_works_and_matches_the_docs),
         cmocka_unit_test(memory_does_not_grow_with_input_size),
+        cmocka_unit_test(a_boundary_hook_keeps_units_on_frames_with_lookbehind),
+        cmocka_unit_test(a_stream_with_a_boundary_hook_stays_on_one_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

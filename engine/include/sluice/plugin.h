@@ -32,7 +32,8 @@
  *
  * ABI rules: structs grow only at the end (APPEND ONLY: never reorder,
  * resize or remove a field); the host refuses a plugin whose major version
- * differs from its own or whose minor version is newer.
+ * differs from its own or whose minor version is newer.  A field marked
+ * "ABI 1.1" is read by the host only from plugins that declare minor >= 1.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -45,7 +46,7 @@ extern "C" {
 #endif
 
 #define SLUICE_PLUGIN_ABI_MAJOR 1
-#define SLUICE_PLUGIN_ABI_MINOR 0
+#define SLUICE_PLUGIN_ABI_MINOR 1
 
 /* The name of the entry function every plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_NAME "sluice_plugin_entry"
@@ -111,7 +112,17 @@ typedef struct sluice_block {
     const char *path;          /* the input's name, for messages */
     uint32_t input;            /* index of the input within the job */
     uint32_t flags;            /* SLUICE_BLOCK_* */
+    /* ABI 1.1: in the first block of a unit of a plugin that declares a
+     * lookbehind, the up to `lookbehind` input bytes just before data[0]
+     * (fewer at the start of the input); NULL/0 otherwise. */
+    const unsigned char *before;
+    size_t before_len;
 } sluice_block;
+
+/* Reads up to n bytes of an input at offset off into buf.  Returns the bytes
+ * read (fewer than n only at the end of the input) or -errno. */
+typedef int64_t (*sluice_read_fn)(void *src, void *buf, size_t n,
+                                  uint64_t off);
 
 /* ------------------------------------------------------------- host calls */
 
@@ -205,8 +216,29 @@ typedef struct sluice_plugin {
     /* Called once after every unit is done; may write ordered output. */
     int (*finish)(struct sluice_ctx *ctx); /* may be NULL */
 
-    void *reserved[8]; /* for growth; NULL */
+    /* ABI 1.1, may be NULL.  Coordinator: where the unit that begins at
+     * `at` of a regular file of `size` bytes ends, when the planner would
+     * end it near at + want.  `at` is 0 or an offset this hook returned.
+     * Reads the file through read(src, ...).  Returns an offset in
+     * (at, size]; returning size keeps the rest of the input in one unit,
+     * which one worker then reads in order, block by block.  Plugins whose
+     * data has its own framing (compressed members, say) use it to keep
+     * units on frame boundaries.  With this hook, every unit of a stream
+     * input (a pipe, stdin) goes to the same worker, in order, so map may
+     * carry state from one unit of such an input to the next. */
+    uint64_t (*boundary)(struct sluice_ctx *ctx, sluice_read_fn read,
+                         void *src, uint64_t at, uint64_t want,
+                         uint64_t size);
+    /* ABI 1.1.  Bytes of input before a unit that its first block shows in
+     * sluice_block.before (0: none; at most SLUICE_MAX_LOOKBEHIND).  A
+     * compressor primes its dictionary with them. */
+    uint32_t lookbehind;
+    uint32_t reserved1;
+
+    void *reserved[6]; /* for growth; NULL */
 } sluice_plugin;
+
+#define SLUICE_MAX_LOOKBEHIND (64u * 1024u)
 
 /* Helpers for plugin code. */
 static inline void *sluice_reserve(sluice_ctx *ctx, size_t min, size_t *avail)

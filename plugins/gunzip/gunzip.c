@@ -1,0 +1,1013 @@
+/*
+ * plugins/gunzip/gunzip.c -- the `gunzip` plugin: gzip decompression.
+ *
+ * Decodes gzip streams (RFC 1952) with GNU gzip's semantics: concatenated
+ * members all decode, trailing zero bytes are ignored silently, other
+ * trailing bytes are ignored with a warning, and every error carries
+ * gzip's wording.
+ *
+ * Parallelism comes from member boundaries.  `boundary` (coordinator) walks
+ * members by the length a header announces in an FEXTRA subfield: ours
+ * ('S','L', LEN 4: the member's total length, docs/gzip-format.md) or
+ * BGZF's ('B','C', LEN 2: total length - 1).  So every unit of a regular
+ * file starts on a member (or at offset 0), and a worker decodes it from
+ * scratch.  A stream with no hints stays one unit, decoded in order.
+ *
+ * map sees a unit as successive blocks that may split anything (a header,
+ * the deflate data, a trailer), so the decoder is a state machine kept in
+ * the worker's state.  That state also carries over to the next unit when
+ * the new block continues exactly where the last one of the same input
+ * ended: that is how a pipe arrives (all its units go to one worker, in
+ * order).  Any other block starts afresh.
+ *
+ * Two ways to decode a member:
+ *   fast      the whole member is inside the block and it says (hint) or
+ *             we guess its size: libdeflate inflates it in one call straight
+ *             into the host's output area, then CRC-32 and ISIZE are checked.
+ *             Any failure falls back to the streaming path, which decides.
+ *   streaming ISA-L (or zlib) raw inflate, fed block by block, output in
+ *             reserved chunks.  Members that cross blocks, big members and
+ *             foreign single-member files go this way.
+ * A member with a hint must end exactly where it says: a lying hint would
+ * make the split wrong, so it is an error, never a guess.
+ *
+ * Build variants: HAVE_LIBDEFLATE (fast path), HAVE_ISAL (streaming with
+ * ISA-L), HAVE_ZLIB (streaming otherwise); ISA-L or zlib must be there.
+ *
+ * Process model: boundary runs in the coordinator and touches nothing but
+ * its stack.  Each worker owns its decoders (worker_init/worker_fini) and
+ * its decoding state.  merge adds counters and keeps the first offsets.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
+#ifdef HAVE_ISAL
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#endif
+#ifdef HAVE_ZLIB
+#include <zlib.h>
+#endif
+#if !defined(HAVE_ISAL) && !defined(HAVE_ZLIB)
+#error "gunzip needs ISA-L or zlib for streaming"
+#endif
+
+#include "sluice/plugin.h"
+
+#define GZ_ID1 0x1f
+#define GZ_ID2 0x8b
+#define GZ_ID2_OLD 0x9e /* gzip 0.5's magic: gzip -d still reads it */
+#define GZ_DEFLATED 8
+#define GZ_FIXED 10 /* ID1 ID2 CM FLG MTIME(4) XFL OS */
+#define GZ_TRAILER 8
+#define GZ_FHCRC 0x02 /* FLG bits */
+#define GZ_FEXTRA 0x04
+#define GZ_FNAME 0x08
+#define GZ_FCOMMENT 0x10
+#define GZ_FENCRYPTED 0x20 /* gzip's name for bit 5 */
+#define GZ_FRESERVED 0xc0
+
+/* Size hints are read from an extra field of at most GZ_XMAX bytes, so that
+ * boundary sees the same hint as map from GZ_PEEK bytes of header. */
+#define GZ_XMAX 500
+#define GZ_PEEK (GZ_FIXED + 2 + GZ_XMAX)
+#define GZ_NOHINT UINT64_MAX
+
+#define GZ_FAST_MAX ((size_t)2 << 20)  /* hinted members up to this ISIZE */
+#define GZ_TRY_MAX ((size_t)4 << 20)   /* output room for a guessed member */
+#define GZ_OUT_CHUNK ((size_t)1 << 20) /* streaming output per reserve */
+#define GZ_STEP_MAX ((size_t)4 << 20)  /* and at most this much per step */
+#define GZ_IN_STEP ((size_t)1 << 30)   /* input per decoder call */
+
+#define MSG_NOT_GZIP "not in gzip format"
+#define MSG_EOF "unexpected end of file"
+#define MSG_FORMAT "invalid compressed data--format violated"
+#define MSG_CRC "invalid compressed data--crc error"
+#define MSG_LENGTH "invalid compressed data--length error"
+#define MSG_MAX "decompressed data exceeds the --max-output limit"
+
+/* --------------------------------------------------------------- types */
+
+/* The partial result of a piece of one input.  Plain data, merged. */
+typedef struct gz_part {
+    uint64_t members;      /* members decoded completely */
+    uint64_t compressed;   /* their bytes, headers and trailers included */
+    uint64_t uncompressed; /* bytes output */
+    uint64_t garbage_at;   /* first trailing garbage (warning); UINT64_MAX */
+    uint64_t zeros_at;     /* trailing zero bytes, ignored as gzip does
+                              without a word; UINT64_MAX none */
+} gz_part;
+
+enum gz_phase {
+    P_START,   /* between members: the next two bytes decide */
+    P_HEADER,  /* in a member's header */
+    P_BODY,    /* in its deflate data */
+    P_TRAILER, /* in CRC32 ISIZE */
+    P_ZEROS,   /* after the last member, zero bytes so far */
+    P_DONE,    /* the rest of the input is ignored */
+};
+
+/* The fields of a header, in file order. */
+enum gz_hstep {
+    H_FIXED,   /* ID1 .. OS */
+    H_XLEN,    /* FEXTRA: its length */
+    H_EXTRA,   /* FEXTRA: the subfields */
+    H_NAME,    /* FNAME, to its NUL */
+    H_COMMENT, /* FCOMMENT, to its NUL */
+    H_HCRC,    /* FHCRC */
+    H_END,     /* complete */
+};
+
+typedef struct gz_state {
+#ifdef HAVE_LIBDEFLATE
+    struct libdeflate_decompressor *ld; /* fast path */
+#endif
+#ifdef HAVE_ISAL
+    struct inflate_state *isal; /* streaming */
+#else
+    z_stream *z; /* streaming */
+    int z_ready; /* inflateInit2 done */
+#endif
+    uint64_t max_out; /* option max_output; 0 unlimited */
+
+    int active;            /* decoding an input */
+    uint32_t input;        /* its index */
+    uint64_t next_off;     /* offset just after the last block seen */
+    int phase;             /* enum gz_phase */
+    int at_start;          /* at offset 0, no member yet (gzip's part 1) */
+    int try_fast;          /* guess sizes of unhinted members (libdeflate) */
+    uint64_t unit_out;     /* bytes output in the current unit */
+    uint64_t trail_at;     /* P_ZEROS: where the trailing bytes begin */
+    unsigned char lead[2]; /* P_START: the bytes seen so far */
+    unsigned nlead;
+    uint64_t lead_at; /* offset of lead[0] */
+
+    /* The member being decoded. */
+    uint64_t m_start; /* offset of its first byte */
+    uint64_t m_hint;  /* its length as its header says; GZ_NOHINT */
+    uint64_t m_out;   /* bytes it decoded to so far */
+    uint32_t crc;     /* CRC-32 of those (zlib streaming) */
+    int hstep;        /* P_HEADER: enum gz_hstep */
+    size_t hgot;      /* bytes of the current field so far */
+    unsigned char hbuf[GZ_FIXED];
+    unsigned char flg;
+    size_t xlen;                 /* XLEN */
+    unsigned char xbuf[GZ_XMAX]; /* the extra field, when it fits */
+    uint32_t hcrc;               /* CRC-32 of the header so far (FHCRC) */
+    unsigned char tbuf[GZ_TRAILER];
+    size_t tlen;
+} gz_state;
+
+/* A block being consumed: bytes p[0..n) at input offset off; i is done. */
+typedef struct gz_cur {
+    const unsigned char *p;
+    size_t n, i;
+    uint64_t off;
+} gz_cur;
+
+static const sluice_option gz_options[] = {
+    {"max_output", SLUICE_OPT_INT, "0",
+     "fail a unit that would decompress to more than this (0: no limit)", NULL},
+};
+
+static const char *const gz_counter_names[] = {
+    "members", "compressed", "uncompressed", "garbage_at", "zeros_at",
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static uint32_t le16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return le16(p) | le16(p + 2) << 16;
+}
+
+static uint32_t gz_crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+#if defined(HAVE_LIBDEFLATE)
+    return libdeflate_crc32(crc, p, n);
+#elif defined(HAVE_ISAL)
+    return crc32_gzip_refl(crc, p, n);
+#else
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+#endif
+}
+
+/* The member length an extra field announces ('SL' or 'BC'); GZ_NOHINT for
+ * none or for a field whose subfields do not tile it exactly. */
+static uint64_t extra_hint(const unsigned char *x, size_t xlen)
+{
+    uint64_t hint = GZ_NOHINT;
+    size_t i = 0;
+    while (xlen - i >= 4) {
+        size_t len = le16(x + i + 2);
+        if (len > xlen - i - 4)
+            return GZ_NOHINT;
+        const unsigned char *v = x + i + 4;
+        if (hint == GZ_NOHINT && x[i] == 'S' && x[i + 1] == 'L' && len == 4)
+            hint = le32(v);
+        else if (hint == GZ_NOHINT && x[i] == 'B' && x[i + 1] == 'C' &&
+                 len == 2)
+            hint = (uint64_t)le16(v) + 1;
+        i += 4 + len;
+    }
+    return i == xlen ? hint : GZ_NOHINT;
+}
+
+/* A header parsed from contiguous bytes. */
+typedef struct gz_head {
+    size_t len;    /* its length (complete headers) */
+    size_t xend;   /* bytes up to the end of FEXTRA (0: not seen) */
+    uint64_t hint; /* extra_hint(); GZ_NOHINT */
+} gz_head;
+
+/* Parses the member header at p[0..n).  Returns 1 when it is complete and
+ * valid, 0 when it needs more bytes, -1 when it is not a valid header. */
+static int parse_head(const unsigned char *p, size_t n, gz_head *h)
+{
+    h->len = 0;
+    h->xend = 0;
+    h->hint = GZ_NOHINT;
+    if (n < 2)
+        return 0;
+    if (p[0] != GZ_ID1 || (p[1] != GZ_ID2 && p[1] != GZ_ID2_OLD))
+        return -1;
+    if (n < GZ_FIXED)
+        return 0;
+    unsigned flg = p[3];
+    if (p[2] != GZ_DEFLATED || (flg & (GZ_FENCRYPTED | GZ_FRESERVED)))
+        return -1;
+    size_t at = GZ_FIXED;
+    if (flg & GZ_FEXTRA) {
+        if (n - at < 2)
+            return 0;
+        size_t xlen = le16(p + at);
+        at += 2;
+        if (n - at < xlen)
+            return 0;
+        if (xlen <= GZ_XMAX)
+            h->hint = extra_hint(p + at, xlen);
+        at += xlen;
+        h->xend = at;
+    }
+    for (unsigned f = GZ_FNAME; f <= GZ_FCOMMENT; f <<= 1) {
+        if (!(flg & f))
+            continue;
+        const unsigned char *z = memchr(p + at, 0, n - at);
+        if (!z)
+            return 0;
+        at = (size_t)(z - p) + 1;
+    }
+    if (flg & GZ_FHCRC) {
+        if (n - at < 2)
+            return 0;
+        if ((gz_crc32(0, p, at) & 0xffff) != le16(p + at))
+            return -1;
+        at += 2;
+    }
+    h->len = at;
+    return 1;
+}
+
+/* Reports an error about the current input and stops decoding it. */
+static int fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt,
+                ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt,
+                ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ctx->api->error(ctx, 0, offset, "%s", msg);
+    s->active = 0;
+    return -1;
+}
+
+/* Writes `got` bytes already decoded into the last reserved area. */
+static int emit(sluice_ctx *ctx, gz_state *s, gz_part *pt, size_t got,
+                uint64_t at)
+{
+    if (s->max_out && got > s->max_out - s->unit_out)
+        return fail(ctx, s, at, MSG_MAX);
+    sluice_commit(ctx, got);
+    s->unit_out += got;
+    s->m_out += got;
+    pt->uncompressed += got;
+    return 0;
+}
+
+/* An output area for a streaming step: at most GZ_STEP_MAX bytes, and one
+ * byte past the max_output limit so that going over is seen. */
+static unsigned char *out_area(sluice_ctx *ctx, gz_state *s, size_t *room,
+                               uint64_t at)
+{
+    size_t avail = 0;
+    unsigned char *p = sluice_reserve(ctx, GZ_OUT_CHUNK, &avail);
+    if (!p) {
+        fail(ctx, s, at, "gunzip: no room for output");
+        return NULL;
+    }
+    if (avail > GZ_STEP_MAX)
+        avail = GZ_STEP_MAX;
+    if (s->max_out && avail > s->max_out - s->unit_out)
+        avail = (size_t)(s->max_out - s->unit_out) + 1;
+    *room = avail;
+    return p;
+}
+
+/* Counts a member that ended at `end`. */
+static void member_done(gz_state *s, gz_part *pt, uint64_t end)
+{
+    pt->members++;
+    pt->compressed += end - s->m_start;
+    s->at_start = 0;
+    if (s->m_hint == GZ_NOHINT)
+        s->try_fast = s->m_out <= GZ_TRY_MAX;
+    s->phase = P_START;
+    s->nlead = 0;
+}
+
+/* ------------------------------------------------------------ fast path */
+
+#ifdef HAVE_LIBDEFLATE
+/* Decodes the member at the cursor in one libdeflate call when it lies
+ * wholly in the block.  Returns 1 when it did (cursor moved past it), 0
+ * when the streaming path must decide (nothing written), -1 on error. */
+static int fast_member(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    const unsigned char *m = c->p + c->i;
+    size_t avail = c->n - c->i;
+    gz_head h;
+    if (parse_head(m, avail, &h) != 1)
+        return 0;
+    uint64_t left = s->max_out ? s->max_out - s->unit_out : UINT64_MAX;
+    size_t in_used = 0, out_used = 0, len, room = 0;
+    const unsigned char *t;
+    unsigned char *out;
+
+    if (h.hint != GZ_NOHINT) {
+        if (h.hint > avail || h.hint < h.len + GZ_TRAILER)
+            return 0;
+        len = (size_t)h.hint;
+        t = m + len - GZ_TRAILER;
+        size_t isize = le32(t + 4);
+        if (isize > GZ_FAST_MAX || isize > left)
+            return 0;
+        out = sluice_reserve(ctx, isize ? isize : 1, &room);
+        if (!out)
+            return 0;
+        size_t clen = len - h.len - GZ_TRAILER;
+        if (libdeflate_deflate_decompress_ex(s->ld, m + h.len, clen, out, isize,
+                                             &in_used,
+                                             &out_used) != LIBDEFLATE_SUCCESS ||
+            in_used != clen || out_used != isize)
+            return 0;
+    } else {
+        if (!s->try_fast)
+            return 0;
+        out = sluice_reserve(ctx, GZ_FAST_MAX, &room);
+        if (!out)
+            return 0;
+        size_t cap = room < GZ_TRY_MAX ? room : GZ_TRY_MAX;
+        int limited = 0;
+        if (cap > left) {
+            cap = (size_t)left;
+            limited = 1;
+        }
+        enum libdeflate_result r = libdeflate_deflate_decompress_ex(
+            s->ld, m + h.len, avail - h.len, out, cap, &in_used, &out_used);
+        if (r == LIBDEFLATE_INSUFFICIENT_SPACE && !limited)
+            s->try_fast = 0;
+        if (r != LIBDEFLATE_SUCCESS || avail - h.len - in_used < GZ_TRAILER)
+            return 0;
+        len = h.len + in_used + GZ_TRAILER;
+        t = m + len - GZ_TRAILER;
+        if (le32(t + 4) != (uint32_t)out_used)
+            return 0;
+    }
+    if (libdeflate_crc32(0, out, out_used) != le32(t))
+        return 0;
+    s->m_start = c->off + c->i;
+    s->m_hint = h.hint;
+    s->m_out = 0;
+    if (emit(ctx, s, pt, out_used, s->m_start) < 0)
+        return -1;
+    c->i += len;
+    member_done(s, pt, c->off + c->i);
+    return 1;
+}
+#endif
+
+/* ------------------------------------------------------ streaming path */
+
+static void body_reset(gz_state *s)
+{
+    s->m_out = 0;
+    s->crc = 0;
+#ifdef HAVE_ISAL
+    isal_inflate_reset(s->isal);
+    s->isal->crc_flag = ISAL_GZIP_NO_HDR;
+    s->isal->hist_bits = 0;
+#else
+    inflateReset(s->z);
+#endif
+}
+
+/* Feeds in[0..len) (input offset in_off) to the streaming decoder.
+ * Returns 1 when the deflate stream ended, with its end offset in *dend and
+ * any trailer bytes the decoder had read ahead from earlier blocks put in
+ * tbuf; 0 when it used all the input; -1 on error.  *used: bytes of in up
+ * to the end of the deflate data (all of them when 0 is returned). */
+static int body_step(sluice_ctx *ctx, gz_state *s, gz_part *pt,
+                     const unsigned char *in, size_t len, uint64_t in_off,
+                     size_t *used, uint64_t *dend)
+{
+#ifdef HAVE_ISAL
+    struct inflate_state *z = s->isal;
+    z->next_in = (uint8_t *)(uintptr_t)in;
+    z->avail_in = (uint32_t)len;
+    for (;;) {
+        uint64_t at = in_off + (len - z->avail_in);
+        size_t room = 0;
+        unsigned char *out = out_area(ctx, s, &room, at);
+        if (!out)
+            return -1;
+        uint32_t in_before = z->avail_in;
+        z->next_out = out;
+        z->avail_out = (uint32_t)room;
+        int rc = isal_inflate(z);
+        size_t got = room - z->avail_out;
+        /* After an error ISA-L may give back read-ahead bytes, even ones
+         * from before this block. */
+        at = in_off + (uint64_t)(z->next_in - in);
+        if (emit(ctx, s, pt, got, at) < 0)
+            return -1;
+        if (rc < 0)
+            return fail(ctx, s, at, MSG_FORMAT);
+        if (z->block_state == ISAL_BLOCK_FINISH) {
+            /* ISA-L reads ahead: whole bytes left in its bit buffer follow
+             * the deflate data; they may predate this block. */
+            uint64_t next = in_off + (len - z->avail_in);
+            unsigned ahead = (unsigned)z->read_in_length / 8;
+            unsigned pad = (unsigned)z->read_in_length % 8;
+            *dend = next - ahead;
+            s->crc = z->crc;
+            s->tlen = 0;
+            if (*dend < in_off) {
+                unsigned k = (unsigned)(in_off - *dend);
+                for (unsigned j = 0; j < k; j++)
+                    s->tbuf[j] = (unsigned char)(z->read_in >> (pad + 8 * j));
+                s->tlen = k;
+                *used = 0;
+            } else {
+                *used = (size_t)(*dend - in_off);
+            }
+            return 1;
+        }
+        if (z->avail_out == 0)
+            continue;
+        if (z->avail_in == 0) {
+            *used = len;
+            return 0;
+        }
+        if (got == 0 && z->avail_in == in_before)
+            return fail(ctx, s, at, MSG_FORMAT);
+    }
+#else
+    z_stream *z = s->z;
+    z->next_in = (Bytef *)(uintptr_t)in;
+    z->avail_in = (uInt)len;
+    for (;;) {
+        uint64_t at = in_off + (len - z->avail_in);
+        size_t room = 0;
+        unsigned char *out = out_area(ctx, s, &room, at);
+        if (!out)
+            return -1;
+        z->next_out = out;
+        z->avail_out = (uInt)room;
+        int rc = inflate(z, Z_NO_FLUSH);
+        size_t got = room - z->avail_out;
+        at = in_off + (len - z->avail_in);
+        s->crc = gz_crc32(s->crc, out, got);
+        if (emit(ctx, s, pt, got, at) < 0)
+            return -1;
+        if (rc == Z_STREAM_END) {
+            *used = len - z->avail_in;
+            *dend = in_off + *used;
+            s->tlen = 0;
+            return 1;
+        }
+        if (rc == Z_MEM_ERROR)
+            return fail(ctx, s, at, "gunzip: out of memory");
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return fail(ctx, s, at, MSG_FORMAT);
+        if (z->avail_out == 0)
+            continue;
+        if (z->avail_in == 0) {
+            *used = len;
+            return 0;
+        }
+        if (rc == Z_BUF_ERROR)
+            return fail(ctx, s, at, MSG_FORMAT);
+    }
+#endif
+}
+
+/* ---------------------------------------------------------- the phases */
+
+/* The next header field the flags call for after `step`. */
+static int head_next(unsigned flg, int step)
+{
+    for (step++; step < H_END; step++) {
+        if ((step == H_XLEN || step == H_EXTRA) && !(flg & GZ_FEXTRA))
+            continue;
+        if (step == H_NAME && !(flg & GZ_FNAME))
+            continue;
+        if (step == H_COMMENT && !(flg & GZ_FCOMMENT))
+            continue;
+        if (step == H_HCRC && !(flg & GZ_FHCRC))
+            continue;
+        break;
+    }
+    return step;
+}
+
+/* Takes up to `want` - hgot bytes into hbuf; returns 1 when it has all. */
+static int take(gz_state *s, gz_cur *c, size_t want)
+{
+    size_t k = want - s->hgot;
+    if (k > c->n - c->i)
+        k = c->n - c->i;
+    memcpy(s->hbuf + s->hgot, c->p + c->i, k);
+    if (s->hstep != H_FIXED && (s->flg & GZ_FHCRC) && s->hstep != H_HCRC)
+        s->hcrc = gz_crc32(s->hcrc, c->p + c->i, k);
+    s->hgot += k;
+    c->i += k;
+    return s->hgot == want;
+}
+
+/* Checks what the fixed header shows so far, in gzip's order. */
+static int head_check(sluice_ctx *ctx, gz_state *s)
+{
+    if (s->hgot >= 3 && s->hbuf[2] != GZ_DEFLATED)
+        return fail(ctx, s, s->m_start, "unknown method %d -- not supported",
+                    s->hbuf[2]);
+    if (s->hgot >= 4 && (s->hbuf[3] & GZ_FENCRYPTED))
+        return fail(ctx, s, s->m_start, "is encrypted -- not supported");
+    if (s->hgot >= 4 && (s->hbuf[3] & GZ_FRESERVED))
+        return fail(ctx, s, s->m_start, "has flags 0x%x -- not supported",
+                    (unsigned)s->hbuf[3]);
+    return 0;
+}
+
+/* The header is complete: start the deflate data. */
+static int head_done(sluice_ctx *ctx, gz_state *s, gz_cur *c)
+{
+    uint64_t hlen = c->off + c->i - s->m_start;
+    s->m_hint = GZ_NOHINT;
+    if ((s->flg & GZ_FEXTRA) && s->xlen <= GZ_XMAX)
+        s->m_hint = extra_hint(s->xbuf, s->xlen);
+    if (s->m_hint != GZ_NOHINT && s->m_hint < hlen + GZ_TRAILER)
+        return fail(ctx, s, s->m_start, MSG_FORMAT);
+    body_reset(s);
+    s->phase = P_BODY;
+    return 0;
+}
+
+static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
+{
+    while (s->hstep != H_END) {
+        if (c->i == c->n)
+            return 0;
+        switch (s->hstep) {
+        case H_FIXED: {
+            int all = take(s, c, GZ_FIXED);
+            if (head_check(ctx, s) < 0)
+                return -1;
+            if (!all)
+                return 0;
+            s->flg = s->hbuf[3];
+            s->hcrc = gz_crc32(0, s->hbuf, GZ_FIXED);
+            s->hstep = head_next(s->flg, H_FIXED);
+            s->hgot = 0;
+            break;
+        }
+        case H_XLEN:
+            if (!take(s, c, 2))
+                return 0;
+            s->xlen = le16(s->hbuf);
+            s->hgot = 0;
+            s->hstep = s->xlen ? H_EXTRA : head_next(s->flg, H_EXTRA);
+            break;
+        case H_EXTRA: {
+            size_t k = s->xlen - s->hgot;
+            if (k > c->n - c->i)
+                k = c->n - c->i;
+            if (s->xlen <= GZ_XMAX)
+                memcpy(s->xbuf + s->hgot, c->p + c->i, k);
+            if (s->flg & GZ_FHCRC)
+                s->hcrc = gz_crc32(s->hcrc, c->p + c->i, k);
+            s->hgot += k;
+            c->i += k;
+            if (s->hgot < s->xlen)
+                return 0;
+            s->hgot = 0;
+            s->hstep = head_next(s->flg, H_EXTRA);
+            break;
+        }
+        case H_NAME:
+        case H_COMMENT: {
+            const unsigned char *p = c->p + c->i;
+            const unsigned char *z = memchr(p, 0, c->n - c->i);
+            size_t k = z ? (size_t)(z - p) + 1 : c->n - c->i;
+            if (s->flg & GZ_FHCRC)
+                s->hcrc = gz_crc32(s->hcrc, p, k);
+            c->i += k;
+            if (!z)
+                return 0;
+            s->hstep = head_next(s->flg, s->hstep);
+            s->hgot = 0;
+            break;
+        }
+        case H_HCRC:
+            if (!take(s, c, 2))
+                return 0;
+            if (le16(s->hbuf) != (s->hcrc & 0xffff))
+                return fail(ctx, s, s->m_start,
+                            "header checksum 0x%04x != computed checksum "
+                            "0x%04x",
+                            (unsigned)le16(s->hbuf),
+                            (unsigned)(s->hcrc & 0xffff));
+            s->hstep = H_END;
+            break;
+        default:
+            return fail(ctx, s, s->m_start, MSG_FORMAT);
+        }
+    }
+    return head_done(ctx, s, c);
+}
+
+static int feed_body(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    /* A hinted member's deflate data ends where its trailer must begin. */
+    size_t lim = c->n;
+    int capped = 0;
+    if (s->m_hint != GZ_NOHINT) {
+        uint64_t cap = s->m_start + s->m_hint - GZ_TRAILER;
+        if (cap <= c->off + c->n) {
+            lim = (size_t)(cap - c->off);
+            capped = 1;
+        }
+    }
+    while (c->i < lim) {
+        size_t len = lim - c->i, used = 0;
+        uint64_t dend = 0;
+        if (len > GZ_IN_STEP)
+            len = GZ_IN_STEP;
+        int rc = body_step(ctx, s, pt, c->p + c->i, len, c->off + c->i, &used,
+                           &dend);
+        if (rc < 0)
+            return -1;
+        c->i += used;
+        if (rc == 0)
+            continue;
+        if (s->m_hint != GZ_NOHINT &&
+            dend + GZ_TRAILER != s->m_start + s->m_hint)
+            return fail(ctx, s, s->m_start, MSG_FORMAT);
+        s->phase = P_TRAILER;
+        return 0;
+    }
+    if (capped) /* the data goes on past its hinted end */
+        return fail(ctx, s, s->m_start, MSG_FORMAT);
+    return 0;
+}
+
+static int feed_trailer(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    size_t k = GZ_TRAILER - s->tlen;
+    if (k > c->n - c->i)
+        k = c->n - c->i;
+    memcpy(s->tbuf + s->tlen, c->p + c->i, k);
+    s->tlen += k;
+    c->i += k;
+    if (s->tlen < GZ_TRAILER)
+        return 0;
+    if (le32(s->tbuf) != s->crc)
+        return fail(ctx, s, s->m_start, MSG_CRC);
+    if (le32(s->tbuf + 4) != (uint32_t)s->m_out)
+        return fail(ctx, s, s->m_start, MSG_LENGTH);
+    member_done(s, pt, c->off + c->i);
+    return 0;
+}
+
+/* Between members: a member, the end, zeros or garbage. */
+static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+#ifdef HAVE_LIBDEFLATE
+    while (s->nlead == 0 && c->i < c->n) {
+        int r = fast_member(ctx, s, pt, c);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+    }
+#else
+    (void)pt;
+#endif
+    while (s->nlead < 2 && c->i < c->n) {
+        if (s->nlead == 0)
+            s->lead_at = c->off + c->i;
+        s->lead[s->nlead++] = c->p[c->i++];
+    }
+    if (s->nlead < 2)
+        return 0;
+    s->nlead = 0;
+    if (s->lead[0] == GZ_ID1 &&
+        (s->lead[1] == GZ_ID2 || s->lead[1] == GZ_ID2_OLD)) {
+        s->m_start = s->lead_at;
+        s->hbuf[0] = s->lead[0];
+        s->hbuf[1] = s->lead[1];
+        s->hgot = 2;
+        s->hstep = H_FIXED;
+        s->phase = P_HEADER;
+        return 0;
+    }
+    if (s->at_start)
+        return fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
+    s->trail_at = s->lead_at;
+    if (s->lead[0] == 0 && s->lead[1] == 0) {
+        s->phase = P_ZEROS;
+        return 0;
+    }
+    if (pt->garbage_at > s->trail_at)
+        pt->garbage_at = s->trail_at;
+    s->phase = P_DONE;
+    return 0;
+}
+
+static void feed_zeros(gz_state *s, gz_part *pt, gz_cur *c)
+{
+    while (c->i < c->n && c->p[c->i] == 0)
+        c->i++;
+    if (c->i < c->n) {
+        if (pt->garbage_at > s->trail_at)
+            pt->garbage_at = s->trail_at;
+        s->phase = P_DONE;
+        c->i = c->n;
+    }
+}
+
+/* The input ended at `end`: was it between members? */
+static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
+{
+    int rc = 0;
+    switch (s->phase) {
+    case P_START:
+        if (s->nlead == 0) {
+            if (s->at_start) /* an empty input */
+                rc = fail(ctx, s, end, MSG_EOF);
+        } else if (s->lead[0] != 0) {
+            /* gzip reads a second magic byte after a non-zero one */
+            rc = fail(ctx, s, end, MSG_EOF);
+        } else if (s->at_start) {
+            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
+        } else if (pt->zeros_at > s->lead_at) {
+            pt->zeros_at = s->lead_at;
+        }
+        break;
+    case P_HEADER:
+    case P_BODY:
+    case P_TRAILER:
+        rc = fail(ctx, s, end, MSG_EOF);
+        break;
+    case P_ZEROS:
+        if (pt->zeros_at > s->trail_at)
+            pt->zeros_at = s->trail_at;
+        break;
+    default:
+        break;
+    }
+    s->active = 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static int gz_global_init(sluice_ctx *ctx)
+{
+    if (ctx->api->option_int(ctx, "max_output") < 0) {
+        ctx->api->error(ctx, 0, UINT64_MAX,
+                        "gunzip: max_output must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+static int gz_worker_init(sluice_ctx *ctx)
+{
+    gz_state *s = ctx->state;
+    int64_t max = ctx->api->option_int(ctx, "max_output");
+    s->max_out = max > 0 ? (uint64_t)max : 0;
+#ifdef HAVE_LIBDEFLATE
+    s->ld = libdeflate_alloc_decompressor();
+    if (!s->ld)
+        goto fail;
+#endif
+#ifdef HAVE_ISAL
+    s->isal = malloc(sizeof *s->isal);
+    if (!s->isal)
+        goto fail;
+    isal_inflate_init(s->isal);
+#else
+    s->z = calloc(1, sizeof *s->z);
+    if (!s->z || inflateInit2(s->z, -15) != Z_OK)
+        goto fail;
+    s->z_ready = 1;
+#endif
+    return 0;
+fail:
+    ctx->api->error(ctx, 0, UINT64_MAX, "gunzip: cannot make a decoder");
+    return -1;
+}
+
+static void gz_worker_fini(sluice_ctx *ctx)
+{
+    gz_state *s = ctx->state;
+#ifdef HAVE_LIBDEFLATE
+    libdeflate_free_decompressor(s->ld);
+    s->ld = NULL;
+#endif
+#ifdef HAVE_ISAL
+    free(s->isal);
+    s->isal = NULL;
+#else
+    if (s->z_ready)
+        inflateEnd(s->z);
+    free(s->z);
+    s->z = NULL;
+    s->z_ready = 0;
+#endif
+}
+
+static void gz_partial_init(const sluice_ctx *ctx, void *partial)
+{
+    gz_part *pt = partial;
+    (void)ctx;
+    memset(pt, 0, sizeof *pt);
+    pt->garbage_at = UINT64_MAX;
+    pt->zeros_at = UINT64_MAX;
+}
+
+static void gz_merge(const sluice_ctx *ctx, void *into, const void *next)
+{
+    gz_part *a = into;
+    const gz_part *b = next;
+    (void)ctx;
+    a->members += b->members;
+    a->compressed += b->compressed;
+    a->uncompressed += b->uncompressed;
+    if (b->garbage_at < a->garbage_at)
+        a->garbage_at = b->garbage_at;
+    if (b->zeros_at < a->zeros_at)
+        a->zeros_at = b->zeros_at;
+}
+
+static void gz_counters(const sluice_ctx *ctx, const void *partial,
+                        uint64_t *out)
+{
+    const gz_part *pt = partial;
+    (void)ctx;
+    out[0] = pt->members;
+    out[1] = pt->compressed;
+    out[2] = pt->uncompressed;
+    out[3] = pt->garbage_at;
+    out[4] = pt->zeros_at;
+}
+
+static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
+{
+    gz_state *s = ctx->state;
+    gz_part *pt = partial;
+    gz_cur c = {block->data, block->len, 0, block->offset};
+
+    if (!(s->active && block->input == s->input &&
+          block->offset == s->next_off)) {
+        /* A fresh start: offset 0, or a member boundary from boundary(). */
+        s->active = 1;
+        s->input = block->input;
+        s->phase = P_START;
+        s->nlead = 0;
+        s->at_start = block->offset == 0;
+        s->try_fast = 1;
+    }
+    if (block->flags & SLUICE_BLOCK_UNIT_BEGIN)
+        s->unit_out = 0;
+    s->next_off = block->offset + block->len;
+
+    while (c.i < c.n) {
+        int rc = 0;
+        switch (s->phase) {
+        case P_START:
+            rc = feed_start(ctx, s, pt, &c);
+            break;
+        case P_HEADER:
+            rc = feed_header(ctx, s, &c);
+            break;
+        case P_BODY:
+            rc = feed_body(ctx, s, pt, &c);
+            break;
+        case P_TRAILER:
+            rc = feed_trailer(ctx, s, pt, &c);
+            break;
+        case P_ZEROS:
+            feed_zeros(s, pt, &c);
+            break;
+        default:
+            c.i = c.n;
+            break;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    if (block->flags & SLUICE_BLOCK_FILE_END)
+        return input_end(ctx, s, pt, block->offset + block->len);
+    return 0;
+}
+
+/* Coordinator: the end of the unit that starts at `at`, by member hints.
+ * Reads only GZ_PEEK bytes per member; any doubt ends the walk. */
+static uint64_t gz_boundary(sluice_ctx *ctx, sluice_read_fn rd, void *src,
+                            uint64_t at, uint64_t want, uint64_t size)
+{
+    unsigned char buf[GZ_PEEK];
+    uint64_t pos = at;
+    (void)ctx;
+    while (pos < size && pos - at < want) {
+        size_t n = size - pos < sizeof buf ? (size_t)(size - pos) : sizeof buf;
+        int64_t got = rd(src, buf, n, pos);
+        if (got <= 0)
+            break;
+        if ((uint64_t)got < n)
+            n = (size_t)got;
+        gz_head h;
+        int r = parse_head(buf, n, &h);
+        if (r < 0 || h.hint == GZ_NOHINT)
+            break;
+        size_t least = (r > 0 ? h.len : h.xend) + GZ_TRAILER;
+        if (h.hint < least || h.hint > size - pos)
+            break;
+        pos += h.hint;
+    }
+    return pos > at ? pos : size;
+}
+
+static const sluice_plugin gz_plugin = {
+    .size = sizeof(sluice_plugin),
+    .abi_major = SLUICE_PLUGIN_ABI_MAJOR,
+    .abi_minor = SLUICE_PLUGIN_ABI_MINOR,
+    .name = "gunzip",
+    .version = "1.0.0",
+    .description = "decompress gzip: members in parallel where their "
+                   "headers give their size, as gzip -d otherwise",
+    .license = "MIT",
+    .options = gz_options,
+    .n_options = sizeof gz_options / sizeof gz_options[0],
+    .caps = SLUICE_CAP_ORDERED | SLUICE_CAP_MERGE,
+    .state_size = sizeof(gz_state),
+    .partial_size = sizeof(gz_part),
+    .counter_names = gz_counter_names,
+    .n_counters = sizeof gz_counter_names / sizeof gz_counter_names[0],
+    .counters = gz_counters,
+    .global_init = gz_global_init,
+    .worker_init = gz_worker_init,
+    .worker_fini = gz_worker_fini,
+    .partial_init = gz_partial_init,
+    .map = gz_map,
+    .merge = gz_merge,
+    .boundary = gz_boundary,
+};
+
+SLUICE_PLUGIN_DEFINE(gz_plugin)
