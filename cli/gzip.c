@@ -64,7 +64,8 @@
 
 #include "sluice/sluice.h"
 
-#define CHUNK_SIZE (1u << 20)  /* the plugin's member size contract */
+#define CHUNK_SIZE (4u << 20)  /* compression: 4 members of 1 MiB a unit */
+#define SCHUNK_SIZE (1u << 20) /* --single: the plugin's unit contract */
 #define DCHUNK_SIZE (4u << 20) /* decompression: compressed bytes per unit */
 #define MAX_JOBS 65536
 #define MAX_SUFFIX 30 /* gzip's limit */
@@ -1122,7 +1123,7 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                 goto done;
             }
         }
-        opts.chunk_size = CHUNK_SIZE;
+        opts.chunk_size = s.single ? SCHUNK_SIZE : CHUNK_SIZE;
     } else {
         s.want[C_GARBAGE] = counter_index(s.desc, "garbage_at");
         if (s.max_output) {
@@ -1134,6 +1135,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
             }
         }
         opts.chunk_size = DCHUNK_SIZE;
+        /* Units of whole members below the mapping threshold are read:
+         * in one block, so that their members decode whole. */
         opts.block_size = DCHUNK_SIZE;
     }
 

@@ -252,11 +252,8 @@ int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,
     w->block_size = block_size ? block_size : SLUICE_DEFAULT_BLOCK;
     w->cache_input = -1;
     w->cache_fd = -1;
-    if (worker_no >= 0) {
-        w->block = sluice__os_map_prefaulted(w->block_size);
-        if (!w->block)
-            return SLUICE_ENOMEM;
-    }
+    /* The read buffer is made on first use: a job whose ranges are all
+     * mapped never needs it. */
     if (d->state_size) {
         w->ctx.state = calloc(1, d->state_size);
         if (!w->ctx.state)
@@ -535,6 +532,8 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
         return 0;
     }
 
+    if (!w->block && !(w->block = sluice__os_map_prefaulted(w->block_size)))
+        return SLUICE_ENOMEM;
     for (;;) {
         size_t want = w->block_size;
         if (end != UINT64_MAX && end - pos < want)

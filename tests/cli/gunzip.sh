@@ -166,6 +166,34 @@ fi
 truncate -s 2G "$T/sparse"
 "${SG[@]}" -c -1 "$T/sparse" | "${SU[@]}" -c | cmp -s - "$T/sparse"
 check_rc roundtrip.sparse-2g $?
+
+# peak memory does not grow with the input: 2 GiB against 128 MiB, both
+# ways, sluice's members and a single gzip member (peak RSS in KiB of the
+# whole process tree's largest process, as time(1) reports it)
+if [ -x /usr/bin/time ]; then
+    truncate -s 128M "$T/small"
+    rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+    r=""
+    for lv in 1 6; do
+        a=$(rss "${SG[@]}" -c "-$lv" "$T/small")
+        b=$(rss "${SG[@]}" -c "-$lv" "$T/sparse")
+        [ "$b" -le $((a + 16384)) ] || r+=" gzip-$lv:${a}K/${b}K"
+    done
+    "${SG[@]}" -c -1 "$T/small" >"$T/small.gz"
+    "${SG[@]}" -c -1 "$T/sparse" >"$T/sparse.gz"
+    a=$(rss "${SU[@]}" -c "$T/small.gz")
+    b=$(rss "${SU[@]}" -c "$T/sparse.gz")
+    [ "$b" -le $((a + 16384)) ] || r+=" gunzip:${a}K/${b}K"
+    "$GZIP_BIN" -1 -c "$T/small" >"$T/small.gnu.gz"
+    "$GZIP_BIN" -1 -c "$T/sparse" >"$T/sparse.gnu.gz"
+    a=$(rss "${SU[@]}" -c "$T/small.gnu.gz")
+    b=$(rss "${SU[@]}" -c "$T/sparse.gnu.gz")
+    [ "$b" -le $((a + 16384)) ] || r+=" gunzip-stream:${a}K/${b}K"
+    if [ -z "$r" ]; then ok memory.independent-of-size; else fail memory.independent-of-size "$r"; fi
+    rm -f "$T/small" "$T"/small*.gz "$T"/sparse*.gz
+else
+    skip memory.independent-of-size "no /usr/bin/time"
+fi
 rm -f "$T/sparse"
 
 # --------------------------------------------------------------- files
