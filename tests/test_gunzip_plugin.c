@@ -739,9 +739,25 @@ static void boundary_follows_hints_and_returns_size_in_doubt(void **st)
         while (at < n) {
             uint64_t b = boundary(s.gz.p, n, at, wants[w], 0);
             assert_true(is_end(&s, b));
-            /* It stops at the first member end at or past at + want. */
+            /* It stops at the first member end at or past at + want, or
+             * where the members' ISIZEs reach 4 MiB (a unit's output). */
+            uint64_t out = 0, out_before_last = 0;
+            size_t last_start = (size_t)at;
+            for (size_t k = 0; k < s.nmembers; k++)
+                if (s.ends[k] > at && s.ends[k] <= b) {
+                    const unsigned char *t = s.gz.p + s.ends[k] - 4;
+                    out_before_last = out;
+                    out += (uint64_t)t[0] | (uint64_t)t[1] << 8 |
+                           (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
+                    if (s.ends[k] < b)
+                        last_start = s.ends[k];
+                }
             if (b < n)
-                assert_true(b - at >= wants[w]);
+                assert_true(b - at >= wants[w] || out >= 4 * MiB);
+            /* ... and not later: without its last member, neither held */
+            if (last_start > at)
+                assert_true(last_start - at < wants[w] &&
+                            out_before_last < 4 * MiB);
             at = b;
             units++;
         }
