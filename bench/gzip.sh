@@ -166,9 +166,9 @@ for c in $cases; do
         "$sluice" gzip -c -6 "$input" >"$results/own.gz"
         o=$(printf '%q' "$results/own.gz")
         run_case scale-c "scaling gzip -6" c \
-            "-j $ncpu" "$(sl) -j $ncpu -c -6 $q" "-j 1" "$(sl) -j 1 -c -6 $q"
+            "gzip -j $ncpu" "$(sl) -j $ncpu -c -6 $q" "gzip -j 1" "$(sl) -j 1 -c -6 $q"
         run_case scale-d "scaling gunzip" d \
-            "-j $ncpu" "$(su) -j $ncpu -c $o" "-j 1" "$(su) -j 1 -c $o"
+            "gunzip -j $ncpu" "$(su) -j $ncpu -c $o" "gunzip -j 1" "$(su) -j 1 -c $o"
         ;;
     memory)
         big=$results/big.tar
