@@ -125,6 +125,8 @@ typedef struct gz_state {
     int want[N_WANTED];                /* index in ctr, or -1 */
     uint64_t tot_in, tot_out, tot_hdr; /* -l totals */
     uint32_t listed;
+    int progress_force; /* --progress 1, --no-progress 0, else -1 */
+    cli_progress progress;
     gz_file *files; /* one per engine input, allocated before the run */
     uint32_t n_files;
     cli_notes notes;  /* operands refused before the engine saw them */
@@ -377,6 +379,7 @@ static const char *plain_name(const gz_state *s, const gz_file *f, char *buf,
 static void list_line(gz_state *s, const gz_file *f, uint64_t comp,
                       uint64_t plain)
 {
+    cli_progress_clear();
     if (s->listed++ == 0)
         printf("         compressed        uncompressed  ratio "
                "uncompressed_name\n");
@@ -515,6 +518,12 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     }
 }
 
+static void on_progress(void *user, const sluice_progress *p)
+{
+    gz_state *s = user;
+    cli_progress_update(&s->progress, p);
+}
+
 /* ------------------------------------------------------------- options */
 
 enum {
@@ -522,6 +531,8 @@ enum {
     OPT_HELP,
     OPT_SINGLE,
     OPT_MAX_OUTPUT,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option long_options[] = {
@@ -548,6 +559,8 @@ static const struct option long_options[] = {
     {"level", required_argument, NULL, OPT_LEVEL},
     {"single", no_argument, NULL, OPT_SINGLE},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {NULL, 0, NULL, 0},
 };
 
@@ -599,6 +612,11 @@ static void usage(const char *prog)
           "  -j, --jobs=N      worker processes (default: the number of "
           "online CPUs;\n"
           "                      0: work in this process)\n"
+          "      --progress, --no-progress  show (or never show) a progress "
+          "line on\n"
+          "                    stderr; by default shown when stderr is a "
+          "terminal\n"
+          "                    and the work takes more than a second\n"
           "\n"
           "With no FILE, or when FILE is -, read standard input.\n",
           stdout);
@@ -924,7 +942,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                   .to_stdout = to_stdout,
                   .level = 6,
                   .suffix = ".gz",
-                  .max_hit = -1};
+                  .max_hit = -1,
+                  .progress_force = -1};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
     sluice_job_opts opts = {.jobs = -1};
@@ -996,6 +1015,12 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
             break;
         case OPT_SINGLE:
             s.single = true;
+            break;
+        case OPT_PROGRESS:
+            s.progress_force = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            s.progress_force = 0;
             break;
         case OPT_MAX_OUTPUT: {
             char *end;
@@ -1143,8 +1168,11 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
     s.files = calloc(ops.n, sizeof *s.files);
     if (!s.files)
         goto oom;
-    sluice_callbacks cb = {
-        .user = &s, .on_input = on_input, .on_output = on_output};
+    sluice_callbacks cb = {.user = &s,
+                           .on_input = on_input,
+                           .on_output = on_output,
+                           .on_progress = on_progress};
+    cli_progress_init(&s.progress, s.prog, s.progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
         say(&s, "%s", err[0] ? err : sluice_strerror(rc));
@@ -1190,6 +1218,7 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
     install_handlers();
 
     rc = sluice_job_run(job, err, sizeof err);
+    cli_progress_done(&s.progress);
     flush_notes(&s, UINT32_MAX);
     if (rc < 0 && rc != SLUICE_EINPUT) {
         if (s.max_hit >= 0) {

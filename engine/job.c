@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -55,6 +56,7 @@ typedef struct wentry {
     uint64_t seq; /* which unit (valid when used) */
     int used;
     uint32_t lo, hi; /* inputs the unit may name */
+    uint64_t bytes;  /* input bytes it covers (progress) */
     frag *frags;
     uint32_t nfrags, cap;
     uint32_t applied; /* fragments already applied */
@@ -64,6 +66,7 @@ typedef struct wentry {
 typedef struct flight {
     sluice__unit u;
     uint32_t lo, hi;
+    uint64_t bytes;      /* input bytes it covers (progress) */
     uint32_t attempts;   /* times a worker died while on it */
     unsigned char *copy; /* retry: slot bytes saved from the dead worker */
     size_t copy_len;
@@ -106,6 +109,11 @@ struct sluice_job {
     int hook_fd; /* file the boundary hook reads, or -1 */
     uint32_t hook_input;
     uint64_t next_seq;
+    uint64_t plan_bytes; /* input bytes of the unit planned last */
+
+    /* progress */
+    uint64_t done_bytes;
+    uint64_t progress_at; /* CLOCK_MONOTONIC ns of the last report */
 
     /* run */
     sluice__gather g;
@@ -480,8 +488,10 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
     uint32_t first = job->p_input;
     sluice__input *in = &job->inputs[first];
     *lo = first;
+    job->plan_bytes = 0;
     if (in->kind == SLUICE__IN_STREAM) {
         plan_stream(job, u, slot, slot_size);
+        job->plan_bytes = u->length;
     } else if (is_big(job, in)) {
         size_t off = 0;
         put_mfile(slot, &off, in, first, 0, in->size);
@@ -491,6 +501,7 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
         u->manifest_len = (uint32_t)off;
         u->offset = job->p_off;
         u->length = range_end(job, first, in) - job->p_off;
+        job->plan_bytes = u->length;
         u->flags = SLUICE__UF_RANGE;
         if (job->desc->caps & SLUICE_CAP_RECORDS) {
             u->flags |= SLUICE__UF_ALIGN;
@@ -522,8 +533,10 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
             put_mfile(slot, &off, f, job->p_input,
                       f->kind == SLUICE__IN_FAILED ? f->pub.err : 0,
                       f->kind == SLUICE__IN_FILE ? f->size : UINT64_MAX);
-            if (f->kind == SLUICE__IN_FILE && f->size != UINT64_MAX)
+            if (f->kind == SLUICE__IN_FILE && f->size != UINT64_MAX) {
                 bytes += f->size + 512; /* files cost more than bytes */
+                job->plan_bytes += f->size;
+            }
             u->nfiles++;
             job->p_input++;
         }
@@ -563,6 +576,31 @@ static int coord_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
     if (last)
         job->cur_seq++;
     return 0;
+}
+
+/* Calls on_progress when 200 ms have passed since the last call (or
+ * always with `force`). */
+static void report_progress(sluice_job *job, int force)
+{
+    if (!job->cb.on_progress)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (!force && now - job->progress_at < 200000000u)
+        return;
+    job->progress_at = now;
+    sluice_progress p = {.inputs_done = job->g.cur_input,
+                         .inputs_total = job->ninputs,
+                         .bytes_done = job->done_bytes};
+    for (uint32_t i = 0; i < job->ninputs; i++) {
+        const sluice__input *in = &job->inputs[i];
+        if (in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX)
+            p.bytes_total += in->size;
+        else if (in->kind == SLUICE__IN_STREAM)
+            p.streams++;
+    }
+    job->cb.on_progress(job->cb.user, &p);
 }
 
 static int run_finish(sluice_job *job)
@@ -609,6 +647,8 @@ static int run_inline(sluice_job *job)
             break;
         sluice__gather_begin_unit(&job->g, u.seq);
         rc = sluice__worker_unit(w, &u, slot, SLUICE_SLOT_SIZE);
+        job->done_bytes += job->plan_bytes;
+        report_progress(job, 0);
     }
     if (job->desc->worker_fini)
         job->desc->worker_fini(&w->ctx);
@@ -709,6 +749,7 @@ static int push_unit(sluice_job *job, wproc *p, flight *f)
     }
     e->lo = f->lo;
     e->hi = f->hi;
+    e->bytes = f->bytes;
     if (sluice_ring_needs_wake(&p->region->sub))
         wake_worker(p);
     return 0;
@@ -768,6 +809,7 @@ static int dispatch(sluice_job *job)
             int starts = !stream_continues(job);
             if (!plan_next(job, &f.u, slot, SLUICE_SLOT_SIZE, &f.lo, &f.hi))
                 return sent;
+            f.bytes = job->plan_bytes;
             if (starts && f.u.kind == SLUICE__UNIT_STREAM &&
                 sluice__boundary(job->desc))
                 job->pin = best;
@@ -883,6 +925,7 @@ static int gather(sluice_job *job)
                 wake_worker(p);
         }
         if (f->last) {
+            job->done_bytes += e->bytes;
             e->used = 0;
             e->nfrags = 0;
             e->applied = 0;
@@ -1034,7 +1077,7 @@ static void sleep_once(sluice_job *job)
     }
     if (may_sleep) {
         struct epoll_event ev[8];
-        int n = epoll_wait(job->epfd, ev, 8, 1000);
+        int n = epoll_wait(job->epfd, ev, 8, job->cb.on_progress ? 200 : 1000);
         for (int j = 0; j < n; j++)
             if (ev[j].data.u32 == 0)
                 sluice__os_event_drain(sluice__coord_eventfd);
@@ -1110,6 +1153,7 @@ static int run_parallel(sluice_job *job, int nw)
         }
         progress += gather(job);
         progress += dispatch(job);
+        report_progress(job, 0);
         if (!progress && !job->fatal && !finished(job)) {
             /* Spin briefly before sleeping: completions often come soon. */
             int spun = 0;
@@ -1162,6 +1206,7 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
         run_inline(job);
     else
         run_parallel(job, nw);
+    report_progress(job, 1);
     run_finish(job);
     if (!job->fatal && job->g.cur_input < job->ninputs)
         job_err(job, SLUICE_EWORKER, "internal error: %u inputs unreported",

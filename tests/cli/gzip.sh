@@ -285,6 +285,29 @@ else
     skip tty.refused "no usable script(1)"
 fi
 
+# ------------------------------------------------------------- progress
+
+# A progress line on stderr when it is a terminal and the job takes more
+# than a second; never otherwise; --progress / --no-progress force it.
+P="$T/prog"
+mkdir -p "$P"
+truncate -s 1536M "$P/big"
+"${SG[@]}" -c -6 "$P/big" 2>"$P/plain.err" >/dev/null
+"${SG[@]}" -c -6 --progress "$P/big" 2>"$P/forced.err" >/dev/null
+r=""
+[ -s "$P/plain.err" ] && r+=" shown-without-terminal"
+grep -q 'files, .* of .*/s' "$P/forced.err" || r+=" not-forced:$(head -c 200 "$P/forced.err")"
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$SLUICE' gzip -c -6 '$P/big' >/dev/null" /dev/null >"$P/tty.out" 2>&1 </dev/null
+    grep -q 'sluice gzip: 0/1 files, .* of 1.5 GiB, .*/s, ETA' "$P/tty.out" || r+=" not-on-terminal:$(head -c 200 "$P/tty.out")"
+    script -qec "'$SLUICE' gzip -c -6 --no-progress '$P/big' >/dev/null" /dev/null >"$P/tty2.out" 2>&1 </dev/null
+    grep -q 'files,' "$P/tty2.out" && r+=" shown-with-no-progress"
+else
+    skip progress.terminal "no usable script(1)"
+fi
+if [ -z "$r" ]; then ok progress.line; else fail progress.line "$r"; fi
+rm -f "$P/big"
+
 # --------------------------------------------------------------- SIGINT
 
 S="$T/sig"

@@ -98,6 +98,16 @@ enum {
 
 typedef struct sluice_job sluice_job;
 
+/* How far a job is (sluice_callbacks.on_progress). */
+typedef struct sluice_progress {
+    uint32_t inputs_done;  /* inputs reported so far */
+    uint32_t inputs_total; /* inputs of the job */
+    uint64_t bytes_done;   /* input bytes of the units finished */
+    uint64_t bytes_total;  /* bytes of the regular-file inputs (streams
+                              have no size: they add to bytes_done only) */
+    uint32_t streams;      /* inputs whose size is unknown */
+} sluice_progress;
+
 typedef struct sluice_callbacks {
     void *user; /* passed to every callback */
     /* One input's result, in input order: its merged partial (err == 0), or
@@ -113,6 +123,9 @@ typedef struct sluice_callbacks {
      * fail the job. */
     int (*on_output)(void *user, uint32_t input, const void *data,
                      size_t len);
+    /* Optional: called by the coordinator about every 200 ms while the job
+     * runs (never from a worker), for a progress display. */
+    void (*on_progress)(void *user, const sluice_progress *p);
 } sluice_callbacks;
 
 typedef struct sluice_job_opts {
