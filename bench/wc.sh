@@ -7,6 +7,8 @@
 #   1  1 GB file, default counts (-lwc), LC_ALL=C.UTF-8
 #   2  1 GB file, -l
 #   3  1 GB file, -w, LC_ALL=C
+#   5  the source tree against cloc (when installed; no number check: cloc
+#      counts code lines per language)
 #   4  source tree, default counts, LC_ALL=C.UTF-8:
 #      `sluice wc DIR` against `find DIR -type f -print0 | wc --files0-from=-`
 # Cases 1, 2 and 4 also time `sluice wc -j 1` (one worker: single-core
@@ -207,6 +209,26 @@ for c in $cases; do
         4) wordfield=2; run_case 4 "tree ($tree_files files), C.UTF-8" C.UTF-8 "files $tree_files" 1 \
                "$(shell_line find "$tree" -type f -print0) | $(shell_line "$gnu_wc" --files0-from=-)" \
                "$tree" ;;
+        5) # cloc counts code, comment and blank lines per language: not
+           # the same numbers, so no check; for scale, as the issue asks.
+           if ! command -v cloc > /dev/null; then
+               echo "case 5: cloc is not installed (apt-get install cloc)"
+               continue
+           fi
+           json="$results/case5.json"
+           if hyperfine -N -w "$warmup" -r 3 --export-json "$json" \
+                  -n cloc "cloc --quiet $(printf '%q' "$tree")" \
+                  -n sluice "$(shell_line "${sluice_cmd[@]}" "$tree")" \
+                  > "$results/case5.txt" 2>&1; then
+               med=$(median "$json" sluice)
+               cmed=$(median "$json" cloc)
+               title="tree ($tree_files files) vs cloc"
+               table+=("$title|cloc|$cmed|$(awk -v n="$tree_files" -v t="$cmed" 'BEGIN { printf "%.0f files/s", n / t }')|-")
+               table+=("$title|sluice|$med|$(awk -v n="$tree_files" -v t="$med" 'BEGIN { printf "%.0f files/s", n / t }')|$(awk -v a="$cmed" -v b="$med" 'BEGIN { printf "%.1f", a / b }')")
+           else
+               echo "   hyperfine failed (see $results/case5.txt)"
+               status=1
+           fi ;;
         *) die "unknown case '$c' in CASES" ;;
     esac
 done
