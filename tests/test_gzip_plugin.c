@@ -362,7 +362,7 @@ static void
 output_inflates_to_the_input_the_same_for_any_worker_count(void **st)
 {
     (void)st;
-    /* 1..3: ISA-L when built with it; 12: libdeflate only */
+    /* 12: libdeflate only */
 #if defined(HAVE_LIBDEFLATE)
     static const int levels[] = {1, 2, 3, 6, 9, 12};
 #else

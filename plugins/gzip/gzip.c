@@ -25,16 +25,18 @@
  * with crc32_combine; the command appends the final empty block (03 00) and
  * the trailer from the merged counters "crc32" and "length".
  *
- * Backends, chosen per level at build time (meson options libdeflate, isal,
- * zlib; HAVE_* defines): for each gzip level the fastest backend whose
- * 1 MiB members are at least as small as `gzip -L`'s output on the benchmark
- * corpus (bench/corpus.sh text.tar; table in docs/gzip-format.md): ISA-L for
- * the fast levels, libdeflate for the rest and for 10..12, zlib when
- * libdeflate is absent (levels 1..9 only).  Single mode always uses zlib,
- * whose deflate is the one that can continue a stream from a dictionary.
+ * Backends, chosen per level at build time (meson options libdeflate, zlib;
+ * HAVE_* defines): for each gzip level the fastest backend whose 1 MiB
+ * members are at least as small as `gzip -L`'s output on the benchmark
+ * corpus (bench/corpus.sh text.tar; table in docs/gzip-format.md):
+ * libdeflate, and 10..12 beyond gzip; zlib when libdeflate is absent (levels
+ * 1..9 only).  ISA-L, when built in, computes the CRC-32s; its compressor is
+ * not used because its output was not deterministic (docs/gzip-format.md).
+ * Single mode always uses zlib, whose deflate is the one that can continue
+ * a stream from a dictionary.
  *
- * The output depends only on the input, the options, the file's name and
- * mtime, and the chunk size: never on the number of workers.
+ * The output depends only on the input, the options and the file's name and
+ * mtime: never on the run, the unit size or the number of workers.
  *
  * Process model: global_init (coordinator) checks the options and stores the
  * configuration in this file's globals, which forked workers inherit.  Each
@@ -54,7 +56,6 @@
 #endif
 #if defined(HAVE_ISAL)
 #include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
 #endif
 #if defined(HAVE_ZLIB)
 #include <zlib.h>
@@ -84,37 +85,14 @@
 
 enum gz_backend {
     GZ_LIBDEFLATE = 1,
-    GZ_ISAL = 2,
     GZ_ZLIB = 3,
 };
 
 /* How one gzip level is compressed. */
 typedef struct gz_route {
-    int backend;     /* GZ_* */
-    int level;       /* the backend's own level */
-    size_t isal_buf; /* GZ_ISAL: bytes of ISA-L's level buffer */
+    int backend; /* GZ_* */
+    int level;   /* the backend's own level */
 } gz_route;
-
-#if defined(HAVE_ISAL)
-/* gzip's fast levels on ISA-L, where it keeps gzip's ratio (measured on the
- * benchmark corpus, docs/gzip-format.md).  ISA-L's level 1 is 2% smaller
- * than gzip -1 and the fastest of all.  Its level 2 is larger than gzip -2,
- * so -2 and -3 would take its level 3, whose level buffer sets the block
- * size and with it the ratio: MEDIUM keeps -3 just below gzip -3 (LARGE is
- * 0.02% over).  With libdeflate there, its level 1 is as fast as that
- * (measured in the same run) and 2% smaller, so it takes -2 and -3. */
-static const gz_route isal_route[4] = {
-    {0, 0, 0},
-    {GZ_ISAL, 1, ISAL_DEF_LVL1_MEDIUM},
-#if defined(HAVE_LIBDEFLATE)
-    {0, 0, 0},
-    {0, 0, 0},
-#else
-    {GZ_ISAL, 3, ISAL_DEF_LVL3_MEDIUM},
-    {GZ_ISAL, 3, ISAL_DEF_LVL3_MEDIUM},
-#endif
-};
-#endif
 
 #if defined(HAVE_LIBDEFLATE)
 /* gzip's level L -> the fastest libdeflate level whose 1 MiB members are at
@@ -135,14 +113,10 @@ static const int zlib_level[10] = {0, 2, 3, 4, 5, 6, 7, 8, 9, 9};
 
 static gz_route route_for(int level)
 {
-#if defined(HAVE_ISAL)
-    if (level <= 3 && isal_route[level].backend)
-        return isal_route[level];
-#endif
 #if defined(HAVE_LIBDEFLATE)
-    return (gz_route){GZ_LIBDEFLATE, libdeflate_level[level], 0};
+    return (gz_route){GZ_LIBDEFLATE, libdeflate_level[level]};
 #else
-    return (gz_route){GZ_ZLIB, zlib_level[level], 0};
+    return (gz_route){GZ_ZLIB, zlib_level[level]};
 #endif
 }
 
@@ -158,9 +132,6 @@ typedef struct gz_config {
 typedef struct gz_state {
 #if defined(HAVE_LIBDEFLATE)
     struct libdeflate_compressor *ld; /* GZ_LIBDEFLATE */
-#endif
-#if defined(HAVE_ISAL)
-    unsigned char *isal_buf; /* GZ_ISAL: level buffer, route.isal_buf */
 #endif
 #if defined(HAVE_ZLIB)
     z_stream z;  /* GZ_ZLIB and single mode: raw deflate */
@@ -285,14 +256,6 @@ static int gz_worker_init(sluice_ctx *ctx)
                 what = "libdeflate";
             break;
 #endif
-#if defined(HAVE_ISAL)
-        case GZ_ISAL:
-            /* zeroed, so that nothing but the input decides the output */
-            s->isal_buf = calloc(1, gz_cfg.route.isal_buf);
-            if (!s->isal_buf)
-                what = "ISA-L";
-            break;
-#endif
         default:
             break;
         }
@@ -312,10 +275,6 @@ static void gz_worker_fini(sluice_ctx *ctx)
 #if defined(HAVE_LIBDEFLATE)
     libdeflate_free_compressor(s->ld);
     s->ld = NULL;
-#endif
-#if defined(HAVE_ISAL)
-    free(s->isal_buf);
-    s->isal_buf = NULL;
 #endif
 #if defined(HAVE_ZLIB)
     if (s->z_ready)
@@ -381,12 +340,6 @@ static size_t deflate_bound(gz_state *s, size_t n)
     case GZ_LIBDEFLATE:
         return libdeflate_deflate_compress_bound(s->ld, n);
 #endif
-#if defined(HAVE_ISAL)
-    case GZ_ISAL:
-        /* isal_deflate_stateless falls back to stored blocks of at most
-         * 65535 bytes, 5 bytes of header each */
-        return n + 5 * (n / 65535 + 1) + 8;
-#endif
 #if defined(HAVE_ZLIB)
     case GZ_ZLIB:
         return (size_t)deflateBound(&s->z, (uLong)n);
@@ -405,26 +358,6 @@ static size_t deflate_raw(gz_state *s, const unsigned char *in, size_t n,
 #if defined(HAVE_LIBDEFLATE)
     case GZ_LIBDEFLATE:
         return libdeflate_deflate_compress(s->ld, in, n, out, cap);
-#endif
-#if defined(HAVE_ISAL)
-    case GZ_ISAL: {
-        struct isal_zstream z;
-        if (n > UINT32_MAX || cap > UINT32_MAX)
-            return 0;
-        isal_deflate_stateless_init(&z);
-        z.level = (uint32_t)gz_cfg.route.level;
-        z.level_buf = s->isal_buf;
-        z.level_buf_size = (uint32_t)gz_cfg.route.isal_buf;
-        z.end_of_stream = 1;
-        z.flush = NO_FLUSH;
-        z.next_in = (uint8_t *)(uintptr_t)in; /* ISA-L does not write it */
-        z.avail_in = (uint32_t)n;
-        z.next_out = out;
-        z.avail_out = (uint32_t)cap;
-        if (isal_deflate_stateless(&z) != COMP_OK || z.avail_in != 0)
-            return 0;
-        return z.total_out;
-    }
 #endif
 #if defined(HAVE_ZLIB)
     case GZ_ZLIB:
