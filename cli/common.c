@@ -110,6 +110,10 @@ void cli_progress_update(cli_progress *p, const sluice_progress *sp)
     double elapsed = mono_seconds() - p->start;
     if (elapsed < 1.0)
         return; /* short jobs show nothing */
+    if (sp->inputs_done == sp->inputs_total) {
+        cli_progress_clear(); /* all reported: nothing left to show */
+        return;
+    }
     char done[32], total[32], rate[32], eta[32] = "";
     human(done, sizeof done, (double)sp->bytes_done);
     human(total, sizeof total, (double)sp->bytes_total);

@@ -30,7 +30,8 @@
  *    the job fails (3 when the engine's output fails).
  *
  * Extensions: a directory operand is walked by the engine and each file in
- * it is an input of its own (sorted order); the counts, widths and the
+ * it is an input of its own (sorted order; hidden and ignored files are
+ * left out unless --hidden, --no-ignore); the counts, widths and the
  * total treat those files exactly as if they had been named one by one.
  * -j/--jobs, --chunk-size and the hidden --simd tune the engine and plugin.
  *
@@ -54,6 +55,7 @@
 #include <unistd.h>
 
 #include "quote.h"
+#include "report.h"
 #include "sluice/sluice.h"
 
 /* ------------------------------------------------------------- counts */
@@ -106,6 +108,13 @@ typedef struct wc_state {
     int out_errno;  /* first write error, or 0 */
     char *line;     /* one formatted line */
     size_t line_cap;
+
+    report rep;            /* --json, --csv, --summary, --by */
+    int rep_col[N_COUNTS]; /* counts in the report's columns */
+    const char *rep_names[N_COUNTS];
+    bool rep_max[N_COUNTS];
+    int progress_force; /* --progress 1, --no-progress 0, else -1 */
+    cli_progress progress;
 } wc_state;
 
 #define OUT_CAP (64 * 1024)
@@ -267,7 +276,12 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                 v[k] = s->counters[s->counter_index[k]];
         if (s->chars_are_bytes)
             v[C_CHARS] = v[C_BYTES];
-        if (s->total != TOTAL_ONLY)
+        uint64_t cv[N_COUNTS];
+        for (int c = 0; c < s->rep.ncols; c++)
+            cv[c] = v[s->rep_col[c]];
+        cli_progress_clear();
+        if (!report_row(&s->rep, name ? name : "-", cv) &&
+            s->total != TOTAL_ONLY)
             write_counts(s, v, name);
         add_to_total(s, v);
     }
@@ -286,6 +300,27 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                  message && *message ? message : "failed");
 }
 
+/* report.c's output: wc's buffered stdout; its text rows: wc's lines. */
+static void rep_write(void *arg, const char *p, size_t n)
+{
+    out_write(arg, p, n);
+}
+
+static void rep_text(void *arg, const uint64_t *cv, const char *name)
+{
+    wc_state *s = arg;
+    uint64_t v[N_COUNTS] = {0};
+    for (int c = 0; c < s->rep.ncols; c++)
+        v[s->rep_col[c]] = cv[c];
+    write_counts(s, v, *name ? name : "(none)"); /* no extension */
+}
+
+static void on_progress(void *user, const sluice_progress *p)
+{
+    wc_state *s = user;
+    cli_progress_update(&s->progress, p);
+}
+
 static int on_output(void *user, uint32_t input, const void *data, size_t len)
 {
     (void)input;
@@ -302,8 +337,16 @@ enum {
     OPT_TOTAL,
     OPT_CHUNK,
     OPT_SIMD,
+    OPT_HIDDEN,
+    OPT_NO_IGNORE,
     OPT_HELP,
     OPT_VERSION,
+    OPT_JSON,
+    OPT_CSV,
+    OPT_SUMMARY,
+    OPT_BY,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option long_options[] = {
@@ -321,6 +364,14 @@ static const struct option long_options[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"simd", required_argument, NULL, OPT_SIMD},
+    {"hidden", no_argument, NULL, OPT_HIDDEN},
+    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"summary", no_argument, NULL, OPT_SUMMARY},
+    {"by", required_argument, NULL, OPT_BY},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {NULL, 0, NULL, 0},
 };
 
@@ -436,7 +487,10 @@ static void usage(const char *prog)
           "A directory FILE is walked: each file under it is counted, in "
           "sorted order\n"
           "(.git, .hg and .svn are skipped; symbolic links in it are not "
-          "followed).\n"
+          "followed;\n"
+          "hidden files and files ignored by .gitignore, .ignore and "
+          ".git/info/exclude\n"
+          "are skipped).\n"
           "\n"
           "With no FILE, or when FILE is -, read standard input.\n"
           "\n"
@@ -462,6 +516,20 @@ static void usage(const char *prog)
           "      --chunk-size=SIZE  bytes per unit of work for large "
           "files\n"
           "                           (suffixes k, M, G)\n"
+          "      --hidden           walk hidden files and directories too\n"
+          "      --no-ignore        walk files that ignore files exclude\n"
+          "      --json             print the counts as one JSON object\n"
+          "      --csv              print the counts as CSV, with a header "
+          "line\n"
+          "      --summary          print the totals only\n"
+          "      --by=ext|dir       one row per file name extension or per "
+          "directory\n"
+          "      --progress, --no-progress  show (or never show) a "
+          "progress line on\n"
+          "                           stderr; by default shown when stderr "
+          "is a\n"
+          "                           terminal and counting takes more than "
+          "a second\n"
           "      --help        display this help and exit\n"
           "      --version     output version information and exit\n",
           stdout);
@@ -641,7 +709,8 @@ static int number_width(const wc_state *s, const sluice_job *job, size_t n_rows,
 
 int cli_wc_main(int argc, char **argv, const cli_env *env)
 {
-    wc_state s = {.prog = argv[0], .total = TOTAL_AUTO, .ok = true};
+    wc_state s = {
+        .prog = argv[0], .total = TOTAL_AUTO, .ok = true, .progress_force = -1};
     arg_rewrites rw = {NULL, 0};
     name_list nl = {0};
     sluice_plugin_handle *plugin = NULL;
@@ -650,6 +719,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     sluice_job_opts opts = {.jobs = -1};
     int status = EXIT_FAILURE;
     bool read_stdin = false;
+    unsigned add_flags = SLUICE_ADD_WALK;
     char err[512] = "";
 
     for (int k = 0; k < N_COUNTS; k++)
@@ -679,6 +749,12 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_DEBUG:
             break; /* GNU's only reports its SIMD choice */
+        case OPT_HIDDEN:
+            add_flags |= SLUICE_ADD_HIDDEN;
+            break;
+        case OPT_NO_IGNORE:
+            add_flags |= SLUICE_ADD_NO_IGNORE;
+            break;
         case OPT_FILES0:
             files_from = optarg;
             break;
@@ -722,6 +798,31 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         case OPT_SIMD:
             simd = optarg;
             break;
+        case OPT_JSON:
+            s.rep.format = REPORT_JSON;
+            break;
+        case OPT_CSV:
+            s.rep.format = REPORT_CSV;
+            break;
+        case OPT_SUMMARY:
+            s.rep.summary = true;
+            break;
+        case OPT_BY:
+            if (report_parse_group(optarg, &s.rep.by) < 0) {
+                wc_error(&s, 0, "invalid argument %s for %s", quote(optarg),
+                         quote("--by"));
+                fprintf(stderr, "Valid arguments are: 'ext', 'dir', 'none'\n");
+                try_help(s.prog);
+                status = EXIT_CONFIG;
+                goto done;
+            }
+            break;
+        case OPT_PROGRESS:
+            s.progress_force = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            s.progress_force = 0;
+            break;
         case OPT_HELP:
             usage(s.prog);
             status = flush_stdio(&s);
@@ -743,6 +844,20 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         s.print[C_LINES] = s.print[C_WORDS] = s.print[C_BYTES] = true;
         n_printed = 3;
     }
+    static const char *const col_names[N_COUNTS] = {"lines", "words", "chars",
+                                                    "bytes", "max_line_length"};
+    for (int k = 0; k < N_COUNTS; k++)
+        if (s.print[k]) {
+            s.rep_col[s.rep.ncols] = k;
+            s.rep_names[s.rep.ncols] = col_names[k];
+            s.rep_max[s.rep.ncols] = k == C_MAXLINE;
+            s.rep.ncols++;
+        }
+    s.rep.cols = s.rep_names;
+    s.rep.max_col = s.rep_max;
+    s.rep.write = rep_write;
+    s.rep.text = rep_text;
+    s.rep.arg = &s;
     /* Where characters are bytes, GNU counts bytes for -m. */
     s.chars_are_bytes = MB_CUR_MAX == 1;
 
@@ -823,9 +938,13 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
     s.out_tty = isatty(STDOUT_FILENO);
+    report_begin(&s.rep);
 
-    sluice_callbacks cb = {
-        .user = &s, .on_input = on_input, .on_output = on_output};
+    sluice_callbacks cb = {.user = &s,
+                           .on_input = on_input,
+                           .on_output = on_output,
+                           .on_progress = on_progress};
+    cli_progress_init(&s.progress, s.prog, s.progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
         wc_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
@@ -853,7 +972,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                                  quotef(files_from), i + 1,
                                  "invalid zero-length file name");
         else {
-            rc = sluice_job_add(job, name, SLUICE_ADD_WALK);
+            rc = sluice_job_add(job, name, add_flags);
             if (rc < 0) {
                 wc_error(&s, 0, "%s: %s", quotef(name), sluice_strerror(rc));
                 goto done;
@@ -872,6 +991,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     s.width = number_width(&s, job, n_rows, files_from && nl.stream, n_printed);
 
     rc = sluice_job_run(job, err, sizeof err);
+    cli_progress_done(&s.progress);
     if (rc < 0 && rc != SLUICE_EINPUT) {
         wc_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
@@ -884,7 +1004,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         s.ok = false;
     }
 
-    if (s.total != TOTAL_NEVER && (s.total != TOTAL_AUTO || n_rows > 1)) {
+    bool with_total = s.rep.summary || (s.total != TOTAL_NEVER &&
+                                        (s.total != TOTAL_AUTO || n_rows > 1));
+    if (with_total || s.rep.format != REPORT_TEXT) {
         for (int k = 0; k < C_MAXLINE; k++) {
             if (s.overflow[k]) {
                 s.sum[k] = UINT64_MAX;
@@ -892,8 +1014,14 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                 s.ok = false;
             }
         }
-        write_counts(&s, s.sum, s.total != TOTAL_ONLY ? "total" : NULL);
     }
+    uint64_t csum[N_COUNTS];
+    for (int k = 0; k < s.rep.ncols; k++)
+        csum[k] = s.sum[s.rep_col[k]];
+    report_end(&s.rep, csum, with_total);
+    if (with_total && s.rep.format == REPORT_TEXT)
+        write_counts(&s, s.sum,
+                     s.total != TOTAL_ONLY || s.rep.summary ? "total" : NULL);
 
     if (read_stdin && close(STDIN_FILENO) != 0) {
         wc_error(&s, errno, "-");
@@ -917,6 +1045,7 @@ done:
     if (plugin)
         sluice_plugin_close(plugin);
     cli_notes_free(&s.skips);
+    report_free(&s.rep);
     free(s.counters);
     free(s.identity);
     free(s.out);

@@ -183,8 +183,9 @@ typedef struct sluice__input {
     uint64_t size;    /* bytes to read (regular files) */
 } sluice__input;
 
-/* Adds the regular files under directory `path` (walk.c). */
-int sluice__walk(sluice_job *job, const char *path);
+/* Adds the regular files under directory `path` (walk.c); flags are
+ * sluice_job_add's. */
+int sluice__walk(sluice_job *job, const char *path, unsigned flags);
 /* Appends one input (job.c); takes a copy of path. */
 int sluice__job_push_input(sluice_job *job, const char *path,
                            const struct stat *st, int err);

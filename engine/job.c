@@ -216,7 +216,7 @@ int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
     if (stat(operand, &st) < 0)
         return sluice__job_push_input(job, operand, NULL, errno);
     if (S_ISDIR(st.st_mode) && (flags & SLUICE_ADD_WALK))
-        return sluice__walk(job, operand);
+        return sluice__walk(job, operand, flags);
     return sluice__job_push_input(job, operand, &st, 0);
 }
 

@@ -3,8 +3,14 @@
  *
  * Depth-first, entries of each directory sorted by name in byte order
  * (strcmp), so the order is the same on every run and every machine.
- * Version-control directories (.git, .hg, .svn) are skipped; symbolic links
- * inside a tree are not followed; FIFOs, sockets and devices inside a tree
+ * Version-control directories (.git, .hg, .svn) are always skipped; hidden
+ * entries (names starting with '.') are skipped unless SLUICE_ADD_HIDDEN;
+ * ignored entries are skipped unless SLUICE_ADD_NO_IGNORE (ignore.c: the
+ * .ignore and .gitignore files of each walked directory and of its parents
+ * up to the top of its git repository, and .git/info/exclude, with git's
+ * semantics; an ignored directory is not entered).  The operand itself is
+ * walked even when it is hidden or ignored.  Symbolic links inside a tree
+ * are not followed; FIFOs, sockets and devices inside a tree
  * are skipped (they are read only when named).  The d_type from getdents
  * spares a stat for directories and links; regular files get one fstatat,
  * because callers lay out output by file sizes.  A directory that cannot be
@@ -19,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ignore.h"
 #include "internal.h"
 
 typedef struct dent {
@@ -31,10 +38,20 @@ static int cmp_dent(const void *a, const void *b)
     return strcmp(((const dent *)a)->name, ((const dent *)b)->name);
 }
 
-static int skip_name(const char *n)
+/* One walk: the job fed, the operand's flags and its ignore stack. */
+typedef struct walker {
+    sluice_job *job;
+    unsigned flags;     /* SLUICE_ADD_* */
+    sluice__ignore *ig; /* NULL with SLUICE_ADD_NO_IGNORE */
+} walker;
+
+static int skip_name(const walker *w, const char *n)
 {
+    if (n[0] != '.')
+        return 0;
     return !strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ".git") ||
-           !strcmp(n, ".hg") || !strcmp(n, ".svn");
+           !strcmp(n, ".hg") || !strcmp(n, ".svn") ||
+           !(w->flags & SLUICE_ADD_HIDDEN);
 }
 
 static char *join(const char *dir, const char *name)
@@ -51,8 +68,26 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-static int walk_fd(sluice_job *job, int dfd, const char *path)
+/* 1 when entry `name` of the directory `rel` (relative to the ignore
+ * stack's anchor) is ignored; < 0 on error. */
+static int ignored(const walker *w, const char *rel, const char *name,
+                   int is_dir)
 {
+    if (!w->ig)
+        return 0;
+    char *child = join(rel, name);
+    if (!child)
+        return SLUICE_ENOMEM;
+    int r = sluice__ignore_match(w->ig, child, is_dir);
+    free(child);
+    return r;
+}
+
+/* Walks directory `path`, open as `dfd` (consumed); `rel` is the same
+ * directory relative to the ignore stack's anchor. */
+static int walk_fd(walker *w, int dfd, const char *path, const char *rel)
+{
+    sluice_job *job = w->job;
     DIR *d = fdopendir(dfd);
     if (!d) {
         int e = errno;
@@ -61,11 +96,16 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
     }
     dent *ents = NULL;
     size_t n = 0, cap = 0;
-    int rc = 0;
+    int rc = 0, pushed = 0;
+    if (w->ig) {
+        if ((rc = sluice__ignore_push(w->ig, dirfd(d), rel)) < 0)
+            goto out;
+        pushed = 1;
+    }
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d)) != NULL) {
-        if (skip_name(de->d_name))
+        if (skip_name(w, de->d_name))
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -100,6 +140,14 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
         unsigned char t = ents[i].type;
         struct stat st;
         int have_st = 0;
+        if (t == DT_REG || t == DT_DIR) {
+            int r = ignored(w, rel, ents[i].name, t == DT_DIR);
+            if (r != 0) {
+                rc = r < 0 ? r : 0;
+                free(child);
+                continue;
+            }
+        }
         if (t == DT_UNKNOWN || t == DT_REG) {
             if (fstatat(dirfd(d), ents[i].name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                 /* Vanished between readdir and stat: say so in order. */
@@ -108,9 +156,18 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
                 continue;
             }
             have_st = 1;
+            int was_unknown = t == DT_UNKNOWN;
             t = S_ISREG(st.st_mode)   ? DT_REG
                 : S_ISDIR(st.st_mode) ? DT_DIR
                                       : DT_UNKNOWN;
+            if (was_unknown && t != DT_UNKNOWN) {
+                int r = ignored(w, rel, ents[i].name, t == DT_DIR);
+                if (r != 0) {
+                    rc = r < 0 ? r : 0;
+                    free(child);
+                    continue;
+                }
+            }
         }
         if (t == DT_REG) {
             rc = sluice__job_push_input(job, child, have_st ? &st : NULL, 0);
@@ -125,13 +182,23 @@ static int walk_fd(sluice_job *job, int dfd, const char *path)
                     have_st = 1;
                 rc =
                     sluice__job_push_input(job, child, have_st ? &st : NULL, e);
-            } else
-                rc = walk_fd(job, cfd, child);
+            } else {
+                char *crel = join(rel, ents[i].name);
+                if (!crel) {
+                    close(cfd);
+                    rc = SLUICE_ENOMEM;
+                } else {
+                    rc = walk_fd(w, cfd, child, crel);
+                    free(crel);
+                }
+            }
         }
         /* Links, FIFOs, sockets, devices: not part of a tree's contents. */
         free(child);
     }
 out:
+    if (pushed)
+        sluice__ignore_pop(w->ig);
     for (size_t i = 0; i < n; i++)
         free(ents[i].name);
     free(ents);
@@ -139,10 +206,23 @@ out:
     return rc;
 }
 
-int sluice__walk(sluice_job *job, const char *path)
+int sluice__walk(sluice_job *job, const char *path, unsigned flags)
 {
+    walker w = {.job = job, .flags = flags, .ig = NULL};
+    const char *rel = "";
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return sluice__job_push_input(job, path, NULL, errno);
-    return walk_fd(job, fd, path);
+    if (!(flags & SLUICE_ADD_NO_IGNORE)) {
+        int rc = sluice__ignore_new(path, &w.ig, &rel);
+        if (rc < 0) {
+            close(fd);
+            return rc == SLUICE_ENOMEM
+                       ? rc
+                       : sluice__job_push_input(job, path, NULL, -rc);
+        }
+    }
+    int rc = walk_fd(&w, fd, path, rel);
+    sluice__ignore_free(w.ig);
+    return rc;
 }

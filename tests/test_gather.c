@@ -137,8 +137,7 @@ static void on_input(void *user, uint32_t i, const sluice_input *in,
         snprintf(s->msg[i], sizeof s->msg[i], "%s", message);
 }
 
-static int on_output(void *user, uint32_t input, const void *data,
-                     size_t len)
+static int on_output(void *user, uint32_t input, const void *data, size_t len)
 {
     sink *s = user;
     (void)input;

@@ -8,6 +8,12 @@
  * strcmp at each level, depth first, VCS directories, symlinks and FIFOs
  * left out.  The tests run as root, where permissions do not stop reads,
  * so unreadable directories are not tested here.
+ *
+ * The ignore rules (engine/ignore.c) are tested twice: pattern by pattern
+ * through a rule list, against cases whose answers come from git
+ * check-ignore, and through walks of trees holding ignore files (a ".git"
+ * directory made by hand marks a repository).  tests/cli/walk_git.sh
+ * compares whole walks with git itself.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ignore.h"
 #include "sluice/sluice.h"
 #include "util.h"
 
@@ -189,7 +196,12 @@ static void vcs_directories_are_skipped_at_any_depth(void **st)
         ".git2/x",    ".github/ci.yml", ".gitignore",    ".hgtags",
         ".svnignore", "git/x",          "src/deep/file", "src/main.c",
     };
-    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    /* Even with hidden entries and ignored ones asked for (".gitignore"
+     * holds its own name). */
+    assert_int_equal(sluice_job_add(w->job, root,
+                                    SLUICE_ADD_WALK | SLUICE_ADD_HIDDEN |
+                                        SLUICE_ADD_NO_IGNORE),
+                     0);
     assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
 }
 
@@ -332,6 +344,284 @@ static void walked_files_carry_their_stat_data(void **st)
     }
 }
 
+/* ------------------------------------------------------------ hidden */
+
+static void hidden_entries_are_skipped_unless_asked_for(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("hidden");
+    const char *tree[] = {".h",     ".d/",   ".d/f",  "a",        "sub/",
+                          "sub/.x", "sub/y", ".git/", ".git/HEAD"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    const char *want[] = {"a", "sub/y"};
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 2);
+
+    void *second; /* a second job for the second walk */
+    assert_int_equal(setup(&second), 0);
+    walk_fixture *v = second;
+    const char *all[] = {".d/f", ".h", "a", "sub/.x", "sub/y"};
+    assert_int_equal(
+        sluice_job_add(v->job, root, SLUICE_ADD_WALK | SLUICE_ADD_HIDDEN), 0);
+    assert_inputs(v->job, root, all, 5);
+    teardown(&second);
+}
+
+static void a_hidden_operand_is_walked(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("hidop");
+    make(root, ".top/");
+    make(root, ".top/f");
+    make(root, ".top/.g");
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/.top", root);
+    const char *want[] = {".top/f"};
+    assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 1);
+}
+
+/* ------------------------------------------------------------ patterns */
+
+typedef struct pattern_case {
+    const char *pattern; /* one line of an ignore file at the anchor */
+    const char *path;    /* relative to the anchor */
+    int is_dir;
+    int want; /* 1 ignored, 0 re-included, -1 no match */
+} pattern_case;
+
+/* Answers as `git check-ignore -v` gives them (where it answers "ignored"
+ * because a parent directory matches, the path itself does not: -1). */
+static const pattern_case pattern_cases[] = {
+    /* Plain names match at any depth, files and directories. */
+    {"foo", "foo", 0, 1},
+    {"foo", "a/b/foo", 0, 1},
+    {"foo", "a/foo", 1, 1},
+    {"foo", "foobar", 0, -1},
+    {"foo", "a/foo/b", 0, -1}, /* the parent matches, not the path */
+    /* Comments, blank lines, trailing spaces, escapes. */
+    {"#foo", "#foo", 0, -1},
+    {"\\#foo", "#foo", 0, 1},
+    {"\\!foo", "!foo", 0, 1},
+    {"foo   ", "foo", 0, 1},
+    {"foo\\ ", "foo ", 0, 1},
+    {"foo\\ ", "foo", 0, -1},
+    {"a\\*b", "a*b", 0, 1},
+    {"a\\*b", "axb", 0, -1},
+    {"   ", " ", 0, -1},
+    /* Negation. */
+    {"!foo", "foo", 0, 0},
+    {"!foo", "bar", 0, -1},
+    /* Anchoring: a leading or middle slash. */
+    {"/foo", "foo", 0, 1},
+    {"/foo", "a/foo", 0, -1},
+    {"a/foo", "a/foo", 0, 1},
+    {"a/foo", "b/a/foo", 0, -1},
+    {"a/*.c", "a/x.c", 0, 1},
+    {"a/*.c", "a/b/x.c", 0, -1},
+    /* Directories only. */
+    {"build/", "build", 1, 1},
+    {"build/", "build", 0, -1},
+    {"build/", "src/build", 1, 1},
+    {"/build/", "src/build", 1, -1},
+    {"a/b/", "a/b", 1, 1},
+    /* Wildcards stay inside one component. */
+    {"*.o", "x.o", 0, 1},
+    {"*.o", "d/x.o", 0, 1},
+    {"*", "anything", 0, 1},
+    {"a*", "a/b", 0, -1},
+    {"d/*", "d/x", 0, 1},
+    {"d/*", "d/x/y", 0, -1},
+    {"?.c", "a.c", 0, 1},
+    {"?.c", "ab.c", 0, -1},
+    {"a?b", "a/b", 0, -1},
+    {"[abc].c", "b.c", 0, 1},
+    {"[abc].c", "d.c", 0, -1},
+    {"[!abc].c", "d.c", 0, 1},
+    {"[!abc].c", "a.c", 0, -1},
+    {"[^abc].c", "d.c", 0, 1},
+    {"[a-c]x", "bx", 0, 1},
+    {"[a-c]x", "dx", 0, -1},
+    {"[]]x", "]x", 0, 1},
+    {"[a-]x", "-x", 0, 1},
+    {"[[:digit:]]x", "7x", 0, 1},
+    {"[[:digit:]]x", "ax", 0, -1},
+    {"d/[/]x", "d//x", 0, -1},
+    /* "**" forms. */
+    {"**/foo", "foo", 0, 1},
+    {"**/foo", "a/b/foo", 0, 1},
+    {"**/a/foo", "a/foo", 0, 1},
+    {"**/a/foo", "x/a/foo", 0, 1},
+    {"**/a/foo", "x/b/foo", 0, -1},
+    {"abc/**", "abc/x", 0, 1},
+    {"abc/**", "abc/x/y", 0, 1},
+    {"abc/**", "abc", 1, -1},
+    {"a/**/b", "a/b", 0, 1},
+    {"a/**/b", "a/x/b", 0, 1},
+    {"a/**/b", "a/x/y/b", 0, 1},
+    {"a/**/b", "a/xb", 0, -1},
+    {"a**b", "axb", 0, 1},
+    /* git matches the literal start ("a/x") apart, and what is left
+     * starts with "**": a "**" of its own then. */
+    {"a/x**/b", "a/x/y/b", 0, 1},
+    {"a/x**/b", "a/xy/b", 0, 1},
+    {"**", "a/b", 0, 1},
+    {"a/**/", "a/b", 1, 1},
+    {"a/**/", "a/b", 0, -1},
+};
+
+static void patterns_match_as_in_git(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sizeof pattern_cases / sizeof pattern_cases[0];
+         i++) {
+        const pattern_case *c = &pattern_cases[i];
+        sluice__ignore_list l = {0};
+        assert_int_equal(
+            sluice__ignore_list_parse(&l, "", c->pattern, strlen(c->pattern)),
+            0);
+        int got = sluice__ignore_list_match(&l, c->path, c->is_dir);
+        sluice__ignore_list_free(&l);
+        if (got != c->want)
+            fail_msg("pattern '%s' path '%s'%s: got %d, want %d", c->pattern,
+                     c->path, c->is_dir ? "/" : "", got, c->want);
+    }
+}
+
+static void the_last_matching_line_wins(void **st)
+{
+    (void)st;
+    const char *text = "# logs\n*.log\n!keep.log\n\nkeep.log.d/\n!/x/*.log\n";
+    sluice__ignore_list l = {0};
+    assert_int_equal(sluice__ignore_list_parse(&l, "sub", text, strlen(text)),
+                     0);
+    assert_int_equal(sluice__ignore_list_match(&l, "sub/a.log", 0), 1);
+    assert_int_equal(sluice__ignore_list_match(&l, "sub/d/keep.log", 0), 0);
+    assert_int_equal(sluice__ignore_list_match(&l, "sub/x/a.log", 0), 0);
+    assert_int_equal(sluice__ignore_list_match(&l, "sub/y/x/a.log", 0), 1);
+    /* Paths outside the file's directory are not its business. */
+    assert_int_equal(sluice__ignore_list_match(&l, "other/a.log", 0), -1);
+    assert_int_equal(sluice__ignore_list_match(&l, "subx/a.log", 0), -1);
+    sluice__ignore_list_free(&l);
+}
+
+/* ------------------------------------------------------- ignore files */
+
+/* Writes `text` to root/rel. */
+static void put(const char *root, const char *rel, const char *text)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    tu_write(p, text, strlen(text));
+}
+
+static void gitignore_files_apply_inside_a_repository(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("gi");
+    const char *tree[] = {
+        ".git/",       ".git/info/",  "a.o",       "a.c",       "keep.o",
+        "build/",      "build/x",     "src/",      "src/b.o",   "src/b.c",
+        "src/gen/",    "src/gen/g.c", "src/one.c", "local.txt", "docs/",
+        "docs/build/", "docs/build/y"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    put(root, ".gitignore", "*.o\n!keep.o\n/build/\n");
+    /* Deeper files override shallower ones. */
+    put(root, "src/.gitignore", "!b.o\ngen/\none.c\n");
+    put(root, ".git/info/exclude", "local.txt\n");
+    const char *want[] = {"a.c", "docs/build/y", "keep.o", "src/b.c",
+                          "src/b.o"};
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+}
+
+static void gitignore_files_outside_a_repository_are_not_read(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("norepo");
+    make(root, "a.o");
+    make(root, "b.tmp");
+    make(root, "c");
+    put(root, ".gitignore", "*.o\n");
+    put(root, ".ignore", "*.tmp\n");
+    const char *want[] = {"a.o", "c"};
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 2);
+}
+
+static void dot_ignore_beats_gitignore_at_any_depth(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("dotig");
+    const char *tree[] = {".git/", "a.log",     "b.log",
+                          "sub/",  "sub/c.log", "sub/d.log"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    put(root, ".ignore", "!a.log\n!c.log\n");
+    put(root, ".gitignore", "*.log\n");
+    put(root, "sub/.gitignore", "!*.log\n");
+    put(root, "sub/.ignore", "d.log\n");
+    /* c.log: the root's .ignore beats sub/.gitignore; d.log: sub/.ignore
+     * beats sub/.gitignore's re-inclusion. */
+    const char *want[] = {"a.log", "sub/c.log"};
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 2);
+}
+
+static void an_ignored_directory_cannot_have_files_reincluded(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("reinc");
+    const char *tree[] = {".git/", "d/",     "d/keep", "d/x",
+                          "e/",    "e/keep", "e/x"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    /* d is excluded; e's contents are, but e itself is not. */
+    put(root, ".gitignore", "d/\n!d/keep\ne/*\n!e/keep\n");
+    const char *want[] = {"e/keep"};
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 1);
+}
+
+static void parent_gitignore_files_apply_to_a_subdirectory_operand(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("parents");
+    const char *tree[] = {".git/",     "a/",        "a/b/",
+                          "a/b/x.o",   "a/b/top.c", "a/b/sub/",
+                          "a/b/sub/y", "a/b/n.c",   "a/b/sub/z"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    put(root, ".gitignore", "*.o\n/a/b/top.c\n");
+    put(root, "a/.gitignore", "b/sub/y\n");
+    put(root, "a/b/.ignore", "n.c\n");
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/a/b", root);
+    const char *want[] = {"a/b/sub/z"};
+    assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
+    assert_inputs(w->job, root, want, 1);
+}
+
+static void no_ignore_reads_no_ignore_files(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("noig");
+    const char *tree[] = {".git/", ".git/info/", "a.o", "b",
+                          "c.tmp", "d/",         "d/e"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    put(root, ".gitignore", "*.o\nd/\n");
+    put(root, ".ignore", "*.tmp\n");
+    put(root, ".git/info/exclude", "b\n");
+    const char *want[] = {"a.o", "b", "c.tmp", "d/e"};
+    assert_int_equal(
+        sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_NO_IGNORE),
+        0);
+    assert_inputs(w->job, root, want, 4);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -346,6 +636,16 @@ int main(void)
         T(a_directory_operand_without_walk_is_one_input),
         T(a_trailing_slash_on_the_operand_gives_clean_paths),
         T(walked_files_carry_their_stat_data),
+        T(hidden_entries_are_skipped_unless_asked_for),
+        T(a_hidden_operand_is_walked),
+        T(patterns_match_as_in_git),
+        T(the_last_matching_line_wins),
+        T(gitignore_files_apply_inside_a_repository),
+        T(gitignore_files_outside_a_repository_are_not_read),
+        T(dot_ignore_beats_gitignore_at_any_depth),
+        T(an_ignored_directory_cannot_have_files_reincluded),
+        T(parent_gitignore_files_apply_to_a_subdirectory_operand),
+        T(no_ignore_reads_no_ignore_files),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

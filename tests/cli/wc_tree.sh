@@ -3,7 +3,8 @@
 #
 # A copy of a real tree (WC_TREE_SOURCE, default /usr/include: thousands of
 # files, small and large; a synthetic tree when it is missing) plus planted
-# oddities: .git/.hg/.svn directories (skipped), symbolic links to files and
+# oddities: .git/.hg/.svn directories (skipped), hidden files and
+# directories (skipped by default; --hidden), symbolic links to files and
 # to directories, and a loop (not followed), a FIFO (skipped, so no hang),
 # names with spaces, newlines, quotes and non-ASCII bytes, a large file
 # (split into units), empty files and directories.
@@ -11,9 +12,10 @@
 # The oracle is GNU wc (GNU_WC, default /usr/bin/wc) reading the same files
 # through --files0-from of a regular file, which lays out columns by the
 # same rule as operands: the list is `find` of the regular files, pruning
-# VCS directories, in the walk's order (entries of each directory sorted by
-# strcmp, depth first: sorting paths with '/' mapped below every other byte
-# gives exactly that).  Output must be byte-identical, inline (-j0) and with
+# hidden names (VCS directories among them), in the walk's order (entries
+# of each directory sorted by strcmp, depth first: sorting paths with '/'
+# mapped below every other byte gives exactly that).  The tree lies in no
+# git repository and holds no .ignore file, so nothing in it is ignored.  Output must be byte-identical, inline (-j0) and with
 # 1 and 2 workers.
 #
 # sluice implements wc 9.5, whose word rule differs from an older installed
@@ -74,6 +76,9 @@ printf 'git object\n' >tree/.git/objects/x
 printf 'git file\n' >tree/.git/HEAD
 printf 'hg\n' >tree/sub/.hg/store
 printf 'svn\n' >tree/.svn/entries
+mkdir -p tree/sub/.hdir
+printf 'hidden\n' >tree/.hidden
+printf 'hidden too\n' >tree/sub/.hdir/f
 printf 'deep\n' >tree/deep/a/b/c/d/file
 printf 'sp\n' >"tree/odd dir/sp ace.h"
 printf 'nl\n' >"tree/odd dir/new
@@ -96,7 +101,7 @@ awk 'BEGIN { for (i = 0; i < 120000; i++) printf "%d some words here\t%d\n", i, 
 
 # The oracle's file lists, in walk order.
 walk_list() { # DIR -> NUL-separated regular files, as sluice orders them
-    find "$1" \( -name .git -o -name .hg -o -name .svn \) -prune -o -type f -print0 |
+    find "$1" -name '.*' -prune -o -type f -print0 |
         tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
 }
 walk_list tree >list.tree
@@ -139,6 +144,18 @@ if grep -Eq 'tree/sub/(link-to|loop|dangling|fifo)' got.out; then
     fail tree.links-and-fifos-skipped "$(grep -E 'tree/sub/(link-to|loop|dangling|fifo)' got.out | head)"
 else
     ok tree.links-and-fifos-skipped
+fi
+if grep -Eq 'tree/(\.hidden|sub/\.hdir)' got.out; then
+    fail tree.hidden-skipped "$(grep -E 'tree/(\.hidden|sub/\.hdir)' got.out)"
+else
+    ok tree.hidden-skipped
+fi
+LC_ALL=C "$SLUICE" wc -j2 -l --hidden tree >got.hidden 2>&1
+if [ "$(grep -cE 'tree/(\.hidden|sub/\.hdir/f)$' got.hidden)" = 2 ] &&
+    ! grep -Eq '/\.(git|hg|svn)/' got.hidden; then
+    ok tree.hidden-option
+else
+    fail tree.hidden-option "$(grep -E 'tree/(\.|sub/\.)' got.hidden)"
 fi
 order=$(grep -o 'tree/order/.*' got.out | tr '\n' ' ')
 expected="tree/order/- tree/order/A tree/order/a/x tree/order/a-b tree/order/a.b tree/order/empty1 tree/order/empty2 tree/order/$(printf '\xc3\xa9') "

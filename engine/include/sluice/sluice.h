@@ -92,6 +92,8 @@ typedef struct sluice_input {
 
 enum {
     SLUICE_ADD_WALK = 1u << 0, /* a directory operand is walked, not refused */
+    SLUICE_ADD_HIDDEN = 1u << 1, /* the walk takes hidden entries (".x") too */
+    SLUICE_ADD_NO_IGNORE = 1u << 2, /* the walk reads no .gitignore/.ignore */
 };
 
 /* ------------------------------------------------------------------- jobs */
@@ -121,8 +123,7 @@ typedef struct sluice_callbacks {
     /* Ordered output bytes of input `input` (the number of inputs for what
      * the plugin's finish writes), in input order; returns 0, or -errno to
      * fail the job. */
-    int (*on_output)(void *user, uint32_t input, const void *data,
-                     size_t len);
+    int (*on_output)(void *user, uint32_t input, const void *data, size_t len);
     /* Optional: called by the coordinator about every 200 ms while the job
      * runs (never from a worker), for a progress display. */
     void (*on_progress)(void *user, const sluice_progress *p);
@@ -143,7 +144,11 @@ SLUICE_API int sluice_job_new(sluice_plugin_handle *plugin,
                               char *err, size_t errlen);
 /* Adds an operand: a file, "-" for stdin, or a directory (walked in sorted
  * order when SLUICE_ADD_WALK; .git/.hg/.svn skipped; symlinks inside a tree
- * not followed).  Problems become inputs with err set, reported in order. */
+ * not followed; hidden entries skipped unless SLUICE_ADD_HIDDEN; entries
+ * ignored by .ignore files, and inside a git repository by .gitignore files
+ * and .git/info/exclude, skipped unless SLUICE_ADD_NO_IGNORE, with git's
+ * pattern semantics).  The operand itself is walked even when hidden or
+ * ignored.  Problems become inputs with err set, reported in order. */
 SLUICE_API int sluice_job_add(sluice_job *job, const char *operand,
                               unsigned flags);
 /* Number of inputs so far, and one of them. */
