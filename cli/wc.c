@@ -347,6 +347,9 @@ enum {
     OPT_BY,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_MAX_DEPTH,
+    OPT_INCLUDE,
+    OPT_EXCLUDE,
 };
 
 static const struct option long_options[] = {
@@ -372,6 +375,9 @@ static const struct option long_options[] = {
     {"by", required_argument, NULL, OPT_BY},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {NULL, 0, NULL, 0},
 };
 
@@ -518,6 +524,15 @@ static void usage(const char *prog)
           "                           (suffixes k, M, G)\n"
           "      --hidden           walk hidden files and directories too\n"
           "      --no-ignore        walk files that ignore files exclude\n"
+          "      --include=GLOB     walk only files whose name (or path "
+          "below the\n"
+          "                           directory, for a GLOB with '/') "
+          "matches GLOB;\n"
+          "                           may be given more than once\n"
+          "      --exclude=GLOB     leave out files and directories that "
+          "match GLOB\n"
+          "      --max-depth=N      walk at most N levels below a "
+          "directory operand\n"
           "      --json             print the counts as one JSON object\n"
           "      --csv              print the counts as CSV, with a header "
           "line\n"
@@ -720,6 +735,10 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     int status = EXIT_FAILURE;
     bool read_stdin = false;
     unsigned add_flags = SLUICE_ADD_WALK;
+    sluice_walk_opts walk = {.max_depth = -1};
+    /* --include / --exclude globs: NULL-terminated lists of argv strings */
+    const char **globs[2] = {NULL, NULL};
+    size_t nglobs[2] = {0, 0};
     char err[512] = "";
 
     for (int k = 0; k < N_COUNTS; k++)
@@ -755,6 +774,30 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         case OPT_NO_IGNORE:
             add_flags |= SLUICE_ADD_NO_IGNORE;
             break;
+        case OPT_MAX_DEPTH: {
+            uint64_t v;
+            if (optarg[strspn(optarg, "0123456789")] != '\0' ||
+                !parse_size(optarg, &v) || v > INT32_MAX) {
+                wc_error(&s, 0, "invalid maximum depth: %s", quote(optarg));
+                status = EXIT_CONFIG;
+                goto done;
+            }
+            walk.max_depth = (int)v;
+            break;
+        }
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE: {
+            int k = c == OPT_EXCLUDE;
+            const char **g = realloc(globs[k], (nglobs[k] + 2) * sizeof *g);
+            if (!g) {
+                wc_error(&s, ENOMEM, "%s", optarg);
+                goto done;
+            }
+            g[nglobs[k]++] = optarg;
+            g[nglobs[k]] = NULL;
+            globs[k] = g;
+            break;
+        }
         case OPT_FILES0:
             files_from = optarg;
             break;
@@ -951,6 +994,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         status = EXIT_CONFIG;
         goto done;
     }
+    walk.include = globs[0];
+    walk.exclude = globs[1];
+    sluice_job_walk_opts(job, &walk);
 
     /* Every name, in order; names GNU refuses never reach the engine but
      * keep their place among the inputs. */
@@ -1046,6 +1092,8 @@ done:
         sluice_plugin_close(plugin);
     cli_notes_free(&s.skips);
     report_free(&s.rep);
+    free(globs[0]);
+    free(globs[1]);
     free(s.counters);
     free(s.identity);
     free(s.out);

@@ -185,7 +185,8 @@ typedef struct sluice__input {
 
 /* Adds the regular files under directory `path` (walk.c); flags are
  * sluice_job_add's. */
-int sluice__walk(sluice_job *job, const char *path, unsigned flags);
+int sluice__walk(sluice_job *job, const char *path, unsigned flags,
+                 const sluice_walk_opts *opts);
 /* Appends one input (job.c); takes a copy of path. */
 int sluice__job_push_input(sluice_job *job, const char *path,
                            const struct stat *st, int err);

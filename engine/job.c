@@ -88,6 +88,7 @@ struct sluice_job {
     sluice_plugin_handle *plugin;
     const sluice_plugin *desc;
     sluice_job_opts opts;
+    sluice_walk_opts walk; /* filters for directory operands */
     sluice_callbacks cb;
     sluice__worker coord;     /* coordinator-side host context */
     unsigned char *coord_out; /* its arena (inline mode, finish) */
@@ -216,8 +217,13 @@ int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
     if (stat(operand, &st) < 0)
         return sluice__job_push_input(job, operand, NULL, errno);
     if (S_ISDIR(st.st_mode) && (flags & SLUICE_ADD_WALK))
-        return sluice__walk(job, operand, flags);
+        return sluice__walk(job, operand, flags, &job->walk);
     return sluice__job_push_input(job, operand, &st, 0);
+}
+
+void sluice_job_walk_opts(sluice_job *job, const sluice_walk_opts *opts)
+{
+    job->walk = *opts;
 }
 
 uint32_t sluice_job_inputs(const sluice_job *job)
@@ -251,6 +257,7 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
         job->opts.jobs = -1;
     if (cb)
         job->cb = *cb;
+    job->walk.max_depth = -1;
     job->p_fd = -1;
     job->pin = -1;
     job->hook_fd = -1;

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,7 +44,39 @@ typedef struct walker {
     sluice_job *job;
     unsigned flags;     /* SLUICE_ADD_* */
     sluice__ignore *ig; /* NULL with SLUICE_ADD_NO_IGNORE */
+    const sluice_walk_opts *opts;
+    size_t root_len; /* bytes of "operand/" before a path relative to it */
 } walker;
+
+/* Whether a glob of the list matches the entry at `path` (name: its last
+ * component): globs with a '/' see the path relative to the operand. */
+static int glob_hit(const walker *w, const char *const *globs, const char *path,
+                    const char *name)
+{
+    const char *rel = strlen(path) > w->root_len ? path + w->root_len : name;
+    for (; globs && *globs; globs++) {
+        int full = strchr(*globs, '/') != NULL;
+        if (fnmatch(*globs, full ? rel : name, full ? FNM_PATHNAME : 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* --include / --exclude / --max-depth for an entry `depth` levels below
+ * the operand: 1 to leave it out. */
+static int filtered(const walker *w, const char *path, const char *name,
+                    int is_dir, int depth)
+{
+    const sluice_walk_opts *o = w->opts;
+    if (!o)
+        return 0;
+    if (o->max_depth >= 0 && depth > o->max_depth)
+        return 1;
+    if (glob_hit(w, o->exclude, path, name))
+        return 1;
+    return !is_dir && o->include && o->include[0] &&
+           !glob_hit(w, o->include, path, name);
+}
 
 static int skip_name(const walker *w, const char *n)
 {
@@ -84,8 +117,10 @@ static int ignored(const walker *w, const char *rel, const char *name,
 }
 
 /* Walks directory `path`, open as `dfd` (consumed); `rel` is the same
- * directory relative to the ignore stack's anchor. */
-static int walk_fd(walker *w, int dfd, const char *path, const char *rel)
+ * directory relative to the ignore stack's anchor; its entries are `depth`
+ * levels below the operand. */
+static int walk_fd(walker *w, int dfd, const char *path, const char *rel,
+                   int depth)
 {
     sluice_job *job = w->job;
     DIR *d = fdopendir(dfd);
@@ -169,6 +204,11 @@ static int walk_fd(walker *w, int dfd, const char *path, const char *rel)
                 }
             }
         }
+        if ((t == DT_REG || t == DT_DIR) &&
+            filtered(w, child, ents[i].name, t == DT_DIR, depth)) {
+            free(child);
+            continue;
+        }
         if (t == DT_REG) {
             rc = sluice__job_push_input(job, child, have_st ? &st : NULL, 0);
         } else if (t == DT_DIR) {
@@ -188,7 +228,7 @@ static int walk_fd(walker *w, int dfd, const char *path, const char *rel)
                     close(cfd);
                     rc = SLUICE_ENOMEM;
                 } else {
-                    rc = walk_fd(w, cfd, child, crel);
+                    rc = walk_fd(w, cfd, child, crel, depth + 1);
                     free(crel);
                 }
             }
@@ -206,9 +246,15 @@ out:
     return rc;
 }
 
-int sluice__walk(sluice_job *job, const char *path, unsigned flags)
+int sluice__walk(sluice_job *job, const char *path, unsigned flags,
+                 const sluice_walk_opts *opts)
 {
-    walker w = {.job = job, .flags = flags, .ig = NULL};
+    size_t pl = strlen(path);
+    walker w = {.job = job,
+                .flags = flags,
+                .ig = NULL,
+                .opts = opts,
+                .root_len = pl + (pl > 0 && path[pl - 1] != '/')};
     const char *rel = "";
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -222,7 +268,7 @@ int sluice__walk(sluice_job *job, const char *path, unsigned flags)
                        : sluice__job_push_input(job, path, NULL, -rc);
         }
     }
-    int rc = walk_fd(&w, fd, path, rel);
+    int rc = walk_fd(&w, fd, path, rel, 1);
     sluice__ignore_free(w.ig);
     return rc;
 }

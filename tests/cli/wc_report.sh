@@ -158,6 +158,35 @@ else
     fail by.invalid "rc $rc: $(cat "$T/err")"
 fi
 
+# ------------------------------------------------------- walk filters
+
+# names sluice wc visits for OPTS on the tree, one per line, sorted
+visits() {
+    "$SLUICE" wc -c "$@" "$R" | sed '$d' | sed 's/^ *[0-9]* //' | LC_ALL=C sort
+}
+walk_case() {
+    local name=$1 want=$2
+    shift 2
+    local got
+    got=$(visits "$@")
+    # a single file prints no total line: put its name back
+    [ "$(echo "$want" | grep -c .)" -eq 1 ] && got=$("$SLUICE" wc -c "$@" "$R" | sed 's/^ *[0-9]* //')
+    if [ "$got" = "$want" ]; then ok "walk.$name"; else fail "walk.$name" "got: $got
+want: $want"; fi
+}
+walk_case include-name "$(find "$R" -type f -name '*.c' | LC_ALL=C sort)" --include '*.c'
+walk_case include-two "$(find "$R" -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)" --include '*.c' --include '*.h'
+walk_case include-path "$R/src/main.c" --include 'src/*.c'
+walk_case exclude-dir "$(find "$R" -type f -not -path '*/lib/*' | LC_ALL=C sort)" --exclude lib
+walk_case exclude-name "$(find "$R" -type f -not -name '*.c' | LC_ALL=C sort)" --exclude '*.c'
+walk_case max-depth-1 "$(find "$R" -maxdepth 1 -type f | LC_ALL=C sort)" --max-depth 1
+walk_case max-depth-2 "$(find "$R" -maxdepth 2 -type f | LC_ALL=C sort)" --max-depth 2
+"$SLUICE" wc --max-depth 0 "$R" >"$T/out" 2>&1
+if [ ! -s "$T/out" ]; then ok walk.max-depth-0; else fail walk.max-depth-0 "$(cat "$T/out")"; fi
+# file operands are GNU wc's: no filter applies to them
+"$SLUICE" wc --include '*.h' "$R/src/main.c" >"$T/out"
+if grep -q 'main.c$' "$T/out"; then ok walk.file-operand-unfiltered; else fail walk.file-operand-unfiltered "$(cat "$T/out")"; fi
+
 # ------------------------------------------------------------- progress
 truncate -s 600M "$T/big"
 "$SLUICE" wc -j1 -L "$T/big" >/dev/null 2>"$T/plain.err"

@@ -142,6 +142,20 @@ SLUICE_API int sluice_job_new(sluice_plugin_handle *plugin,
                               const sluice_job_opts *opts,
                               const sluice_callbacks *cb, sluice_job **out,
                               char *err, size_t errlen);
+/* Filters for the walks of later sluice_job_add calls (the strings must stay
+ * valid until then).  A file's path relative to the directory operand is
+ * matched with fnmatch(3) when the glob holds a '/', else its name. */
+typedef struct sluice_walk_opts {
+    int max_depth; /* < 0: no limit; N: entries at most N levels below the
+                      operand (1: its own entries; 0: none) */
+    const char *const *include; /* NULL-terminated globs: when given, only
+                                   files matching one are taken */
+    const char *const *exclude; /* files and directories matching one are
+                                   left out (a directory is not entered) */
+} sluice_walk_opts;
+SLUICE_API void sluice_job_walk_opts(sluice_job *job,
+                                     const sluice_walk_opts *opts);
+
 /* Adds an operand: a file, "-" for stdin, or a directory (walked in sorted
  * order when SLUICE_ADD_WALK; .git/.hg/.svn skipped; symlinks inside a tree
  * not followed; hidden entries skipped unless SLUICE_ADD_HIDDEN; entries
