@@ -254,6 +254,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
 {
     wc_state *s = user;
     flush_skips(s, index);
+    if (errnum == SLUICE_ESKIPPED)
+        return; /* --skip-binary: as if it were not there */
 
     const char *name = s->implicit_stdin ? NULL : in->path;
     int e = errnum ? errnum : in->err;
@@ -350,6 +352,7 @@ enum {
     OPT_MAX_DEPTH,
     OPT_INCLUDE,
     OPT_EXCLUDE,
+    OPT_SKIP_BINARY,
 };
 
 static const struct option long_options[] = {
@@ -378,6 +381,7 @@ static const struct option long_options[] = {
     {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
     {"include", required_argument, NULL, OPT_INCLUDE},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"skip-binary", no_argument, NULL, OPT_SKIP_BINARY},
     {NULL, 0, NULL, 0},
 };
 
@@ -533,6 +537,8 @@ static void usage(const char *prog)
           "match GLOB\n"
           "      --max-depth=N      walk at most N levels below a "
           "directory operand\n"
+          "      --skip-binary      leave out files with a NUL byte in "
+          "their first 8 KiB\n"
           "      --json             print the counts as one JSON object\n"
           "      --csv              print the counts as CSV, with a header "
           "line\n"
@@ -773,6 +779,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_NO_IGNORE:
             add_flags |= SLUICE_ADD_NO_IGNORE;
+            break;
+        case OPT_SKIP_BINARY:
+            opts.skip_binary = 1;
             break;
         case OPT_MAX_DEPTH: {
             uint64_t v;

@@ -135,7 +135,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         return 0;
     case SLUICE__REC_ERROR:
         if (!g->err) {
-            g->err = rec->errnum > 0 ? rec->errnum : -1;
+            /* errno, SLUICE_ESKIPPED, or -1: see the message */
+            g->err = rec->errnum != 0 ? rec->errnum : -1;
             g->err_seq = g->unit_seq;
             g->err_off = rec->offset;
             size_t n =

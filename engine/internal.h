@@ -296,6 +296,7 @@ struct sluice__worker {
     const unsigned char *before;
     size_t before_len;
     unsigned char *lb; /* buffer for a range's lookbehind */
+    int skip_binary;   /* sluice_job_opts.skip_binary */
 };
 
 int sluice__worker_init(sluice__worker *w, const sluice_plugin_handle *plugin,

@@ -642,6 +642,7 @@ static int run_inline(sluice_job *job)
     int rc = sluice__worker_init(w, job->plugin, 0, job->coord_out,
                                  SLUICE_OUT_SIZE, &job->coord_tail, job->block);
     w->ctx.global = global;
+    w->skip_binary = job->opts.skip_binary;
     w->flush = coord_flush;
     w->flush_arg = job;
     if (rc == 0 && job->desc->worker_init && job->desc->worker_init(&w->ctx))
@@ -717,6 +718,7 @@ static int spawn(sluice_job *job, int i)
                                 &r->hdr->out_tail, job->block) < 0)
             _exit(2);
         w.ctx.global = global;
+        w.skip_binary = job->opts.skip_binary;
         sluice__worker_main(&w, r);
     }
     p->pid = pid;

@@ -305,11 +305,19 @@ static void partial_reset(sluice__worker *w)
         memset(w->partial, 0, d->partial_size ? d->partial_size : 1);
 }
 
+/* The byte count a binary check looks at (sluice_job_opts.skip_binary). */
+#define BINARY_PEEK 8192
+
 static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
                     uint64_t offset, uint32_t flags)
 {
     if (w->in_error)
         return -1;
+    if (w->skip_binary && (flags & SLUICE_BLOCK_FILE_BEGIN) && len &&
+        memchr(data, 0, len < BINARY_PEEK ? len : BINARY_PEEK)) {
+        host_error(&w->ctx, SLUICE_ESKIPPED, UINT64_MAX, "binary file");
+        return -1;
+    }
     sluice_block b = {.data = data,
                       .len = len,
                       .offset = offset,

@@ -187,6 +187,23 @@ if [ ! -s "$T/out" ]; then ok walk.max-depth-0; else fail walk.max-depth-0 "$(ca
 "$SLUICE" wc --include '*.h' "$R/src/main.c" >"$T/out"
 if grep -q 'main.c$' "$T/out"; then ok walk.file-operand-unfiltered; else fail walk.file-operand-unfiltered "$(cat "$T/out")"; fi
 
+# --skip-binary: a NUL in the first 8 KiB leaves the file out, whatever its
+# size (a big one is cut into several units) and the worker count
+B="$T/bin"
+mkdir -p "$B"
+printf 'text\n' >"$B/a.txt"
+printf 'x\0y\n' >"$B/small.bin"
+{ printf 'late\n'; head -c 9000 /dev/zero | tr '\0' 'z'; printf '\0\n'; } >"$B/late-nul.txt"
+{ head -c 100 /dev/zero; yes 'more text' | head -c 9000000; } >"$B/big.bin"
+r=""
+for j in 0 2; do
+    got=$("$SLUICE" wc -l -j "$j" --skip-binary "$B" | sed 's/^ *[0-9]* //' | tr '\n' ' ')
+    [ "$got" = "$B/a.txt $B/late-nul.txt total " ] || r+=" -j$j:[$got]"
+done
+"$SLUICE" wc --skip-binary "$B/small.bin" >"$T/out" 2>&1
+[ ! -s "$T/out" ] || r+=" operand:$(cat "$T/out")"
+if [ -z "$r" ]; then ok skip-binary; else fail skip-binary "$r"; fi
+
 # ------------------------------------------------------------- progress
 truncate -s 600M "$T/big"
 "$SLUICE" wc -j1 -L "$T/big" >/dev/null 2>"$T/plain.err"

@@ -43,7 +43,8 @@ extern "C" {
     X(CORRUPT, -1008, "worker sent invalid data")                              \
     X(OUTPUT, -1009, "output write failed")                                    \
     X(INPUT, -1010, "some inputs could not be processed")                      \
-    X(NOTFOUND, -1011, "not found")
+    X(NOTFOUND, -1011, "not found")                                           \
+    X(SKIPPED, -1012, "binary file skipped")
 
 enum {
 #define SLUICE_X_ENUM(name, value, msg) SLUICE_E##name = (value),
@@ -135,6 +136,8 @@ typedef struct sluice_job_opts {
     size_t chunk_size;   /* bytes per unit of a large input; 0 = default */
     size_t batch_bytes;  /* bytes of small files per unit; 0 = default */
     uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
+    int skip_binary;     /* an input with a NUL byte in its first 8 KiB is
+                            reported with SLUICE_ESKIPPED, not processed */
 } sluice_job_opts;
 
 /* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
