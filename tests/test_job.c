@@ -396,16 +396,13 @@ static void a_failing_worker_init_fails_the_job_without_hanging(void **st)
     assert_non_null(strstr(err, "crash"));
 }
 
-static void stdin_pipe_is_read_as_a_stream(void **st)
+/* Runs plugin `name` over stdin fed with d[0..n) through a pipe by a child
+ * process, with `jobs` workers. */
+static int run_on_pipe(const char *name, const unsigned char *d, size_t n,
+                       int jobs, result *r, char *err, size_t errlen)
 {
-    (void)st;
     int fds[2];
     assert_int_equal(pipe(fds), 0);
-    size_t n = 3000000;
-    unsigned char *d = malloc(n);
-    uint64_t s = 11;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (unsigned char)tu_rand(&s);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
@@ -423,12 +420,24 @@ static void stdin_pipe_is_read_as_a_stream(void **st)
     dup2(fds[0], 0);
     close(fds[0]);
     const char *paths[] = {"-"};
-    result r;
-    char err[512];
-    int rc = run("summer", paths, 1, 2, 0, NULL, &r, err, sizeof err);
+    int rc = run(name, paths, 1, jobs, 0, NULL, r, err, errlen);
     dup2(saved, 0);
     close(saved);
     waitpid(pid, NULL, 0);
+    return rc;
+}
+
+static void stdin_pipe_is_read_as_a_stream(void **st)
+{
+    (void)st;
+    size_t n = 3000000;
+    unsigned char *d = malloc(n);
+    uint64_t s = 11;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (unsigned char)tu_rand(&s);
+    result r;
+    char err[512];
+    int rc = run_on_pipe("summer", d, n, 2, &r, err, sizeof err);
     assert_int_equal(rc, 0);
     assert_int_equal(r.bytes[0], n);
     assert_true(r.hash[0] == hash_of(d, n));
@@ -750,31 +759,9 @@ static void a_stream_with_a_boundary_hook_stays_on_one_worker(void **st)
     uint64_t bounds[4096];
     size_t nb, tail;
     unsigned char *d = make_frames(n, 9, 0, bounds, &nb, &tail);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        size_t off = 0;
-        while (off < n) {
-            ssize_t w = write(fds[1], d + off, n - off);
-            if (w <= 0)
-                _exit(1);
-            off += (size_t)w;
-        }
-        _exit(0);
-    }
-    close(fds[1]);
-    int saved = dup(0);
-    dup2(fds[0], 0);
-    close(fds[0]);
-    const char *paths[] = {"-"};
     result r;
     char err[512];
-    int rc = run("framed", paths, 1, 2, 0, NULL, &r, err, sizeof err);
-    dup2(saved, 0);
-    close(saved);
-    waitpid(pid, NULL, 0);
+    int rc = run_on_pipe("framed", d, n, 2, &r, err, sizeof err);
     assert_int_equal(rc, 0);
     /* Stream units are cut anywhere: check the offsets as positions. */
     const char *p = r.out, *end = r.out + r.out_len;
