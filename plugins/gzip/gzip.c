@@ -376,19 +376,24 @@ static size_t deflate_raw(gz_state *s, const unsigned char *in, size_t n,
     }
 }
 
+/* FNAME and MTIME for the member that starts `block`'s input (NULL and 0
+ * for any other member, and with no_name). */
+static const char *header_name(const sluice_block *block, uint32_t *mtime)
+{
+    *mtime = 0;
+    if (!(block->flags & SLUICE_BLOCK_FILE_BEGIN) || gz_cfg.no_name)
+        return NULL;
+    *mtime = member_mtime(block->path);
+    return member_name(block->path);
+}
+
 static int map_member(sluice_ctx *ctx, const sluice_block *block, uint32_t crc)
 {
     static const unsigned char none[1] = {0};
     gz_state *s = ctx->state;
     const unsigned char *in = block->len ? block->data : none;
-    int first = (block->flags & SLUICE_BLOCK_FILE_BEGIN) != 0;
-    const char *name = NULL;
     uint32_t mtime = 0;
-
-    if (first && !gz_cfg.no_name) {
-        name = member_name(block->path);
-        mtime = member_mtime(block->path);
-    }
+    const char *name = header_name(block, &mtime);
     size_t name_len = name ? strlen(name) + 1 : 0;
     size_t header = GZ_FIXED + GZ_EXTRA + name_len;
     size_t bound = deflate_bound(s, block->len);
@@ -442,13 +447,8 @@ static int map_single(sluice_ctx *ctx, const sluice_block *block)
     gz_state *s = ctx->state;
     const unsigned char *in = block->len ? block->data : none;
     int first = (block->flags & SLUICE_BLOCK_FILE_BEGIN) != 0;
-    const char *name = NULL;
     uint32_t mtime = 0;
-
-    if (first && !gz_cfg.no_name) {
-        name = member_name(block->path);
-        mtime = member_mtime(block->path);
-    }
+    const char *name = header_name(block, &mtime);
     size_t name_len = name ? strlen(name) + 1 : 0;
     size_t header = first ? GZ_FIXED + name_len : 0;
     /* deflateBound covers a finished stream; a sync flush adds an empty

@@ -29,24 +29,6 @@ mkdir -p "$D"
 SG=("$SLUICE" gzip)
 SU=("$SLUICE" gunzip)
 
-check_true() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "command failed: $*"; fi
-}
-
-check_rc() {
-    if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "condition failed"; fi
-}
-
-has_temp() {
-    local f
-    for f in "$1"/.[!.]*; do
-        [ -e "$f" ] && return 0
-    done
-    return 1
-}
-
 # ------------------------------------------------------------ fixtures
 
 : >"$D/empty"

@@ -24,27 +24,6 @@ D="$T/d"
 mkdir -p "$D"
 SG=("$SLUICE" gzip)
 
-# check_true NAME CMD... -- ok when CMD succeeds
-check_true() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "command failed: $*"; fi
-}
-
-# has_temp DIR -- DIR holds a dot file (a temporary file left behind)
-has_temp() {
-    local f
-    for f in "$1"/.[!.]*; do
-        [ -e "$f" ] && return 0
-    done
-    return 1
-}
-
-# check_rc NAME STATUS -- ok when STATUS (of the test just run) is 0
-check_rc() {
-    if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "condition failed"; fi
-}
-
 # ------------------------------------------------------------ fixtures
 
 : >"$D/empty"
