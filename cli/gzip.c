@@ -1190,7 +1190,9 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
         int k = 0;
         if (strcmp(name, "-") != 0) {
             k = check_operand(&s, name, before, &f->st, ops.v[i].walked);
-            if (k == 0 && !compress)
+            /* -N (name, time), -l and -v (header size for the ratio) */
+            if (k == 0 && !compress &&
+                (s.name_set || s.mode == MODE_LIST || s.verbose))
                 peek_header(f);
             if (k == 0 && !s.to_stdout && s.mode != MODE_TEST &&
                 s.mode != MODE_LIST)

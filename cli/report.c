@@ -168,10 +168,14 @@ static void add_to_group(report *r, const char *name, const uint64_t *v)
     char buf[4096];
     const char *g = group_of(r, name, buf, sizeof buf);
     report_bucket *b = NULL;
-    for (size_t i = 0; i < r->ngroups; i++)
+    /* Walks deliver a directory's files one after another: the group of
+     * the last file is the likely one. */
+    if (r->last < r->ngroups && strcmp(r->groups[r->last].name, g) == 0)
+        b = &r->groups[r->last];
+    for (size_t i = 0; !b && i < r->ngroups; i++)
         if (strcmp(r->groups[i].name, g) == 0) {
             b = &r->groups[i];
-            break;
+            r->last = i;
         }
     if (!b) {
         if (r->ngroups == r->cap) {
@@ -194,7 +198,7 @@ static void add_to_group(report *r, const char *name, const uint64_t *v)
             r->failed = true;
             return;
         }
-        r->ngroups++;
+        r->last = r->ngroups++;
     }
     b->files++;
     for (int k = 0; k < r->ncols; k++) {

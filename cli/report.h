@@ -54,6 +54,7 @@ typedef struct report {
     uint64_t rows;  /* rows written (JSON separators) */
     report_bucket *groups;
     size_t ngroups, cap;
+    size_t last; /* index of the group used last */
     bool failed; /* out of memory: rows were lost */
 } report;
 

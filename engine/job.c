@@ -114,7 +114,8 @@ struct sluice_job {
 
     /* progress */
     uint64_t done_bytes;
-    uint64_t progress_at; /* CLOCK_MONOTONIC ns of the last report */
+    uint64_t progress_at;     /* CLOCK_MONOTONIC ns of the last report */
+    sluice_progress progress; /* totals set when the run starts */
 
     /* run */
     sluice__gather g;
@@ -597,17 +598,9 @@ static void report_progress(sluice_job *job, int force)
     if (!force && now - job->progress_at < 200000000u)
         return;
     job->progress_at = now;
-    sluice_progress p = {.inputs_done = job->g.cur_input,
-                         .inputs_total = job->ninputs,
-                         .bytes_done = job->done_bytes};
-    for (uint32_t i = 0; i < job->ninputs; i++) {
-        const sluice__input *in = &job->inputs[i];
-        if (in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX)
-            p.bytes_total += in->size;
-        else if (in->kind == SLUICE__IN_STREAM)
-            p.streams++;
-    }
-    job->cb.on_progress(job->cb.user, &p);
+    job->progress.inputs_done = job->g.cur_input;
+    job->progress.bytes_done = job->done_bytes;
+    job->cb.on_progress(job->cb.user, &job->progress);
 }
 
 static int run_finish(sluice_job *job)
@@ -1210,6 +1203,14 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
                                  job->inputs, job->ninputs);
     if (rc < 0)
         return rc;
+    job->progress.inputs_total = job->ninputs;
+    for (uint32_t i = 0; i < job->ninputs; i++) {
+        const sluice__input *in = &job->inputs[i];
+        if (in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX)
+            job->progress.bytes_total += in->size;
+        else if (in->kind == SLUICE__IN_STREAM)
+            job->progress.streams++;
+    }
     int nw = job->opts.jobs < 0 ? sluice_cpu_count() : job->opts.jobs;
     if (nw == 0)
         run_inline(job);
