@@ -11,6 +11,8 @@
 #      counts code lines per language)
 #   4  source tree, default counts, LC_ALL=C.UTF-8:
 #      `sluice wc DIR` against `find DIR -type f -print0 | wc --files0-from=-`
+#   6  the source tree as a .tar.gz: `sluice wc -z TREE.tar.gz` against
+#      `tar xzf - -O < TREE.tar.gz | wc` (lines and bytes checked)
 # Cases 1, 2 and 4 also time `sluice wc -j 1` (one worker: single-core
 # figures).  Before timing, each sluice command is run once and its numbers
 # compared with GNU wc's (the tree: the total line); a mismatch is reported
@@ -227,6 +229,36 @@ for c in $cases; do
                table+=("$title|sluice|$med|$(awk -v n="$tree_files" -v t="$med" 'BEGIN { printf "%.0f files/s", n / t }')|$(awk -v a="$cmed" -v b="$med" 'BEGIN { printf "%.1f", a / b }')")
            else
                echo "   hyperfine failed (see $results/case5.txt)"
+               status=1
+           fi ;;
+        6) # The tree as a .tar.gz (made with tar czf, gzip -6): `sluice wc
+           # -z` reads it as a directory; GNU counts the stream of all
+           # members.  Words may differ (a word can span two members in the
+           # stream): lines and bytes of the total must agree.
+           tgz="$results/tree.tar.gz"
+           [ -f "$tgz" ] || tar czf "$tgz" -C "$(dirname "$tree")" "$(basename "$tree")"
+           gline="tar xzf - -O < $(printf '%q' "$tgz") | $(shell_line "$gnu_wc")"
+           sline="$(shell_line "${sluice_cmd[@]}" -z "$tgz")"
+           want=$(bash -c "$gline" | awk '{print $1, $3}')
+           got=$(bash -c "$sline" | tail -n 1 | awk '{print $1, $3}')
+           if [ "$got" = "$want" ]; then
+               checks+=("(6) sluice -z: same lines and bytes as GNU wc of the stream: $want")
+           else
+               checks+=("(6) sluice -z: MISMATCH: sluice '$got', GNU wc '$want'")
+               status=1
+           fi
+           echo "   ${checks[-1]}"
+           json="$results/case6.json"
+           title="tree .tar.gz ($tree_files files)"
+           if hyperfine -w "$warmup" -r "$runs" --export-json "$json" \
+                  -n "tar xzf | wc" "$gline" -n sluice "$sline" \
+                  > "$results/case6.txt" 2>&1; then
+               med=$(median "$json" sluice)
+               gmed=$(median "$json" "tar xzf | wc")
+               table+=("$title|tar xzf | wc|$gmed|$(awk -v n="$tree_files" -v t="$gmed" 'BEGIN { printf "%.0f files/s", n / t }')|-")
+               table+=("$title|sluice -z|$med|$(awk -v n="$tree_files" -v t="$med" 'BEGIN { printf "%.0f files/s", n / t }')|$(awk -v a="$gmed" -v b="$med" 'BEGIN { printf "%.2f", a / b }')")
+           else
+               echo "   hyperfine failed (see $results/case6.txt)"
                status=1
            fi ;;
         *) die "unknown case '$c' in CASES" ;;

@@ -110,7 +110,7 @@ void cli_progress_update(cli_progress *p, const sluice_progress *sp)
     double elapsed = mono_seconds() - p->start;
     if (elapsed < 1.0)
         return; /* short jobs show nothing */
-    if (sp->inputs_done == sp->inputs_total) {
+    if (sp->inputs_done == sp->inputs_total && !sp->expanding) {
         cli_progress_clear(); /* all reported: nothing left to show */
         return;
     }
@@ -119,15 +119,20 @@ void cli_progress_update(cli_progress *p, const sluice_progress *sp)
     human(total, sizeof total, (double)sp->bytes_total);
     double bps = (double)sp->bytes_done / elapsed;
     human(rate, sizeof rate, bps);
-    if (!sp->streams && bps > 0 && sp->bytes_total >= sp->bytes_done) {
+    /* While walks and archives still give inputs the totals grow: no
+     * ETA, and the file count says "+". */
+    int growing = sp->expanding != 0;
+    if (!sp->streams && !growing && bps > 0 &&
+        sp->bytes_total >= sp->bytes_done) {
         unsigned long left =
             (unsigned long)((double)(sp->bytes_total - sp->bytes_done) / bps +
                             0.5);
         snprintf(eta, sizeof eta, ", ETA %lu:%02lu", left / 60, left % 60);
     }
-    fprintf(stderr, "\r%s: %u/%u files, %s%s%s, %s/s%s\033[K", p->prog,
-            sp->inputs_done, sp->inputs_total, done, sp->streams ? "" : " of ",
-            sp->streams ? "" : total, rate, eta);
+    int sized = !sp->streams && !growing;
+    fprintf(stderr, "\r%s: %u/%u%s files, %s%s%s, %s/s%s\033[K", p->prog,
+            sp->inputs_done, sp->inputs_total, growing ? "+" : "", done,
+            sized ? " of " : "", sized ? total : "", rate, eta);
     fflush(stderr);
     p->shown = 1;
     shown_progress = p;

@@ -31,8 +31,10 @@
  *
  * Extensions: a directory operand is walked by the engine and each file in
  * it is an input of its own (sorted order; hidden and ignored files are
- * left out unless --hidden, --no-ignore); the counts, widths and the
- * total treat those files exactly as if they had been named one by one.
+ * left out unless --hidden, --no-ignore; symbolic links are followed only
+ * with --follow, which has no short option since -L is GNU's); the counts,
+ * widths and the total treat those files exactly as if they had been named
+ * one by one.
  * -j/--jobs, --chunk-size and the hidden --simd tune the engine and plugin.
  *
  * Output goes through one buffer written with write(2) on whole lines (a
@@ -83,6 +85,15 @@ typedef enum total_mode {
 static const char *const total_args[] = {"auto", "always", "only", "never",
                                          NULL};
 
+/* One input's result, kept until the column width is known. */
+typedef struct held_input {
+    uint32_t index;
+    void *partial; /* a copy, or NULL */
+    int errnum;
+    uint64_t offset;
+    char *message; /* a copy, or NULL */
+} held_input;
+
 typedef struct wc_state {
     const char *prog;     /* "sluice wc" */
     bool print[N_COUNTS]; /* which counts to print */
@@ -115,6 +126,13 @@ typedef struct wc_state {
     bool rep_max[N_COUNTS];
     int progress_force; /* --progress 1, --no-progress 0, else -1 */
     cli_progress progress;
+
+    sluice_job *job;
+    bool width_known;  /* every input is known: width is set */
+    bool names_stream; /* names come from a stream (--files0-from=-) */
+    int n_printed;     /* counts printed per line */
+    held_input *held;  /* results waiting for the width */
+    size_t nheld, held_cap;
 } wc_state;
 
 #define OUT_CAP (64 * 1024)
@@ -248,18 +266,17 @@ static void flush_skips(wc_state *s, uint32_t upto)
     }
 }
 
-static void on_input(void *user, uint32_t index, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t offset,
-                     const char *message)
+static void show_input(wc_state *s, const sluice_input *in, const void *partial,
+                       int errnum, uint64_t offset, const char *message)
 {
-    wc_state *s = user;
-    flush_skips(s, index);
+    flush_skips(s, in->operand);
     if (errnum == SLUICE_ESKIPPED)
         return; /* --skip-binary: as if it were not there */
 
     const char *name = s->implicit_stdin ? NULL : in->path;
-    int e = errnum ? errnum : in->err;
-    bool failed = e != 0 || message != NULL;
+    /* errnum -1 (and other engine codes): the message says why. */
+    int e = errnum > 0 ? errnum : errnum == 0 ? in->err : 0;
+    bool failed = errnum != 0 || in->err != 0 || message != NULL;
     /* GNU never opens stdin: whatever fails there fails as a read. */
     bool is_stdin = strcmp(in->path, "-") == 0;
 
@@ -302,6 +319,72 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                  message && *message ? message : "failed");
 }
 
+static int number_width(const wc_state *s, const sluice_job *job, size_t n_rows,
+                        bool stream, int n_printed);
+
+/* GNU lays out columns by the sizes of every input, so while a walk or an
+ * archive is still giving inputs the results wait here. */
+static int hold_input(wc_state *s, uint32_t index, const void *partial,
+                      int errnum, uint64_t offset, const char *message)
+{
+    if (s->nheld == s->held_cap) {
+        size_t ncap = s->held_cap ? s->held_cap * 2 : 256;
+        held_input *p = realloc(s->held, ncap * sizeof *p);
+        if (!p)
+            return -1;
+        s->held = p;
+        s->held_cap = ncap;
+    }
+    held_input *h = &s->held[s->nheld];
+    memset(h, 0, sizeof *h);
+    h->index = index;
+    h->errnum = errnum;
+    h->offset = offset;
+    if (partial) {
+        size_t n = s->plugin->partial_size;
+        if (!(h->partial = malloc(n ? n : 1)))
+            return -1;
+        memcpy(h->partial, partial, n);
+    }
+    if (message && !(h->message = strdup(message))) {
+        free(h->partial);
+        return -1;
+    }
+    s->nheld++;
+    return 0;
+}
+
+/* Every input is known: the widths follow, and what waited is shown. */
+static void fix_width(wc_state *s)
+{
+    size_t n_rows = sluice_job_inputs(s->job) + s->skips.n;
+    s->width = number_width(s, s->job, n_rows, s->names_stream, s->n_printed);
+    s->width_known = true;
+    for (size_t i = 0; i < s->nheld; i++) {
+        held_input *h = &s->held[i];
+        show_input(s, sluice_job_input(s->job, h->index), h->partial, h->errnum,
+                   h->offset, h->message);
+        free(h->partial);
+        free(h->message);
+    }
+    free(s->held);
+    s->held = NULL;
+    s->nheld = s->held_cap = 0;
+}
+
+static void on_input(void *user, uint32_t index, const sluice_input *in,
+                     const void *partial, int errnum, uint64_t offset,
+                     const char *message)
+{
+    wc_state *s = user;
+    if (!s->width_known && !sluice_job_inputs_final(s->job) &&
+        hold_input(s, index, partial, errnum, offset, message) == 0)
+        return;
+    if (!s->width_known)
+        fix_width(s);
+    show_input(s, in, partial, errnum, offset, message);
+}
+
 /* report.c's output: wc's buffered stdout; its text rows: wc's lines. */
 static void rep_write(void *arg, const char *p, size_t n)
 {
@@ -341,6 +424,7 @@ enum {
     OPT_SIMD,
     OPT_HIDDEN,
     OPT_NO_IGNORE,
+    OPT_FOLLOW,
     OPT_HELP,
     OPT_VERSION,
     OPT_JSON,
@@ -353,6 +437,10 @@ enum {
     OPT_INCLUDE,
     OPT_EXCLUDE,
     OPT_SKIP_BINARY,
+    OPT_ARCHIVES,
+    OPT_ARC_BYTES,
+    OPT_ARC_RATIO,
+    OPT_ARC_ENTRIES,
 };
 
 static const struct option long_options[] = {
@@ -372,6 +460,7 @@ static const struct option long_options[] = {
     {"simd", required_argument, NULL, OPT_SIMD},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
     {"json", no_argument, NULL, OPT_JSON},
     {"csv", no_argument, NULL, OPT_CSV},
     {"summary", no_argument, NULL, OPT_SUMMARY},
@@ -382,6 +471,10 @@ static const struct option long_options[] = {
     {"include", required_argument, NULL, OPT_INCLUDE},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"skip-binary", no_argument, NULL, OPT_SKIP_BINARY},
+    {"archives", optional_argument, NULL, OPT_ARCHIVES},
+    {"archive-max-bytes", required_argument, NULL, OPT_ARC_BYTES},
+    {"archive-max-ratio", required_argument, NULL, OPT_ARC_RATIO},
+    {"archive-max-entries", required_argument, NULL, OPT_ARC_ENTRIES},
     {NULL, 0, NULL, 0},
 };
 
@@ -496,11 +589,11 @@ static void usage(const char *prog)
           "input.\n"
           "A directory FILE is walked: each file under it is counted, in "
           "sorted order\n"
-          "(.git, .hg and .svn are skipped; symbolic links in it are not "
-          "followed;\n"
-          "hidden files and files ignored by .gitignore, .ignore and "
-          ".git/info/exclude\n"
-          "are skipped).\n"
+          "(.git, .hg and .svn are skipped; symbolic links in it are "
+          "followed only\n"
+          "with --follow; hidden files and files ignored by .gitignore, "
+          ".ignore and\n"
+          ".git/info/exclude are skipped).\n"
           "\n"
           "With no FILE, or when FILE is -, read standard input.\n"
           "\n"
@@ -528,6 +621,7 @@ static void usage(const char *prog)
           "                           (suffixes k, M, G)\n"
           "      --hidden           walk hidden files and directories too\n"
           "      --no-ignore        walk files that ignore files exclude\n"
+          "      --follow           follow symbolic links met in a walk\n"
           "      --include=GLOB     walk only files whose name (or path "
           "below the\n"
           "                           directory, for a GLOB with '/') "
@@ -539,6 +633,16 @@ static void usage(const char *prog)
           "directory operand\n"
           "      --skip-binary      leave out files with a NUL byte in "
           "their first 8 KiB\n"
+          "  -z, --archives[=nested]  read archives (tar, tar.gz, zip, 7z, "
+          "...) and\n"
+          "                           compressed files as directories: "
+          "one line per\n"
+          "                           member, ARCHIVE:member; nested: "
+          "archives in\n"
+          "                           archives too\n"
+          "      --archive-max-bytes=SIZE, --archive-max-ratio=N,\n"
+          "      --archive-max-entries=N  limits per archive (1T, 1000, "
+          "1000000)\n"
           "      --json             print the counts as one JSON object\n"
           "      --csv              print the counts as CSV, with a header "
           "line\n"
@@ -741,6 +845,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     int status = EXIT_FAILURE;
     bool read_stdin = false;
     unsigned add_flags = SLUICE_ADD_WALK;
+    sluice_archive_limits arc_lim = {0};
     sluice_walk_opts walk = {.max_depth = -1};
     /* --include / --exclude globs: NULL-terminated lists of argv strings */
     const char **globs[2] = {NULL, NULL};
@@ -755,7 +860,8 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
     int c;
-    while ((c = getopt_long(argc, argv, "clLmwj:", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "clLmwj:z", long_options, NULL)) !=
+           -1) {
         switch (c) {
         case 'c':
             s.print[C_BYTES] = true;
@@ -780,9 +886,46 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         case OPT_NO_IGNORE:
             add_flags |= SLUICE_ADD_NO_IGNORE;
             break;
+        case OPT_FOLLOW:
+            add_flags |= SLUICE_ADD_FOLLOW;
+            break;
         case OPT_SKIP_BINARY:
             opts.skip_binary = 1;
             break;
+        case 'z':
+            add_flags |= SLUICE_ADD_ARCHIVES;
+            break;
+        case OPT_ARCHIVES:
+            add_flags |= SLUICE_ADD_ARCHIVES;
+            if (optarg && strcmp(optarg, "nested") == 0) {
+                add_flags |= SLUICE_ADD_NESTED;
+            } else if (optarg && strcmp(optarg, "top") != 0) {
+                wc_error(&s, 0, "invalid argument %s for %s", quote(optarg),
+                         quote("--archives"));
+                fputs("Valid arguments are:\n  - 'top'\n  - 'nested'\n",
+                      stderr);
+                try_help(s.prog);
+                status = EXIT_CONFIG;
+                goto done;
+            }
+            break;
+        case OPT_ARC_BYTES:
+        case OPT_ARC_RATIO:
+        case OPT_ARC_ENTRIES: {
+            uint64_t v;
+            if (!parse_size(optarg, &v) || v == 0) {
+                wc_error(&s, 0, "invalid archive limit: %s", quote(optarg));
+                status = EXIT_CONFIG;
+                goto done;
+            }
+            if (c == OPT_ARC_BYTES)
+                arc_lim.max_bytes = v;
+            else if (c == OPT_ARC_RATIO)
+                arc_lim.max_ratio = v;
+            else
+                arc_lim.max_entries = v;
+            break;
+        }
         case OPT_MAX_DEPTH: {
             uint64_t v;
             if (optarg[strspn(optarg, "0123456789")] != '\0' ||
@@ -1006,13 +1149,15 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     walk.include = globs[0];
     walk.exclude = globs[1];
     sluice_job_walk_opts(job, &walk);
+    sluice_job_archive_limits(job, &arc_lim);
+    s.job = job;
 
     /* Every name, in order; names GNU refuses never reach the engine but
      * keep their place among the inputs. */
     bool names_from_stdin = files_from && strcmp(files_from, "-") == 0;
     for (size_t i = 0; i < n_names; i++) {
         const char *name = names[i];
-        uint32_t before = sluice_job_inputs(job);
+        uint32_t before = sluice_job_operands(job);
         int skip = 0;
         if (names_from_stdin && strcmp(name, "-") == 0)
             skip = cli_notes_add(&s.skips, before,
@@ -1042,11 +1187,17 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         }
     }
 
-    size_t n_rows = sluice_job_inputs(job) + s.skips.n;
-    s.width = number_width(&s, job, n_rows, files_from && nl.stream, n_printed);
+    s.names_stream = files_from && nl.stream;
+    s.n_printed = n_printed;
+    if (sluice_job_inputs_final(job) || s.rep.format != REPORT_TEXT ||
+        s.total == TOTAL_ONLY)
+        fix_width(&s);
 
     rc = sluice_job_run(job, err, sizeof err);
+    if (!s.width_known)
+        fix_width(&s);
     cli_progress_done(&s.progress);
+    size_t n_rows = sluice_job_inputs(job) + s.skips.n;
     if (rc < 0 && rc != SLUICE_EINPUT) {
         wc_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "ring.h"
@@ -33,6 +34,11 @@
 #define SLUICE_MAX_RESERVE (2 * SLUICE_MiB)
 #define SLUICE_MAX_PARTIAL 4096
 #define SLUICE_MSG_MAX 512
+
+static inline size_t sluice__pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
 
 /* ------------------------------------------------------------------ units */
 
@@ -66,8 +72,9 @@ typedef struct sluice__unit {
     uint32_t reserved;
 } sluice__unit;
 
-/* Manifest entry, followed by path_len bytes of path and a NUL, padded to
- * 8 bytes.  Shared. */
+/* Manifest entry, followed by path_len bytes of path and a NUL, then
+ * msg_len bytes of error message, then (SLUICE__MF_INLINE) `size` bytes of
+ * the input's data, each part padded to 8 bytes.  Shared. */
 typedef struct sluice__mfile {
     uint32_t input;    /* index of the input in the job */
     int32_t errnum;    /* planning already failed with this errno */
@@ -75,7 +82,25 @@ typedef struct sluice__mfile {
     uint64_t base;     /* offset of the input's first byte in the file */
     int32_t fd;        /* inherited descriptor to read (stdin), or -1 */
     uint32_t path_len; /* bytes of path, without the NUL */
+    uint32_t msg_len;  /* bytes of error message (SLUICE__MF_FAILED) */
+    uint32_t flags;    /* SLUICE__MF_* */
+    uint64_t err_off;  /* SLUICE__MF_FAILED: offset of the error, or
+                          UINT64_MAX */
 } sluice__mfile;
+
+enum {
+    SLUICE__MF_INLINE = 1u << 0, /* the data is in the manifest */
+    SLUICE__MF_FAILED = 1u << 1, /* the input failed (errnum, message);
+                                    STREAM: after this unit's data */
+};
+
+/* Bytes of a manifest entry with its path, message and inline data. */
+static inline size_t sluice__mfile_bytes(size_t path_len, size_t msg_len,
+                                         size_t inline_len)
+{
+    return sizeof(sluice__mfile) + sluice__pad8(path_len + 1) +
+           sluice__pad8(msg_len) + sluice__pad8(inline_len);
+}
 
 /* A completion: records [out_pos, out_pos + out_len) of the worker's output
  * arena belong to unit `seq`.  LAST when the unit is done.  Shared. */
@@ -105,11 +130,6 @@ typedef struct sluice__rec {
     int32_t errnum;  /* ERROR: errno or 0 */
     uint64_t offset; /* ERROR: byte offset, or UINT64_MAX */
 } sluice__rec;
-
-static inline size_t sluice__pad8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
 
 /* --------------------------------------------------------- shared region */
 
@@ -170,26 +190,80 @@ int sluice__parse_size(const char *s, int64_t *out);
 /* ------------------------------------------------------------------ inputs */
 
 enum {
-    SLUICE__IN_FILE = 1,   /* regular file, read by workers */
-    SLUICE__IN_STREAM = 2, /* pipe, tty, device: read by the coordinator */
-    SLUICE__IN_FAILED = 3, /* planning failed: report err */
+    SLUICE__IN_FILE = 1,   /* regular file, read by workers; with `data`:
+                              an archive member already read */
+    SLUICE__IN_STREAM = 2, /* pipe, tty, device, or an archive member
+                              (`arc`): read by the coordinator */
+    SLUICE__IN_FAILED = 3, /* planning failed: report err (or msg) */
+    SLUICE__IN_EXPAND = 4, /* a directory to walk or an archive to open:
+                              replaced by its inputs when planning gets
+                              to it */
 };
 
+typedef struct sluice__walk sluice__walk;
+typedef struct sluice__arc sluice__arc;
+
 typedef struct sluice__input {
-    sluice_input pub; /* what the CLI sees */
-    int kind;         /* SLUICE__IN_* */
-    int fd;           /* stdin: 0; else -1 */
-    uint64_t base;    /* stdin as a regular file: its offset */
-    uint64_t size;    /* bytes to read (regular files) */
+    sluice_input pub;    /* what the CLI sees */
+    int kind;            /* SLUICE__IN_* */
+    int fd;              /* stdin: 0; else -1 */
+    uint64_t base;       /* stdin as a regular file: its offset */
+    uint64_t size;       /* bytes to read (regular files, data) */
+    unsigned add_flags;  /* EXPAND: the operand's SLUICE_ADD_* */
+    int depth;           /* EXPAND archive: nesting level (1: a file) */
+    sluice__walk *walk;  /* EXPAND directory: its walk, once begun */
+    sluice__arc *arc;    /* EXPAND archive: once open; STREAM member: the
+                            archive it is read from (not owned) */
+    sluice__arc *parent; /* EXPAND nested archive: read from this one's
+                            current member (not owned) */
+    unsigned char *data; /* FILE: the member's bytes (owned) */
+    char *msg;           /* FAILED: the message, else strerror(err) */
+    uint64_t err_off;    /* FAILED: byte offset of the error, or
+                            UINT64_MAX */
 } sluice__input;
 
-/* Adds the regular files under directory `path` (walk.c); flags are
- * sluice_job_add's. */
-int sluice__walk(sluice_job *job, const char *path, unsigned flags,
-                 const sluice_walk_opts *opts);
+/* A walk of one directory operand (walk.c): a resumable iterator that
+ * turns the regular files under it into inputs, a few per step, in the
+ * walk's order.  One job, one thread. */
+typedef struct sluice__walk sluice__walk;
+/* Starts a walk of directory `path` for `job` (flags: sluice_job_add's
+ * SLUICE_ADD_*; opts may be NULL and must outlive the walk).  Returns 0 and
+ * *out, or a negative SLUICE_E* code (out of memory).  When the directory
+ * itself cannot be opened, the walk's first step pushes that error input. */
+int sluice__walk_open(sluice_job *job, const char *path, unsigned flags,
+                      const sluice_walk_opts *opts, sluice__walk **out);
+/* Pushes the walk's next inputs through sluice__job_push_input, at least
+ * one and about `max` at most (it may stop early at a directory end).
+ * Returns 1 when it pushed something and more may follow, 0 when the walk
+ * is over (nothing pushed), negative SLUICE_E* on a fatal error. */
+int sluice__walk_step(sluice__walk *w, uint32_t max);
+void sluice__walk_free(sluice__walk *w);
 /* Appends one input (job.c); takes a copy of path. */
 int sluice__job_push_input(sluice_job *job, const char *path,
                            const struct stat *st, int err);
+
+/* ---------------------------------------------------------------- archives */
+
+/* 1 when a name says archive or compressed file (archive.c). */
+int sluice__arc_is_archive(const char *name);
+/* Opens the archive `path` (a file), or with `parent` the archive that is
+ * the parent's current member (`path` then only names it).  0, or
+ * SLUICE_EINPUT with *out set and sluice__arc_error telling why, or
+ * SLUICE_ENOMEM. */
+int sluice__arc_open(sluice__arc **out, const char *path, sluice__arc *parent,
+                     const sluice_archive_limits *lim);
+/* The next regular member: 1 with its name (valid until the next call) and
+ * stat data (st_size -1 when unknown), 0 at the end, SLUICE_EINPUT. */
+int sluice__arc_next(sluice__arc *a, const char **name, struct stat *st);
+/* Bytes of the current member: > 0, 0 at its end, -errno (then
+ * sluice__arc_error). */
+ssize_t sluice__arc_read(sluice__arc *a, void *buf, size_t n);
+/* Why the archive failed (NULL if it did not) and at which byte offset. */
+const char *sluice__arc_error(const sluice__arc *a, uint64_t *offset);
+/* 1 when the archive failed while a member was read (that member then
+ * carries the error). */
+int sluice__arc_member_failed(const sluice__arc *a);
+void sluice__arc_free(sluice__arc *a);
 
 /* ----------------------------------------------------------------- chunker */
 

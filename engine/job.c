@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -97,6 +98,17 @@ struct sluice_job {
 
     sluice__input *inputs;
     uint32_t ninputs, cap;
+    uint32_t noperands; /* sluice_job_add calls */
+    uint32_t nexpand;   /* EXPAND inputs left */
+    sluice_archive_limits arc_lim;
+    /* While an EXPAND input is replaced by what it holds: new inputs go in
+     * at `ins`, just before it, and take its operand and flags. */
+    int expanding;
+    uint32_t ins;
+    uint32_t exp_operand;
+    unsigned exp_flags;
+    int exp_depth;        /* archive nesting of the new inputs */
+    sluice__arc *exp_arc; /* the archive they come from */
 
     /* planner */
     uint32_t p_input;
@@ -154,25 +166,75 @@ static void job_err(sluice_job *job, int code, const char *fmt, ...)
 
 /* ------------------------------------------------------------- inputs */
 
-int sluice__job_push_input(sluice_job *job, const char *path,
-                           const struct stat *st, int err)
+/* Makes room for one input at `at`: returns it zeroed, or NULL. */
+static sluice__input *insert_input(sluice_job *job, uint32_t at)
 {
     if (job->ninputs == job->cap) {
         uint32_t ncap = job->cap ? job->cap * 2 : 64;
         sluice__input *p = realloc(job->inputs, ncap * sizeof *p);
         if (!p)
-            return SLUICE_ENOMEM;
+            return NULL;
         job->inputs = p;
         job->cap = ncap;
     }
     if (job->ninputs == UINT32_MAX - 1)
-        return SLUICE_ENOMEM;
-    sluice__input *in = &job->inputs[job->ninputs];
+        return NULL;
+    memmove(&job->inputs[at + 1], &job->inputs[at],
+            (job->ninputs - at) * sizeof *job->inputs);
+    sluice__input *in = &job->inputs[at];
     memset(in, 0, sizeof *in);
-    in->pub.path = strdup(path);
-    if (!in->pub.path)
-        return SLUICE_ENOMEM;
+    job->ninputs++;
     in->fd = -1;
+    in->err_off = UINT64_MAX;
+    return in;
+}
+
+/* Appends an input, or inserts it where an expansion puts its inputs. */
+static sluice__input *new_input(sluice_job *job, const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return NULL;
+    uint32_t at = job->expanding ? job->ins : job->ninputs;
+    sluice__input *in = insert_input(job, at);
+    if (!in) {
+        free(copy);
+        return NULL;
+    }
+    if (job->expanding)
+        job->ins++;
+    in->pub.path = copy;
+    in->pub.operand = job->expanding ? job->exp_operand : job->noperands;
+    return in;
+}
+
+/* A directory to walk or an archive to open, later (expand()). */
+static int push_expand(sluice_job *job, const char *path, const struct stat *st,
+                       unsigned flags, int depth)
+{
+    sluice__input *in = new_input(job, path);
+    if (!in)
+        return SLUICE_ENOMEM;
+    in->kind = SLUICE__IN_EXPAND;
+    in->add_flags = flags;
+    in->depth = depth;
+    in->pub.st = *st;
+    in->pub.stat_ok = 1;
+    job->nexpand++;
+    return 0;
+}
+
+int sluice__job_push_input(sluice_job *job, const char *path,
+                           const struct stat *st, int err)
+{
+    /* An archive met in a walk is opened like an archive operand. */
+    if (job->expanding && !err && st && S_ISREG(st->st_mode) &&
+        (job->exp_flags & SLUICE_ADD_ARCHIVES) && !job->exp_arc &&
+        sluice__arc_is_archive(path))
+        return push_expand(job, path, st, job->exp_flags, 1);
+    sluice__input *in = new_input(job, path);
+    if (!in)
+        return SLUICE_ENOMEM;
     in->pub.err = err;
     if (st) {
         in->pub.st = *st;
@@ -189,11 +251,10 @@ int sluice__job_push_input(sluice_job *job, const char *path,
     } else {
         in->kind = SLUICE__IN_STREAM;
     }
-    job->ninputs++;
     return 0;
 }
 
-int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
+static int job_add(sluice_job *job, const char *operand, unsigned flags)
 {
     struct stat st;
     if (!strcmp(operand, "-")) {
@@ -217,9 +278,48 @@ int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
     }
     if (stat(operand, &st) < 0)
         return sluice__job_push_input(job, operand, NULL, errno);
-    if (S_ISDIR(st.st_mode) && (flags & SLUICE_ADD_WALK))
-        return sluice__walk(job, operand, flags, &job->walk);
+    if ((S_ISDIR(st.st_mode) && (flags & SLUICE_ADD_WALK)) ||
+        (S_ISREG(st.st_mode) && (flags & SLUICE_ADD_ARCHIVES) &&
+         sluice__arc_is_archive(operand)))
+        return push_expand(job, operand, &st, flags, 1);
     return sluice__job_push_input(job, operand, &st, 0);
+}
+
+int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
+{
+    int rc = job_add(job, operand, flags);
+    job->noperands++;
+    return rc;
+}
+
+void sluice_job_archive_limits(sluice_job *job,
+                               const sluice_archive_limits *lim)
+{
+    sluice_archive_limits d = {.max_bytes = (uint64_t)1 << 40,
+                               .max_ratio = 1000,
+                               .max_entries = 1000000,
+                               .max_depth = 4};
+    if (lim) {
+        if (lim->max_bytes)
+            d.max_bytes = lim->max_bytes;
+        if (lim->max_ratio)
+            d.max_ratio = lim->max_ratio;
+        if (lim->max_entries)
+            d.max_entries = lim->max_entries;
+        if (lim->max_depth)
+            d.max_depth = lim->max_depth;
+    }
+    job->arc_lim = d;
+}
+
+uint32_t sluice_job_operands(const sluice_job *job)
+{
+    return job->noperands;
+}
+
+int sluice_job_inputs_final(const sluice_job *job)
+{
+    return job->nexpand == 0;
 }
 
 void sluice_job_walk_opts(sluice_job *job, const sluice_walk_opts *opts)
@@ -259,6 +359,7 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     if (cb)
         job->cb = *cb;
     job->walk.max_depth = -1;
+    sluice_job_archive_limits(job, NULL);
     job->p_fd = -1;
     job->pin = -1;
     job->hook_fd = -1;
@@ -309,8 +410,17 @@ void sluice_job_free(sluice_job *job)
         job->desc->global_fini(&job->coord.ctx);
     sluice__worker_fini(&job->coord);
     free(job->coord_out);
-    for (uint32_t i = 0; i < job->ninputs; i++)
-        free((char *)job->inputs[i].pub.path);
+    /* Nested archives first: they read from their parents. */
+    for (uint32_t i = 0; i < job->ninputs; i++) {
+        sluice__input *in = &job->inputs[i];
+        if (in->kind == SLUICE__IN_EXPAND) {
+            sluice__walk_free(in->walk);
+            sluice__arc_free(in->arc);
+        }
+        free(in->data);
+        free(in->msg);
+        free((char *)in->pub.path);
+    }
     free(job->inputs);
     free(job->carry);
     free(job->lb);
@@ -321,30 +431,331 @@ void sluice_job_free(sluice_job *job)
     free(job);
 }
 
-/* ------------------------------------------------------------- planner */
+/* ----------------------------------------------------------- expansion */
 
-static size_t mfile_bytes(const char *path)
+/* Reads up to n bytes of the archive member `a`: like read_full. */
+static ssize_t arc_read_full(sluice__arc *a, unsigned char *buf, size_t n)
 {
-    return sizeof(sluice__mfile) + sluice__pad8(strlen(path) + 1);
+    size_t have = 0;
+    while (have < n) {
+        ssize_t r = sluice__arc_read(a, buf + have, n - have);
+        if (r < 0)
+            return have ? (ssize_t)have : r; /* the error sticks */
+        if (r == 0)
+            break;
+        have += (size_t)r;
+    }
+    return (ssize_t)have;
 }
 
-static void put_mfile(unsigned char *slot, size_t *off, const sluice__input *in,
+/* Adds a new input to the progress totals. */
+static void count_input(sluice_job *job, const sluice__input *in)
+{
+    if (in->kind == SLUICE__IN_EXPAND)
+        return;
+    job->progress.inputs_total++;
+    if (in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX)
+        job->progress.bytes_total += in->size;
+    else if (in->kind == SLUICE__IN_STREAM)
+        job->progress.streams++;
+}
+
+/* Archive members small enough are read whole when their archive is
+ * expanded and travel in the manifest; bigger ones are streamed. */
+#define INLINE_MAX (256 * SLUICE_KiB)
+
+static void sync_gather(sluice_job *job)
+{
+    job->g.inputs = job->inputs;
+    job->g.ninputs = job->ninputs;
+}
+
+/* Drops the EXPAND input at `at`: it has given all it holds. */
+static void drop_expand(sluice_job *job, uint32_t at)
+{
+    sluice__input *in = &job->inputs[at];
+    sluice__walk_free(in->walk);
+    sluice__arc_free(in->arc);
+    free((char *)in->pub.path);
+    memmove(in, in + 1, (job->ninputs - at - 1) * sizeof *in);
+    job->ninputs--;
+    job->nexpand--;
+}
+
+/* An input that failed with a message (archives: offsets are theirs). */
+static int push_failed(sluice_job *job, const char *path, const char *msg,
+                       uint64_t off)
+{
+    sluice__input *in = new_input(job, path);
+    if (!in)
+        return SLUICE_ENOMEM;
+    in->kind = SLUICE__IN_FAILED;
+    in->err_off = off;
+    in->msg = strdup(msg && *msg ? msg : "failed");
+    return in->msg ? 0 : SLUICE_ENOMEM;
+}
+
+/* "ARCHIVE:member" */
+static char *member_path(const char *arc, const char *name)
+{
+    size_t a = strlen(arc), n = strlen(name);
+    char *p = malloc(a + n + 2);
+    if (p) {
+        memcpy(p, arc, a);
+        p[a] = ':';
+        memcpy(p + a + 1, name, n + 1);
+    }
+    return p;
+}
+
+/* Whether a glob of the list matches member path `rel` or its last
+ * component, as a walk matches (globs with a '/' see the whole path). */
+static int member_glob_hit(const char *const *globs, const char *rel)
+{
+    const char *base = strrchr(rel, '/');
+    base = base ? base + 1 : rel;
+    for (; globs && *globs; globs++) {
+        int full = strchr(*globs, '/') != NULL;
+        if (fnmatch(*globs, full ? rel : base, full ? FNM_PATHNAME : 0) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The walk filters (--include, --exclude) for archive member `name`:
+ * 1 to leave it out.  An excluded directory excludes what is under it. */
+static int member_filtered(const sluice_job *job, const char *name)
+{
+    const sluice_walk_opts *o = &job->walk;
+    if (o->exclude && o->exclude[0]) {
+        char *p = strdup(name);
+        if (!p)
+            return 0;
+        for (char *slash = p; (slash = strchr(slash, '/')) != NULL; slash++) {
+            *slash = '\0';
+            int hit = member_glob_hit(o->exclude, p);
+            *slash = '/';
+            if (hit) {
+                free(p);
+                return 1;
+            }
+        }
+        free(p);
+        if (member_glob_hit(o->exclude, name))
+            return 1;
+    }
+    return o->include && o->include[0] && !member_glob_hit(o->include, name);
+}
+
+/* The next members of the archive being expanded (at job->ins): small ones
+ * read whole, up to a batch; a big one, streamed later by plan_stream; or a
+ * nested archive, expanded before this one goes on. */
+static int expand_archive(sluice_job *job)
+{
+    sluice__input *ph = &job->inputs[job->ins];
+    if (!ph->arc) {
+        int rc =
+            sluice__arc_open(&ph->arc, ph->pub.path, ph->parent, &job->arc_lim);
+        if (rc == SLUICE_ENOMEM)
+            return rc;
+        if (rc < 0) {
+            uint64_t off;
+            const char *m = sluice__arc_error(ph->arc, &off);
+            char *path = strdup(ph->pub.path);
+            rc = path ? push_failed(job, path, m, off) : SLUICE_ENOMEM;
+            free(path);
+            if (rc == 0)
+                drop_expand(job, job->ins);
+            return rc;
+        }
+    }
+    job->exp_arc = ph->arc;
+    size_t bytes = 0;
+    for (uint32_t n = 0; n < SLUICE_BATCH_FILES && bytes < job->batch; n++) {
+        ph = &job->inputs[job->ins];
+        sluice__arc *a = ph->arc;
+        const char *name;
+        struct stat st;
+        int r = sluice__arc_next(a, &name, &st);
+        if (r < 0 && sluice__arc_member_failed(a))
+            r = 0; /* already reported with the member */
+        if (r < 0) {
+            uint64_t off;
+            const char *m = sluice__arc_error(a, &off);
+            char *path = strdup(ph->pub.path);
+            r = path ? push_failed(job, path, m, off) : SLUICE_ENOMEM;
+            free(path);
+            if (r < 0)
+                return r;
+        }
+        if (r == 0) {
+            drop_expand(job, job->ins);
+            return 0;
+        }
+        if (member_filtered(job, name))
+            continue;
+        char *path = member_path(ph->pub.path, name);
+        if (!path)
+            return SLUICE_ENOMEM;
+        int rc = 0;
+        if ((ph->add_flags & SLUICE_ADD_NESTED) &&
+            ph->depth < job->arc_lim.max_depth &&
+            sluice__arc_is_archive(name)) {
+            rc = push_expand(job, path, &st, ph->add_flags, ph->depth + 1);
+            if (rc == 0)
+                job->inputs[job->ins - 1].parent = a;
+            free(path);
+            return rc;
+        }
+        if (st.st_size < 0 || (uint64_t)st.st_size > INLINE_MAX) {
+            /* plan_stream reads it; this archive waits until then. */
+            sluice__input *in = new_input(job, path);
+            free(path);
+            if (!in)
+                return SLUICE_ENOMEM;
+            in->kind = SLUICE__IN_STREAM;
+            in->arc = a;
+            in->pub.st = st;
+            in->pub.stat_ok = 1;
+            return 0;
+        }
+        size_t want = (size_t)st.st_size;
+        unsigned char *data = malloc(want + 1);
+        ssize_t got = data ? arc_read_full(a, data, want + 1) : SLUICE_ENOMEM;
+        if (got == SLUICE_ENOMEM) {
+            free(path);
+            return SLUICE_ENOMEM;
+        }
+        if (got < 0 || (size_t)got != want) {
+            uint64_t off = UINT64_MAX;
+            const char *m = sluice__arc_error(a, &off);
+            rc = push_failed(job, path,
+                             m ? m
+                               : "member size does not match "
+                                 "its header",
+                             off);
+            free(data);
+            free(path);
+            if (rc == 0 && m)
+                drop_expand(job, job->ins); /* nothing after is readable */
+            if (rc < 0 || m)
+                return rc;
+            continue;
+        }
+        sluice__input *in = new_input(job, path);
+        free(path);
+        if (!in) {
+            free(data);
+            return SLUICE_ENOMEM;
+        }
+        in->kind = SLUICE__IN_FILE;
+        in->data = data;
+        in->size = want;
+        in->pub.st = st;
+        in->pub.stat_ok = 1;
+        bytes += want + 512;
+    }
+    return 0;
+}
+
+/* The next inputs of the directory being walked (at job->ins). */
+static int expand_dir(sluice_job *job)
+{
+    sluice__input *ph = &job->inputs[job->ins];
+    if (!ph->walk) {
+        int rc = sluice__walk_open(job, ph->pub.path, ph->add_flags, &job->walk,
+                                   &ph->walk);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = sluice__walk_step(ph->walk, SLUICE_BATCH_FILES / 2);
+    if (rc == 0)
+        drop_expand(job, job->ins);
+    return rc < 0 ? rc : 0;
+}
+
+/* Replaces the EXPAND inputs at the planning position by what they hold,
+ * a batch at a time, until a real input is there or none is left.  New
+ * inputs are inserted before the EXPAND input, which moves down; nothing
+ * at or after the planning position has been handed out yet. */
+static int expand(sluice_job *job)
+{
+    while (job->p_input < job->ninputs &&
+           job->inputs[job->p_input].kind == SLUICE__IN_EXPAND && !job->fatal) {
+        sluice__input *ph = &job->inputs[job->p_input];
+        job->expanding = 1;
+        job->ins = job->p_input;
+        job->exp_operand = ph->pub.operand;
+        job->exp_flags = ph->add_flags;
+        job->exp_arc = NULL;
+        int rc =
+            S_ISDIR(ph->pub.st.st_mode) ? expand_dir(job) : expand_archive(job);
+        job->expanding = 0;
+        sync_gather(job);
+        /* New inputs count toward the progress totals. */
+        for (uint32_t i = job->p_input; i < job->ins; i++)
+            count_input(job, &job->inputs[i]);
+        if (rc < 0) {
+            job_err(job, rc, "%s", sluice_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- planner */
+
+/* Bytes the manifest entry of `in` takes: path, message, inline data. */
+static size_t mfile_bytes(const sluice__input *in)
+{
+    return sluice__mfile_bytes(
+        strlen(in->pub.path),
+        in->kind == SLUICE__IN_FAILED && in->msg ? strlen(in->msg) : 0,
+        in->data ? (size_t)in->size : 0);
+}
+
+/* Writes the manifest entry of input `index` at slot + *off.  A failed
+ * input carries its error; an archive member already read, its bytes
+ * (which the slot now owns). */
+static void put_mfile(unsigned char *slot, size_t *off, sluice__input *in,
                       uint32_t index, int errnum, uint64_t size)
 {
+    const char *msg = in->kind == SLUICE__IN_FAILED ? in->msg : NULL;
     sluice__mfile m = {.input = index,
                        .errnum = errnum,
                        .size = size,
                        .base = in->base,
                        .fd = in->fd,
-                       .path_len = (uint32_t)strlen(in->pub.path)};
-    memcpy(slot + *off, &m, sizeof m);
-    memcpy(slot + *off + sizeof m, in->pub.path, (size_t)m.path_len + 1);
-    *off += mfile_bytes(in->pub.path);
+                       .path_len = (uint32_t)strlen(in->pub.path),
+                       .msg_len = msg ? (uint32_t)strlen(msg) : 0,
+                       .err_off = in->err_off};
+    if (in->kind == SLUICE__IN_FAILED)
+        m.flags |= SLUICE__MF_FAILED;
+    if (in->data) {
+        m.flags |= SLUICE__MF_INLINE;
+        m.size = in->size;
+    }
+    size_t need = mfile_bytes(in);
+    unsigned char *p = slot + *off;
+    memset(p, 0, need);
+    memcpy(p, &m, sizeof m);
+    p += sizeof m;
+    memcpy(p, in->pub.path, (size_t)m.path_len + 1);
+    p += sluice__pad8((size_t)m.path_len + 1);
+    if (m.msg_len)
+        memcpy(p, msg, m.msg_len);
+    p += sluice__pad8(m.msg_len);
+    if (in->data) {
+        memcpy(p, in->data, (size_t)in->size);
+        free(in->data);
+        in->data = NULL;
+    }
+    *off += need;
 }
 
 static int is_big(const sluice_job *job, const sluice__input *in)
 {
-    return in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX &&
+    return in->kind == SLUICE__IN_FILE && !in->data && in->size != UINT64_MAX &&
            in->size > job->chunk && !(job->desc->caps & SLUICE_CAP_WHOLE_FILE);
 }
 
@@ -355,7 +766,9 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     uint32_t idx = job->p_input;
     sluice__input *in = &job->inputs[idx];
     int errnum = 0, unopened = 0;
-    if (job->p_fd < 0 && job->p_off == 0) {
+    const char *emsg = NULL; /* archive member: why it failed */
+    uint64_t eoff = UINT64_MAX;
+    if (!in->arc && job->p_fd < 0 && job->p_off == 0) {
         if (in->fd >= 0) {
             job->p_fd = in->fd;
         } else {
@@ -378,7 +791,8 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     if (before)
         memcpy(slot + off, job->lb, before);
     off += before;
-    size_t room = slot_size - off;
+    /* Room is left for an error message to go in front of the data. */
+    size_t room = slot_size - off - sluice__pad8(SLUICE_MSG_MAX);
     size_t chunk = job->chunk < room ? job->chunk : room;
     size_t have = 0;
     if (job->carry_len) {
@@ -389,15 +803,19 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     int eof = 0;
     if (!errnum) {
         ssize_t r =
-            sluice__os_read_full(job->p_fd, slot + off + have, chunk - have);
-        if (r < 0)
+            in->arc ? arc_read_full(in->arc, slot + off + have, chunk - have)
+                    : sluice__os_read_full(job->p_fd, slot + off + have,
+                                           chunk - have);
+        if (r < 0 && in->arc && (emsg = sluice__arc_error(in->arc, &eoff)))
+            ;
+        else if (r < 0)
             errnum = (int)-r;
         else if ((size_t)r < chunk - have)
             eof = 1;
         if (r > 0)
             have += (size_t)r;
     }
-    if (errnum)
+    if (errnum || emsg)
         eof = 1;
     if (!eof && (job->desc->caps & SLUICE_CAP_RECORDS)) {
         /* Keep the unit on a record boundary; carry the rest over. */
@@ -416,6 +834,20 @@ static void plan_stream(sluice_job *job, sluice__unit *u, unsigned char *slot,
     if (errnum) {
         sluice__mfile *m = (sluice__mfile *)(void *)slot;
         m->errnum = errnum;
+    }
+    if (emsg) {
+        /* The message goes after the path: move the data up. */
+        size_t ml = strnlen(emsg, SLUICE_MSG_MAX - 1);
+        size_t shift = sluice__pad8(ml);
+        memmove(slot + moff + shift, slot + moff, off + have - moff);
+        memset(slot + moff, 0, shift);
+        memcpy(slot + moff, emsg, ml);
+        sluice__mfile *m = (sluice__mfile *)(void *)slot;
+        m->flags |= SLUICE__MF_FAILED;
+        m->msg_len = (uint32_t)ml;
+        m->err_off = eoff;
+        moff += shift;
+        off += shift;
     }
     size_t lbmax = sluice__lookbehind(job->desc);
     if (lbmax && !eof) {
@@ -491,7 +923,7 @@ static uint64_t range_end(sluice_job *job, uint32_t idx, sluice__input *in)
 static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
                      size_t slot_size, uint32_t *lo, uint32_t *hi)
 {
-    if (job->p_input >= job->ninputs)
+    if (expand(job) < 0 || job->p_input >= job->ninputs)
         return 0;
     uint32_t first = job->p_input;
     sluice__input *in = &job->inputs[first];
@@ -529,14 +961,16 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
         uint64_t bytes = 0;
         memset(u, 0, sizeof *u);
         u->kind = SLUICE__UNIT_FILES;
-        while (job->p_input < job->ninputs && u->nfiles < SLUICE_BATCH_FILES) {
+        while (u->nfiles < SLUICE_BATCH_FILES) {
+            if (expand(job) < 0 || job->p_input >= job->ninputs)
+                break;
             sluice__input *f = &job->inputs[job->p_input];
             if (f->kind == SLUICE__IN_STREAM || is_big(job, f))
                 break;
-            if (u->nfiles > 0 && (bytes >= job->batch ||
-                                  off + mfile_bytes(f->pub.path) > slot_size))
+            if (u->nfiles > 0 &&
+                (bytes >= job->batch || off + mfile_bytes(f) > slot_size))
                 break;
-            if (off + mfile_bytes(f->pub.path) > slot_size)
+            if (off + mfile_bytes(f) > slot_size)
                 return 0; /* cannot happen: paths are < PATH_MAX */
             put_mfile(slot, &off, f, job->p_input,
                       f->kind == SLUICE__IN_FAILED ? f->pub.err : 0,
@@ -600,6 +1034,7 @@ static void report_progress(sluice_job *job, int force)
     job->progress_at = now;
     job->progress.inputs_done = job->g.cur_input;
     job->progress.bytes_done = job->done_bytes;
+    job->progress.expanding = job->nexpand;
     job->cb.on_progress(job->cb.user, &job->progress);
 }
 
@@ -1203,14 +1638,8 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
                                  job->inputs, job->ninputs);
     if (rc < 0)
         return rc;
-    job->progress.inputs_total = job->ninputs;
-    for (uint32_t i = 0; i < job->ninputs; i++) {
-        const sluice__input *in = &job->inputs[i];
-        if (in->kind == SLUICE__IN_FILE && in->size != UINT64_MAX)
-            job->progress.bytes_total += in->size;
-        else if (in->kind == SLUICE__IN_STREAM)
-            job->progress.streams++;
-    }
+    for (uint32_t i = 0; i < job->ninputs; i++)
+        count_input(job, &job->inputs[i]);
     int nw = job->opts.jobs < 0 ? sluice_cpu_count() : job->opts.jobs;
     if (nw == 0)
         run_inline(job);

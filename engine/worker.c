@@ -585,18 +585,58 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
     return 0;
 }
 
+/* The parts of a manifest entry after its header. */
+typedef struct mparts {
+    const char *path;
+    const char *msg;           /* msg_len bytes, not NUL-terminated */
+    const unsigned char *data; /* SLUICE__MF_INLINE: size bytes */
+} mparts;
+
 static const sluice__mfile *mfile_at(const unsigned char *slot, size_t len,
-                                     size_t *off, const char **path)
+                                     size_t *off, mparts *mp)
 {
     if (*off + sizeof(sluice__mfile) > len)
         return NULL;
     const sluice__mfile *m = (const sluice__mfile *)(const void *)(slot + *off);
-    size_t need = sizeof *m + sluice__pad8((size_t)m->path_len + 1);
+    uint64_t inl = m->flags & SLUICE__MF_INLINE ? m->size : 0;
+    if (m->path_len > len || m->msg_len > SLUICE_MSG_MAX || inl > len)
+        return NULL;
+    size_t need = sluice__mfile_bytes(m->path_len, m->msg_len, (size_t)inl);
     if (*off + need > len)
         return NULL;
-    *path = (const char *)(m + 1);
+    const unsigned char *p = (const unsigned char *)(m + 1);
+    mp->path = (const char *)p;
+    p += sluice__pad8((size_t)m->path_len + 1);
+    mp->msg = (const char *)p;
+    p += sluice__pad8(m->msg_len);
+    mp->data = p;
+    if (mp->path[m->path_len] != '\0')
+        return NULL;
     *off += need;
     return m;
+}
+
+/* Maps bytes already in memory (an archive member read by the
+ * coordinator) as one whole input: like map_range, 0 or 1 or negative. */
+static int map_memory(sluice__worker *w, const unsigned char *p, size_t len)
+{
+    const sluice_plugin *d = w->plugin->desc;
+    size_t step = d->caps & (SLUICE_CAP_WHOLE_UNIT | SLUICE_CAP_WHOLE_FILE)
+                      ? len
+                      : w->block_size;
+    size_t pos = 0;
+    uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_FILE_BEGIN;
+    do {
+        size_t n = len - pos < step ? len - pos : step;
+        if (pos + n == len)
+            f |= SLUICE_BLOCK_UNIT_END | SLUICE_BLOCK_FILE_END;
+        int rc = call_map(w, p + pos, n, pos, f);
+        if (rc < 0)
+            return rc == SLUICE_EWORKER ? rc : 1;
+        pos += n;
+        f = 0;
+    } while (pos < len);
+    return 0;
 }
 
 static int open_input(sluice__worker *w, const sluice__mfile *m,
@@ -625,21 +665,29 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
 {
     size_t off = 0;
     for (uint32_t i = 0; i < u->nfiles; i++) {
-        const char *path;
-        const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &path);
+        mparts mp;
+        const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &mp);
         if (!m)
             return SLUICE_EINVAL;
+        const char *path = mp.path;
         w->cur_input = m->input;
         w->cur_path = path;
         w->in_error = 0;
         int range = (u->flags & SLUICE__UF_RANGE) != 0;
         int input_done = range ? (u->flags & SLUICE__UF_END) != 0 : 1;
-        if (m->errnum) {
+        if (m->errnum || (m->flags & SLUICE__MF_FAILED)) {
             int rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
-                               UINT64_MAX, NULL, 0);
+                               m->err_off, mp.msg, m->msg_len);
             if (rc == 0)
                 rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
             if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (m->flags & SLUICE__MF_INLINE) {
+            partial_reset(w);
+            int rc = map_memory(w, mp.data, (size_t)m->size);
+            if (rc < 0 || (rc = end_piece(w, 1)) < 0)
                 return rc;
             continue;
         }
@@ -714,8 +762,9 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
                       const unsigned char *slot, size_t slot_size)
 {
     size_t off = 0;
-    const char *path;
-    const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &path);
+    mparts mp;
+    const sluice__mfile *m = mfile_at(slot, u->manifest_len, &off, &mp);
+    const char *path = mp.path;
     if (!m || u->data_off > slot_size || u->length > slot_size - u->data_off ||
         u->data_off < u->manifest_len ||
         u->before_len > u->data_off - u->manifest_len)
@@ -736,14 +785,17 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
     uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
     if (u->flags & SLUICE__UF_BEGIN)
         f |= SLUICE_BLOCK_FILE_BEGIN;
-    if ((u->flags & SLUICE__UF_END) && !m->errnum)
+    int failed = m->errnum || (m->flags & SLUICE__MF_FAILED);
+    if ((u->flags & SLUICE__UF_END) && !failed)
         f |= SLUICE_BLOCK_FILE_END;
     int rc = call_map(w, slot + u->data_off, (size_t)u->length, u->offset, f);
     if (rc == SLUICE_EWORKER)
         return rc;
-    if (m->errnum && !w->in_error) {
+    if (failed && !w->in_error) {
         rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
-                       u->offset + u->length, NULL, 0);
+                       m->err_off != UINT64_MAX ? m->err_off
+                                                : u->offset + u->length,
+                       mp.msg, m->msg_len);
         w->in_error = 1;
         if (rc < 0)
             return rc;

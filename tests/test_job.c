@@ -207,6 +207,12 @@ static void a_walked_tree_is_reported_in_sorted_order(void **st)
     sluice_job *job;
     assert_int_equal(sluice_job_new(h, NULL, NULL, &job, e, sizeof e), 0);
     assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
+    /* The walk happens as the job runs: until then the directory is one
+     * input standing for what it holds. */
+    assert_int_equal(sluice_job_inputs(job), 1);
+    assert_false(sluice_job_inputs_final(job));
+    assert_int_equal(sluice_job_run(job, e, sizeof e), 0);
+    assert_true(sluice_job_inputs_final(job));
     const char *want[] = {"a", "a-b", "b", "c/a", "c/z"};
     assert_int_equal(sluice_job_inputs(job), 5);
     for (uint32_t i = 0; i < 5; i++) {
@@ -216,6 +222,75 @@ static void a_walked_tree_is_reported_in_sorted_order(void **st)
     }
     sluice_job_free(job);
     sluice_plugin_close(h);
+}
+
+typedef struct walk_probe {
+    sluice_job *job;
+    uint32_t calls;
+    uint32_t before_final; /* results delivered while the walk went on */
+    uint32_t last;
+} walk_probe;
+
+static void probe_input(void *user, uint32_t i, const sluice_input *in,
+                        const void *partial, int errnum, uint64_t offset,
+                        const char *message)
+{
+    (void)in;
+    (void)partial;
+    (void)offset;
+    (void)message;
+    walk_probe *p = user;
+    assert_int_equal(errnum, 0);
+    assert_int_equal(i, p->calls); /* in order, none missed */
+    p->calls++;
+    if (!sluice_job_inputs_final(p->job))
+        p->before_final++;
+}
+
+static void a_walk_runs_while_results_arrive(void **st)
+{
+    (void)st;
+    /* 40 directories of 100 files: far more than one walk step. */
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s/bigwalk", tu_tmpdir());
+    mkdir(dir, 0755);
+    for (int d = 0; d < 40; d++) {
+        snprintf(p, sizeof p, "%s/d%02d", dir, d);
+        mkdir(p, 0755);
+        for (int f = 0; f < 100; f++) {
+            snprintf(p, sizeof p, "%s/d%02d/f%03d", dir, d, f);
+            tu_write(p, "x\n", 2);
+        }
+    }
+    for (int jobs = 0; jobs <= 2; jobs += 2) {
+        sluice_plugin_handle *h;
+        char e[512];
+        assert_int_equal(
+            sluice_plugin_open(tu_plugin("summer"), NULL, &h, e, sizeof e), 0);
+        walk_probe probe = {0};
+        sluice_callbacks cb = {.user = &probe, .on_input = probe_input};
+        sluice_job_opts o = {.jobs = jobs};
+        sluice_job *job;
+        assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
+        probe.job = job;
+        assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
+        assert_int_equal(sluice_job_run(job, e, sizeof e), 0);
+        assert_int_equal(probe.calls, 4000);
+        assert_int_equal(sluice_job_inputs(job), 4000);
+        /* Inline, results came while the walk still had directories to
+         * read: it is not a phase before the work.  (With workers the
+         * coordinator walks while they count the units it sent, and
+         * gathers once their credits are used up: for a tree this small
+         * the walk is over by then.) */
+        if (jobs == 0) {
+            assert_true(probe.before_final > 0);
+            assert_true(probe.before_final < 4000);
+        }
+        snprintf(p, sizeof p, "%s/d39/f099", dir);
+        assert_string_equal(sluice_job_input(job, 3999)->path, p);
+        sluice_job_free(job);
+        sluice_plugin_close(h);
+    }
 }
 
 static void missing_inputs_are_reported_in_order_and_the_rest_counted(void **st)
@@ -786,6 +861,7 @@ int main(void)
         cmocka_unit_test(
             every_worker_count_and_chunk_gives_the_one_pass_result),
         cmocka_unit_test(a_walked_tree_is_reported_in_sorted_order),
+        cmocka_unit_test(a_walk_runs_while_results_arrive),
         cmocka_unit_test(
             missing_inputs_are_reported_in_order_and_the_rest_counted),
         cmocka_unit_test(ordered_output_is_in_order_with_no_gaps),

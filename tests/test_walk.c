@@ -1,13 +1,22 @@
 /*
- * test_walk.c -- directory operands turned into inputs (engine/walk.c),
- * through the public API: sluice_job_add(..., SLUICE_ADD_WALK), then
- * sluice_job_inputs/sluice_job_input.
+ * test_walk.c -- directory operands turned into inputs (engine/walk.c).
+ *
+ * Walks are driven through the public API, sluice_job_add(...,
+ * SLUICE_ADD_WALK), or through the walk's own iterator (sluice__walk_open
+ * and sluice__walk_step, internal.h); either way the inputs are collected
+ * the way the CLI sees them: by running the job (the noop plugin, inline)
+ * and recording each on_input's path and errnum, never by reading the
+ * input table after sluice_job_add, since inputs may appear only as the
+ * job runs.
  *
  * Each test builds its own tree under the test's temporary directory and
  * compares the walked paths with the expected list exactly: sorted by
- * strcmp at each level, depth first, VCS directories, symlinks and FIFOs
- * left out.  The tests run as root, where permissions do not stop reads,
- * so unreadable directories are not tested here.
+ * strcmp at each level, depth first, VCS directories, symlinks (unless
+ * followed) and FIFOs left out, errors in their place.  The tests run as
+ * root, where permissions do not stop reads, so unreadable directories are
+ * tested by tests/cli/walk_edge.sh, which drops privileges.  Deep trees
+ * (1500 levels, and deeper than PATH_MAX) are walked with the descriptor
+ * limit lowered to 64, below one descriptor per level.
  *
  * The ignore rules (engine/ignore.c) are tested twice: pattern by pattern
  * through a rule list, against cases whose answers come from git
@@ -21,30 +30,73 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ignore.h"
+#include "internal.h"
 #include "sluice/sluice.h"
 #include "util.h"
+
+/* One input as on_input reported it. */
+typedef struct seen {
+    char *path;
+    int errnum;
+    int stat_ok;
+    struct stat st;
+} seen;
 
 typedef struct walk_fixture {
     sluice_plugin_handle *h;
     sluice_job *job;
+    sluice_callbacks cb;
+    seen *got; /* inputs reported by the run, in order */
+    size_t n, cap;
+    int ran; /* the job has run */
 } walk_fixture;
+
+static void on_input(void *user, uint32_t i, const sluice_input *in,
+                     const void *partial, int errnum, uint64_t off,
+                     const char *msg)
+{
+    (void)i;
+    (void)partial;
+    (void)off;
+    (void)msg;
+    walk_fixture *w = user;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->got = realloc(w->got, w->cap * sizeof *w->got);
+        assert_non_null(w->got);
+    }
+    seen *s = &w->got[w->n++];
+    s->path = strdup(in->path);
+    assert_non_null(s->path);
+    s->errnum = errnum;
+    s->stat_ok = in->stat_ok;
+    s->st = in->st;
+}
 
 static int setup(void **st)
 {
     walk_fixture *w = calloc(1, sizeof *w);
-    char err[512];
-    if (!w ||
-        sluice_plugin_open(tu_plugin("summer"), NULL, &w->h, err, sizeof err) !=
-            0 ||
-        sluice_job_new(w->h, NULL, NULL, &w->job, err, sizeof err) != 0) {
+    char err[512] = "", noop[PATH_MAX];
+    snprintf(noop, sizeof noop, "%s/plugins/noop/noop.so", tu_build_root());
+    sluice_job_opts opts = {.jobs = 0};
+    if (!w) {
+        fprintf(stderr, "setup: out of memory\n");
+        return -1;
+    }
+    w->cb = (sluice_callbacks){.user = w, .on_input = on_input};
+    if (sluice_plugin_open(noop, NULL, &w->h, err, sizeof err) != 0 ||
+        sluice_job_new(w->h, &opts, &w->cb, &w->job, err, sizeof err) != 0) {
         fprintf(stderr, "setup: %s\n", err);
         return -1;
     }
@@ -57,8 +109,28 @@ static int teardown(void **st)
     walk_fixture *w = *st;
     sluice_job_free(w->job);
     sluice_plugin_close(w->h);
+    for (size_t i = 0; i < w->n; i++)
+        free(w->got[i].path);
+    free(w->got);
     free(w);
     return 0;
+}
+
+/* Runs the job once: the inputs land in w->got.  The run fails with
+ * SLUICE_EINPUT exactly when some input failed. */
+static void run(walk_fixture *w)
+{
+    if (w->ran)
+        return;
+    w->ran = 1;
+    char err[512] = "";
+    int rc = sluice_job_run(w->job, err, sizeof err);
+    int failed = 0;
+    for (size_t i = 0; i < w->n; i++)
+        failed |= w->got[i].errnum != 0;
+    if (rc != (failed ? SLUICE_EINPUT : 0))
+        fail_msg("run: %d (%s), %s inputs failed", rc, err,
+                 failed ? "some" : "no");
 }
 
 /* A fresh directory for one test: TMP/name. */
@@ -74,7 +146,7 @@ static const char *test_dir(const char *name)
  * file holding its own name. */
 static void make(const char *root, const char *rel)
 {
-    char p[PATH_MAX];
+    char p[2 * PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", root, rel);
     size_t n = strlen(p);
     if (p[n - 1] == '/') {
@@ -92,22 +164,51 @@ static void make_link(const char *root, const char *target, const char *rel)
     assert_int_equal(symlink(target, p), 0);
 }
 
-/* Asserts the job's inputs are exactly root/want[0..n), in that order. */
-static void assert_inputs(const sluice_job *job, const char *root,
-                          const char *const *want, uint32_t n)
+/* Writes `text` to root/rel. */
+static void put(const char *root, const char *rel, const char *text)
 {
-    uint32_t got = sluice_job_inputs(job);
     char p[PATH_MAX];
-    for (uint32_t i = 0; i < n && i < got; i++) {
-        snprintf(p, sizeof p, "%s/%s", root, want[i]);
-        const sluice_input *in = sluice_job_input(job, i);
-        if (strcmp(in->path, p) != 0)
-            fail_msg("input %u is %s, want %s", i, in->path, p);
-        assert_int_equal(in->err, 0);
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    tu_write(p, text, strlen(text));
+}
+
+/* One expected input: root/rel, failing with errnum (0: read). */
+typedef struct want_t {
+    const char *rel;
+    int errnum;
+} want_t;
+
+/* Runs the job and asserts its inputs are exactly root/want[0..n), in
+ * that order, with those errors. */
+static void assert_walk(walk_fixture *w, const char *root, const want_t *want,
+                        size_t n)
+{
+    run(w);
+    char p[PATH_MAX];
+    for (size_t i = 0; i < n && i < w->n; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, want[i].rel);
+        if (strcmp(w->got[i].path, p) != 0)
+            fail_msg("input %zu is %s, want %s", i, w->got[i].path, p);
+        if (w->got[i].errnum != want[i].errnum)
+            fail_msg("input %s: error %d (%s), want %d (%s)", p,
+                     w->got[i].errnum, strerror(w->got[i].errnum),
+                     want[i].errnum, strerror(want[i].errnum));
     }
-    if (got != n)
-        fail_msg("%u inputs, want %u (first extra: %s)", got, n,
-                 got > n ? sluice_job_input(job, n)->path : "-");
+    if (w->n != n)
+        fail_msg("%zu inputs, want %zu (first extra: %s)", w->n, n,
+                 w->n > n ? w->got[n].path : "-");
+}
+
+/* The same for inputs that all succeed. */
+static void assert_inputs(walk_fixture *w, const char *root,
+                          const char *const *want, size_t n)
+{
+    want_t *x = calloc(n ? n : 1, sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++)
+        x[i].rel = want[i];
+    assert_walk(w, root, x, n);
+    free(x);
 }
 
 /* ------------------------------------------------------------- order */
@@ -130,7 +231,7 @@ static void entries_are_in_byte_order_at_each_level_depth_first(void **st)
         "a-b", "a.c", "a0",   "b",   "c/a", "c/d/e/f", "~",   "\xc3\xa9",
     };
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
 }
 
 static void walking_twice_gives_the_same_order(void **st)
@@ -145,12 +246,13 @@ static void walking_twice_gives_the_same_order(void **st)
     }
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 600);
-    for (uint32_t i = 0; i < 300; i++) {
-        const char *a = sluice_job_input(w->job, i)->path;
-        assert_string_equal(a, sluice_job_input(w->job, i + 300)->path);
+    run(w);
+    assert_int_equal(w->n, 600);
+    for (size_t i = 0; i < 300; i++) {
+        const char *a = w->got[i].path;
+        assert_string_equal(a, w->got[i + 300].path);
         if (i > 0)
-            assert_true(strcmp(sluice_job_input(w->job, i - 1)->path, a) < 0);
+            assert_true(strcmp(w->got[i - 1].path, a) < 0);
     }
 }
 
@@ -202,7 +304,7 @@ static void vcs_directories_are_skipped_at_any_depth(void **st)
                                     SLUICE_ADD_WALK | SLUICE_ADD_HIDDEN |
                                         SLUICE_ADD_NO_IGNORE),
                      0);
-    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
 }
 
 static void symlinks_inside_a_tree_are_not_followed(void **st)
@@ -224,7 +326,7 @@ static void symlinks_inside_a_tree_are_not_followed(void **st)
     make_link(root, "nowhere", "dangling");
     const char *want[] = {"d/inner", "f", "sub/g"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
 }
 
 static void fifos_inside_a_tree_are_skipped(void **st)
@@ -242,9 +344,10 @@ static void fifos_inside_a_tree_are_skipped(void **st)
     /* If the walk opened a FIFO it would block: fail instead of hanging. */
     alarm(10);
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    run(w);
     alarm(0);
     const char *want[] = {"a", "sub/z"};
-    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
 }
 
 /* ------------------------------------------------------------ operands */
@@ -259,10 +362,10 @@ static void an_empty_directory_gives_no_inputs(void **st)
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/e1/e2", root);
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 0);
     /* Empty directories inside a tree add nothing either. */
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 0);
+    run(w);
+    assert_int_equal(w->n, 0);
 }
 
 static void a_file_operand_is_one_input_even_with_walk(void **st)
@@ -274,14 +377,15 @@ static void a_file_operand_is_one_input_even_with_walk(void **st)
     snprintf(p, sizeof p, "%s/only", root);
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
     assert_int_equal(sluice_job_add(w->job, p, 0), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 2);
-    for (uint32_t i = 0; i < 2; i++) {
-        const sluice_input *in = sluice_job_input(w->job, i);
+    run(w);
+    assert_int_equal(w->n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const seen *in = &w->got[i];
         assert_string_equal(in->path, p);
         assert_true(in->stat_ok);
         assert_true(S_ISREG(in->st.st_mode));
         assert_int_equal(in->st.st_size, 4);
-        assert_int_equal(in->err, 0);
+        assert_int_equal(in->errnum, 0);
     }
 }
 
@@ -293,11 +397,13 @@ static void a_directory_operand_without_walk_is_one_input(void **st)
     make(root, "y/");
     make(root, "y/z");
     assert_int_equal(sluice_job_add(w->job, root, 0), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 1);
-    const sluice_input *in = sluice_job_input(w->job, 0);
+    run(w);
+    assert_int_equal(w->n, 1);
+    const seen *in = &w->got[0];
     assert_string_equal(in->path, root);
     assert_true(in->stat_ok);
     assert_true(S_ISDIR(in->st.st_mode));
+    assert_int_equal(in->errnum, EISDIR); /* read as a file, like wc */
 }
 
 static void a_trailing_slash_on_the_operand_gives_clean_paths(void **st)
@@ -310,8 +416,9 @@ static void a_trailing_slash_on_the_operand_gives_clean_paths(void **st)
     snprintf(p, sizeof p, "%s/", root);
     snprintf(want, sizeof want, "%s/s/t", root);
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 1);
-    assert_string_equal(sluice_job_input(w->job, 0)->path, want);
+    run(w);
+    assert_int_equal(w->n, 1);
+    assert_string_equal(w->got[0].path, want);
 }
 
 /* ------------------------------------------------------------ stat data */
@@ -331,16 +438,17 @@ static void walked_files_carry_their_stat_data(void **st)
         tu_write(p, buf, sizes[i]);
     }
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_int_equal(sluice_job_inputs(w->job), 4);
-    for (uint32_t i = 0; i < 4; i++) {
-        const sluice_input *in = sluice_job_input(w->job, i);
+    run(w);
+    assert_int_equal(w->n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const seen *in = &w->got[i];
         struct stat want;
         assert_int_equal(stat(in->path, &want), 0);
         assert_true(in->stat_ok);
         assert_true(S_ISREG(in->st.st_mode));
         assert_int_equal(in->st.st_size, (off_t)sizes[i]);
         assert_int_equal(in->st.st_ino, want.st_ino);
-        assert_int_equal(in->err, 0);
+        assert_int_equal(in->errnum, 0);
     }
 }
 
@@ -356,7 +464,7 @@ static void hidden_entries_are_skipped_unless_asked_for(void **st)
         make(root, tree[i]);
     const char *want[] = {"a", "sub/y"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 2);
+    assert_inputs(w, root, want, 2);
 
     void *second; /* a second job for the second walk */
     assert_int_equal(setup(&second), 0);
@@ -364,7 +472,7 @@ static void hidden_entries_are_skipped_unless_asked_for(void **st)
     const char *all[] = {".d/f", ".h", "a", "sub/.x", "sub/y"};
     assert_int_equal(
         sluice_job_add(v->job, root, SLUICE_ADD_WALK | SLUICE_ADD_HIDDEN), 0);
-    assert_inputs(v->job, root, all, 5);
+    assert_inputs(v, root, all, 5);
     teardown(&second);
 }
 
@@ -379,7 +487,366 @@ static void a_hidden_operand_is_walked(void **st)
     snprintf(p, sizeof p, "%s/.top", root);
     const char *want[] = {".top/f"};
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 1);
+    assert_inputs(w, root, want, 1);
+}
+
+/* ------------------------------------------------------ following links */
+
+static void a_followed_link_to_a_file_is_that_file(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("flfile");
+    make(root, "f");
+    make(root, "sub/");
+    make_link(root, "f", "lf");
+    make_link(root, "../f", "sub/up-f");
+    assert_int_equal(
+        sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW), 0);
+    const char *want[] = {"f", "lf", "sub/up-f"};
+    assert_inputs(w, root, want, 3);
+    /* The target's stat data under the link's name. */
+    struct stat f;
+    assert_int_equal(stat(w->got[0].path, &f), 0);
+    for (size_t i = 1; i < 3; i++) {
+        assert_true(w->got[i].stat_ok);
+        assert_true(S_ISREG(w->got[i].st.st_mode));
+        assert_int_equal(w->got[i].st.st_ino, f.st_ino);
+        assert_int_equal(w->got[i].st.st_size, 1);
+    }
+}
+
+static void a_followed_link_to_a_directory_is_walked(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("fldir");
+    const char *tree[] = {".git/",         "d/",         "d/inner",
+                          "d/e/",          "d/e/deeper", "ignored-dir/",
+                          "ignored-dir/x", "z/",         "z/z"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    char abs_d[PATH_MAX];
+    snprintf(abs_d, sizeof abs_d, "%s/d", root);
+    make_link(root, "d", "ld");
+    make_link(root, abs_d, "z/abs");
+    /* Ignore rules see a followed link as what it points to: "li/" only
+     * matches directories. */
+    make_link(root, "ignored-dir", "li");
+    put(root, ".gitignore", "li/\n");
+    assert_int_equal(
+        sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW), 0);
+    const char *want[] = {"d/e/deeper",  "d/inner",  "ignored-dir/x",
+                          "ld/e/deeper", "ld/inner", "z/abs/e/deeper",
+                          "z/abs/inner", "z/z"};
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
+}
+
+static void a_link_loop_is_an_eloop_input_and_the_walk_goes_on(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("flloop");
+    const char *tree[] = {"a", "sub/", "sub/deep/", "sub/deep/g", "z"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    make_link(root, ".", "self");             /* the operand itself */
+    make_link(root, "../..", "sub/deep/top"); /* two levels up */
+    make_link(root, "loop-b", "loop-a");      /* links to each other */
+    make_link(root, "loop-a", "loop-b");
+    alarm(10); /* a loop followed forever would hang: fail instead */
+    assert_int_equal(
+        sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW), 0);
+    run(w);
+    alarm(0);
+    const want_t want[] = {
+        {"a", 0},        {"loop-a", ELOOP}, {"loop-b", ELOOP},
+        {"self", ELOOP}, {"sub/deep/g", 0}, {"sub/deep/top", ELOOP},
+        {"z", 0},
+    };
+    assert_walk(w, root, want, sizeof want / sizeof want[0]);
+}
+
+static void a_broken_link_is_an_enoent_input(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("flbroken");
+    make(root, "a");
+    make(root, "sub/");
+    make(root, "sub/c");
+    make_link(root, "nowhere", "b-dangling");
+    make_link(root, "../gone/x", "sub/b-dangling");
+    assert_int_equal(
+        sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW), 0);
+    const want_t want[] = {
+        {"a", 0},
+        {"b-dangling", ENOENT},
+        {"sub/b-dangling", ENOENT},
+        {"sub/c", 0},
+    };
+    assert_walk(w, root, want, sizeof want / sizeof want[0]);
+}
+
+static void the_same_links_are_skipped_without_follow(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("flnot");
+    make(root, "a");
+    make(root, "d/");
+    make(root, "d/x");
+    make_link(root, "a", "la");
+    make_link(root, "d", "ld");
+    make_link(root, ".", "self");
+    make_link(root, "nowhere", "dangling");
+    assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
+    const char *want[] = {"a", "d/x"};
+    assert_inputs(w, root, want, 2);
+}
+
+/* ------------------------------------------------------- the iterator */
+
+/* Walks `root` through the iterator in steps of `max` into w's job: every
+ * step that is not the last pushes between 1 and max inputs. */
+static void walk_in_steps(walk_fixture *w, const char *root, unsigned flags,
+                          uint32_t max)
+{
+    sluice__walk *wk;
+    assert_int_equal(sluice__walk_open(w->job, root, flags, NULL, &wk), 0);
+    for (;;) {
+        uint32_t before = sluice_job_inputs(w->job);
+        int r = sluice__walk_step(wk, max);
+        uint32_t pushed = sluice_job_inputs(w->job) - before;
+        if (r == 0) {
+            assert_int_equal(pushed, 0);
+            break;
+        }
+        assert_int_equal(r, 1);
+        if (pushed < 1 || pushed > max)
+            fail_msg("a step of %u pushed %u inputs", max, pushed);
+    }
+    assert_int_equal(sluice__walk_step(wk, max), 0); /* and stays over */
+    sluice__walk_free(wk);
+}
+
+/* Makes a chain of `levels` directories `name` under root/rel, each
+ * holding a file "a" before the next level and a file "f" after it, so
+ * that the walk comes back to every level. */
+static void make_chain(const char *root, const char *rel, int levels)
+{
+    char p[PATH_MAX];
+    int n = snprintf(p, sizeof p, "%s/%s", root, rel);
+    for (int i = 0; i < levels; i++) {
+        assert_int_equal(mkdir(p, 0755), 0);
+        n += snprintf(p + n, sizeof p - (size_t)n, "/a");
+        tu_write(p, "a\n", 2);
+        memcpy(p + n - 1, "f", 2);
+        tu_write(p, "f\n", 2);
+        memcpy(p + n - 1, "c", 2);
+    }
+}
+
+static void walking_in_steps_gives_the_same_inputs_as_the_whole_walk(void **st)
+{
+    (void)st; /* each walk below has a job of its own */
+    const char *root = test_dir("steps");
+    char p[PATH_MAX];
+    /* A wide directory, a deep one (deeper than the walk keeps open),
+     * empty ones, hidden and ignored entries, a FIFO, links (followed with
+     * FOLLOW: one into the deep chain from the top, one from inside it to
+     * another chain, so frames entered through links are left with their
+     * parents' descriptors closed), a loop and a broken link. */
+    make(root, "wide/");
+    for (int i = 0; i < 1200; i++) {
+        snprintf(p, sizeof p, "wide/f%04d", (i * 7919) % 10000);
+        make(root, p);
+    }
+    make_chain(root, "b", 45);
+    make_chain(root, "e", 40);
+    snprintf(p, sizeof p, "%s/e", root);
+    make_link(root, p, "b/c/y");
+    make_link(root, "b", "lnk");
+    const char *tree[] = {"empty/", "empty/e2/", ".hidden",
+                          "m.o",    "z",         ".git/"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    put(root, ".gitignore", "*.o\n");
+    snprintf(p, sizeof p, "%s/fifo", root);
+    assert_int_equal(mkfifo(p, 0644), 0);
+    make_link(root, "..", "b/c/up");
+    make_link(root, "nowhere", "dangling");
+
+    const unsigned flag_sets[] = {
+        SLUICE_ADD_WALK,
+        SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW | SLUICE_ADD_HIDDEN,
+    };
+    /* Inputs of the whole walk: 1200 + 2 x 45 + 2 x 40 + z; with links
+     * followed and hidden entries also "lnk" (the b chain again), "b/c/y"
+     * (the e chain, twice: under b and under lnk), the loop "up" (twice,
+     * ELOOP), the broken link (ENOENT), .gitignore and .hidden. */
+    const size_t counts[] = {1200 + 90 + 80 + 1,
+                             1200 + 90 + 80 + 1 + 90 + 2 * 80 + 2 + 1 + 2};
+    const uint32_t steps[] = {1, 3, 1000};
+    for (size_t f = 0; f < 2; f++) {
+        void *whole;
+        assert_int_equal(setup(&whole), 0);
+        walk_fixture *ww = whole;
+        alarm(60);
+        assert_int_equal(sluice_job_add(ww->job, root, flag_sets[f]), 0);
+        run(ww);
+        alarm(0);
+        assert_int_equal(ww->n, counts[f]);
+        for (size_t s = 0; s < 3; s++) {
+            void *stepped;
+            assert_int_equal(setup(&stepped), 0);
+            walk_fixture *sw = stepped;
+            alarm(60);
+            walk_in_steps(sw, root, flag_sets[f], steps[s]);
+            run(sw);
+            alarm(0);
+            assert_int_equal(sw->n, ww->n);
+            for (size_t i = 0; i < ww->n; i++) {
+                if (strcmp(sw->got[i].path, ww->got[i].path) != 0 ||
+                    sw->got[i].errnum != ww->got[i].errnum)
+                    fail_msg("flags %u, steps of %u: input %zu is %s (%d), "
+                             "want %s (%d)",
+                             flag_sets[f], steps[s], i, sw->got[i].path,
+                             sw->got[i].errnum, ww->got[i].path,
+                             ww->got[i].errnum);
+            }
+            teardown(&stepped);
+        }
+        teardown(&whole);
+    }
+}
+
+static void a_file_removed_during_the_walk_is_an_enoent_input(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("vanish");
+    const char *tree[] = {"a", "b", "c", "d", "z/", "z/y", "z/zz"};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
+        make(root, tree[i]);
+    sluice__walk *wk;
+    assert_int_equal(
+        sluice__walk_open(w->job, root, SLUICE_ADD_WALK, NULL, &wk), 0);
+    assert_int_equal(sluice__walk_step(wk, 1), 1);
+    assert_int_equal(sluice_job_inputs(w->job), 1);
+    /* The operand was read whole at the first step: "c" keeps its place
+     * and fails; "z" was not read yet, so "z/zz" is simply not there. */
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/c", root);
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof p, "%s/z/zz", root);
+    assert_int_equal(unlink(p), 0);
+    while (sluice__walk_step(wk, 1) == 1)
+        ;
+    sluice__walk_free(wk);
+    const want_t want[] = {
+        {"a", 0}, {"b", 0}, {"c", ENOENT}, {"d", 0}, {"z/y", 0},
+    };
+    assert_walk(w, root, want, sizeof want / sizeof want[0]);
+}
+
+static void an_operand_that_cannot_be_opened_fails_at_the_first_step(void **st)
+{
+    walk_fixture *w = *st;
+    const char *root = test_dir("noop-open");
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/missing", root);
+    sluice__walk *wk;
+    assert_int_equal(sluice__walk_open(w->job, p, SLUICE_ADD_WALK, NULL, &wk),
+                     0);
+    assert_int_equal(sluice_job_inputs(w->job), 0); /* opening is lazy */
+    assert_int_equal(sluice__walk_step(wk, 10), 1);
+    assert_int_equal(sluice__walk_step(wk, 10), 0);
+    sluice__walk_free(wk);
+    const want_t want[] = {{"missing", ENOENT}};
+    assert_walk(w, root, want, 1);
+}
+
+/* ------------------------------------------------------------ deep trees */
+
+/* Makes `levels` nested directories `name` under root, each level (and
+ * the last directory) holding a file "f"; through descriptors, so that
+ * trees deeper than PATH_MAX can be made. */
+static void make_deep(const char *root, const char *name, int levels)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    for (int i = 0;; i++) {
+        int ffd = openat(fd, "f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(ffd >= 0);
+        assert_int_equal(write(ffd, "f\n", 2), 2);
+        close(ffd);
+        if (i == levels)
+            break;
+        assert_int_equal(mkdirat(fd, name, 0755), 0);
+        int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        assert_true(nfd >= 0);
+        close(fd);
+        fd = nfd;
+    }
+    close(fd);
+}
+
+/* Walks a deep tree with the descriptor limit at 64, far below one per
+ * level: the deepest file comes first ("name" < "f"), each level's "f"
+ * after its subdirectory.  A path of PATH_MAX bytes or more cannot be
+ * opened by name: such a file fails with ENAMETOOLONG, the others read. */
+static void walk_deep(walk_fixture *w, const char *root, const char *name,
+                      int levels, unsigned flags)
+{
+    make_deep(root, name, levels);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    alarm(120);
+    int rc = sluice_job_add(w->job, root, flags);
+    run(w);
+    alarm(0);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, 0);
+
+    assert_int_equal(w->n, (size_t)levels + 1);
+    size_t rl = strlen(root), nl = strlen(name);
+    char *want = malloc(rl + (size_t)levels * (nl + 1) + 3);
+    assert_non_null(want);
+    size_t too_long = 0;
+    for (int k = levels; k >= 0; k--) {
+        size_t n = rl;
+        memcpy(want, root, rl);
+        for (int i = 0; i < k; i++) {
+            want[n++] = '/';
+            memcpy(want + n, name, nl);
+            n += nl;
+        }
+        memcpy(want + n, "/f", 3);
+        n += 2;
+        const seen *g = &w->got[levels - k];
+        if (strcmp(g->path, want) != 0)
+            fail_msg("input %d: wrong path (%zu bytes, want %zu)", levels - k,
+                     strlen(g->path), n);
+        int e = n >= PATH_MAX ? ENAMETOOLONG : 0;
+        if (g->errnum != e)
+            fail_msg("input %d (%zu bytes): error %d, want %d", levels - k, n,
+                     g->errnum, e);
+        too_long += e != 0;
+    }
+    free(want);
+    if (strcmp(name, "d") != 0)
+        assert_true(too_long > 0); /* the case this tree is for */
+}
+
+static void a_tree_1500_levels_deep_walks_with_64_descriptors(void **st)
+{
+    walk_fixture *w = *st;
+    walk_deep(w, test_dir("deep"), "d", 1500, SLUICE_ADD_WALK);
+}
+
+static void a_tree_deeper_than_path_max_walks_to_the_end(void **st)
+{
+    walk_fixture *w = *st;
+    walk_deep(w, test_dir("deeper"), "ddd", 1200,
+              SLUICE_ADD_WALK | SLUICE_ADD_FOLLOW);
 }
 
 /* ------------------------------------------------------------ patterns */
@@ -508,14 +975,6 @@ static void the_last_matching_line_wins(void **st)
 
 /* ------------------------------------------------------- ignore files */
 
-/* Writes `text` to root/rel. */
-static void put(const char *root, const char *rel, const char *text)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
-    tu_write(p, text, strlen(text));
-}
-
 static void gitignore_files_apply_inside_a_repository(void **st)
 {
     walk_fixture *w = *st;
@@ -534,7 +993,7 @@ static void gitignore_files_apply_inside_a_repository(void **st)
     const char *want[] = {"a.c", "docs/build/y", "keep.o", "src/b.c",
                           "src/b.o"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, sizeof want / sizeof want[0]);
+    assert_inputs(w, root, want, sizeof want / sizeof want[0]);
 }
 
 static void gitignore_files_outside_a_repository_are_not_read(void **st)
@@ -548,7 +1007,7 @@ static void gitignore_files_outside_a_repository_are_not_read(void **st)
     put(root, ".ignore", "*.tmp\n");
     const char *want[] = {"a.o", "c"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 2);
+    assert_inputs(w, root, want, 2);
 }
 
 static void dot_ignore_beats_gitignore_at_any_depth(void **st)
@@ -567,7 +1026,7 @@ static void dot_ignore_beats_gitignore_at_any_depth(void **st)
      * beats sub/.gitignore's re-inclusion. */
     const char *want[] = {"a.log", "sub/c.log"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 2);
+    assert_inputs(w, root, want, 2);
 }
 
 static void an_ignored_directory_cannot_have_files_reincluded(void **st)
@@ -582,7 +1041,7 @@ static void an_ignored_directory_cannot_have_files_reincluded(void **st)
     put(root, ".gitignore", "d/\n!d/keep\ne/*\n!e/keep\n");
     const char *want[] = {"e/keep"};
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 1);
+    assert_inputs(w, root, want, 1);
 }
 
 static void parent_gitignore_files_apply_to_a_subdirectory_operand(void **st)
@@ -601,7 +1060,7 @@ static void parent_gitignore_files_apply_to_a_subdirectory_operand(void **st)
     snprintf(p, sizeof p, "%s/a/b", root);
     const char *want[] = {"a/b/sub/z"};
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
-    assert_inputs(w->job, root, want, 1);
+    assert_inputs(w, root, want, 1);
 }
 
 static void no_ignore_reads_no_ignore_files(void **st)
@@ -619,7 +1078,7 @@ static void no_ignore_reads_no_ignore_files(void **st)
     assert_int_equal(
         sluice_job_add(w->job, root, SLUICE_ADD_WALK | SLUICE_ADD_NO_IGNORE),
         0);
-    assert_inputs(w->job, root, want, 4);
+    assert_inputs(w, root, want, 4);
 }
 
 int main(void)
@@ -631,6 +1090,16 @@ int main(void)
         T(vcs_directories_are_skipped_at_any_depth),
         T(symlinks_inside_a_tree_are_not_followed),
         T(fifos_inside_a_tree_are_skipped),
+        T(a_followed_link_to_a_file_is_that_file),
+        T(a_followed_link_to_a_directory_is_walked),
+        T(a_link_loop_is_an_eloop_input_and_the_walk_goes_on),
+        T(a_broken_link_is_an_enoent_input),
+        T(the_same_links_are_skipped_without_follow),
+        T(walking_in_steps_gives_the_same_inputs_as_the_whole_walk),
+        T(a_file_removed_during_the_walk_is_an_enoent_input),
+        T(an_operand_that_cannot_be_opened_fails_at_the_first_step),
+        T(a_tree_1500_levels_deep_walks_with_64_descriptors),
+        T(a_tree_deeper_than_path_max_walks_to_the_end),
         T(an_empty_directory_gives_no_inputs),
         T(a_file_operand_is_one_input_even_with_walk),
         T(a_directory_operand_without_walk_is_one_input),

@@ -43,7 +43,7 @@ extern "C" {
     X(CORRUPT, -1008, "worker sent invalid data")                              \
     X(OUTPUT, -1009, "output write failed")                                    \
     X(INPUT, -1010, "some inputs could not be processed")                      \
-    X(NOTFOUND, -1011, "not found")                                           \
+    X(NOTFOUND, -1011, "not found")                                            \
     X(SKIPPED, -1012, "binary file skipped")
 
 enum {
@@ -89,12 +89,23 @@ typedef struct sluice_input {
     struct stat st;   /* valid when stat_ok */
     int stat_ok;      /* 1 when st holds stat data */
     int err;          /* errno found while planning (0 if none) */
+    uint32_t operand; /* which sluice_job_add call it came from (0, 1, ...) */
 } sluice_input;
 
 enum {
     SLUICE_ADD_WALK = 1u << 0, /* a directory operand is walked, not refused */
     SLUICE_ADD_HIDDEN = 1u << 1, /* the walk takes hidden entries (".x") too */
     SLUICE_ADD_NO_IGNORE = 1u << 2, /* the walk reads no .gitignore/.ignore */
+    SLUICE_ADD_FOLLOW = 1u << 3,    /* the walk follows symbolic links: one
+                                      to a file is that file, one to a
+                                      directory is walked; a loop is an
+                                      input failing with ELOOP, a broken
+                                      link one failing with ENOENT */
+    SLUICE_ADD_ARCHIVES = 1u << 4,  /* an archive operand, or one met in a
+                                      walk (known by its name's suffix), is
+                                      read as a directory of its members */
+    SLUICE_ADD_NESTED = 1u << 5,    /* with ARCHIVES: archives inside
+                                      archives are opened too */
 };
 
 /* ------------------------------------------------------------------- jobs */
@@ -109,6 +120,8 @@ typedef struct sluice_progress {
     uint64_t bytes_total;  /* bytes of the regular-file inputs (streams
                               have no size: they add to bytes_done only) */
     uint32_t streams;      /* inputs whose size is unknown */
+    uint32_t expanding;    /* directories and archives still to expand:
+                              while > 0 the totals grow */
 } sluice_progress;
 
 typedef struct sluice_callbacks {
@@ -159,19 +172,40 @@ typedef struct sluice_walk_opts {
 SLUICE_API void sluice_job_walk_opts(sluice_job *job,
                                      const sluice_walk_opts *opts);
 
+/* Limits against archive bombs, per archive operand (nested archives count
+ * toward the archive that holds them).  Zero fields take the defaults. */
+typedef struct sluice_archive_limits {
+    uint64_t max_bytes;   /* decompressed bytes (default 1 TiB) */
+    uint64_t max_ratio;   /* decompressed bytes per byte of the archive
+                             file, checked past 64 MiB (default 1000) */
+    uint64_t max_entries; /* entries (default 1,000,000) */
+    int max_depth;        /* archives in archives, SLUICE_ADD_NESTED
+                             (default 4) */
+} sluice_archive_limits;
+SLUICE_API void sluice_job_archive_limits(sluice_job *job,
+                                          const sluice_archive_limits *lim);
+
 /* Adds an operand: a file, "-" for stdin, or a directory (walked in sorted
  * order when SLUICE_ADD_WALK; .git/.hg/.svn skipped; symlinks inside a tree
- * not followed; hidden entries skipped unless SLUICE_ADD_HIDDEN; entries
- * ignored by .ignore files, and inside a git repository by .gitignore files
- * and .git/info/exclude, skipped unless SLUICE_ADD_NO_IGNORE, with git's
- * pattern semantics).  The operand itself is walked even when hidden or
- * ignored.  Problems become inputs with err set, reported in order. */
+ * not followed unless SLUICE_ADD_FOLLOW; hidden entries skipped unless
+ * SLUICE_ADD_HIDDEN; entries ignored by .ignore files, and inside a git
+ * repository by .gitignore files and .git/info/exclude, skipped unless
+ * SLUICE_ADD_NO_IGNORE, with git's pattern semantics).  The operand itself is
+ * walked even when hidden or ignored.  Problems become inputs with err set,
+ * reported in order. */
 SLUICE_API int sluice_job_add(sluice_job *job, const char *operand,
                               unsigned flags);
-/* Number of inputs so far, and one of them. */
+/* Number of inputs so far, and one of them.  Directories and archives are
+ * expanded into their inputs only as the run gets to them: until then each
+ * is one input standing for what it holds (sluice_job_inputs_final). */
 SLUICE_API uint32_t sluice_job_inputs(const sluice_job *job);
 SLUICE_API const sluice_input *sluice_job_input(const sluice_job *job,
                                                 uint32_t i);
+/* Number of sluice_job_add calls so far. */
+SLUICE_API uint32_t sluice_job_operands(const sluice_job *job);
+/* 1 when every input is known: no directory or archive is left to expand.
+ * May be called from the callbacks. */
+SLUICE_API int sluice_job_inputs_final(const sluice_job *job);
 /* Runs the job to the end.  Returns 0 when every input succeeded,
  * SLUICE_EINPUT when some failed (reported through on_input), or another
  * negative code when the job itself failed (message in err). */
