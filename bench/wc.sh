@@ -251,11 +251,11 @@ for c in $cases; do
            json="$results/case6.json"
            title="tree .tar.gz ($tree_files files)"
            if hyperfine -w "$warmup" -r "$runs" --export-json "$json" \
-                  -n "tar xzf | wc" "$gline" -n sluice "$sline" \
+                  -n "tar xzf, wc" "$gline" -n sluice "$sline" \
                   > "$results/case6.txt" 2>&1; then
                med=$(median "$json" sluice)
-               gmed=$(median "$json" "tar xzf | wc")
-               table+=("$title|tar xzf | wc|$gmed|$(awk -v n="$tree_files" -v t="$gmed" 'BEGIN { printf "%.0f files/s", n / t }')|-")
+               gmed=$(median "$json" "tar xzf, wc")
+               table+=("$title|tar xzf, wc|$gmed|$(awk -v n="$tree_files" -v t="$gmed" 'BEGIN { printf "%.0f files/s", n / t }')|-")
                table+=("$title|sluice -z|$med|$(awk -v n="$tree_files" -v t="$med" 'BEGIN { printf "%.0f files/s", n / t }')|$(awk -v a="$gmed" -v b="$med" 'BEGIN { printf "%.2f", a / b }')")
            else
                echo "   hyperfine failed (see $results/case6.txt)"
