@@ -17,6 +17,7 @@
 
 #include "gzip.h"
 #include "quote.h"
+#include "run.h"
 #include "wc.h"
 
 #ifndef SLUICE_VERSION
@@ -37,6 +38,10 @@ static const command commands[] = {
      "decompress gzip files in parallel (gunzip compatible)"},
     {"gzip", cli_gzip_main,
      "compress files in parallel into standard gzip (gzip/pigz compatible)"},
+    {"plugin", cli_plugin_main,
+     "check a plugin: its ABI, capabilities and options, or why it fails"},
+    {"plugins", cli_plugins_main, "list the plugins found"},
+    {"run", cli_run_main, "run any plugin over files, trees and stdin"},
     {"wc", cli_wc_main,
      "print newline, word, and byte counts (GNU wc compatible)"},
     {"zcat", cli_zcat_main, "decompress gzip files to standard output"},

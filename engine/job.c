@@ -312,6 +312,28 @@ void sluice_job_archive_limits(sluice_job *job,
     job->arc_lim = d;
 }
 
+void sluice_job_partial_init(sluice_job *job, void *partial)
+{
+    if (job->desc->partial_init)
+        job->desc->partial_init(&job->coord.ctx, partial);
+    else
+        memset(partial, 0, job->desc->partial_size);
+}
+
+int sluice_job_merge(sluice_job *job, void *into, const void *next)
+{
+    if (!job->desc->merge)
+        return SLUICE_EINVAL;
+    job->desc->merge(&job->coord.ctx, into, next);
+    return 0;
+}
+
+void sluice_job_counters(sluice_job *job, const void *partial, uint64_t *out)
+{
+    if (job->desc->counters)
+        job->desc->counters(&job->coord.ctx, partial, out);
+}
+
 uint32_t sluice_job_operands(const sluice_job *job)
 {
     return job->noperands;

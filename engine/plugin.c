@@ -12,6 +12,7 @@
  * binary (EXE_DIR/../plugins/NAME/NAME.so), then the installed plugin
  * directory.  A name containing '/' is a path and is used as is.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -90,6 +91,122 @@ static int find_plugin(const char *name, const char *self_exe, char *out,
     if (is_file(out))
         return 0;
     return SLUICE_ENOTFOUND;
+}
+
+/* The plugin files of one directory, name order; `sub`: NAME/NAME.so
+ * (the build tree) instead of NAME.so. */
+typedef struct lister {
+    void (*cb)(void *, const char *, const char *);
+    void *user;
+    char **seen;
+    size_t n;
+    int bad; /* out of memory */
+} lister;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_dir(lister *l, const char *dir, int sub)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            char **p = realloc(names, ncap * sizeof *p);
+            if (!p)
+                break;
+            names = p;
+            cap = ncap;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX], name[NAME_MAX + 1];
+        size_t len = strlen(names[i]);
+        if (sub) {
+            snprintf(name, sizeof name, "%s", names[i]);
+            snprintf(path, sizeof path, "%s/%s/%s.so", dir, names[i],
+                     names[i]);
+        } else {
+            if (len < 4 || strcmp(names[i] + len - 3, ".so") != 0)
+                continue;
+            snprintf(name, sizeof name, "%.*s", (int)(len - 3), names[i]);
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        }
+        int dup = 0;
+        for (size_t k = 0; k < l->n && !dup; k++)
+            dup = strcmp(l->seen[k], name) == 0;
+        if (dup || !is_file(path))
+            continue;
+        char **p = realloc(l->seen, (l->n + 1) * sizeof *p);
+        if (!p || !(p[l->n] = strdup(name))) {
+            if (p)
+                l->seen = p;
+            l->bad = 1;
+            continue;
+        }
+        l->seen = p;
+        l->n++;
+        l->cb(l->user, name, path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int sluice_plugin_list(const char *self_exe,
+                       void (*cb)(void *user, const char *name,
+                                  const char *path),
+                       void *user)
+{
+    lister l = {.cb = cb, .user = user};
+    const char *env = getenv("SLUICE_PLUGIN_PATH");
+    for (const char *p = env ? env : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n > 0) {
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "%.*s", (int)n, p);
+            list_dir(&l, dir, 0);
+        }
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    char exe[PATH_MAX];
+    const char *self = self_exe;
+    if (!self || !*self) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = '\0';
+            self = exe;
+        }
+    }
+    const char *slash = self ? strrchr(self, '/') : NULL;
+    if (slash) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s/../plugins", (int)(slash - self),
+                 self);
+        list_dir(&l, dir, 1);
+    }
+    list_dir(&l, SLUICE_PLUGINDIR, 0);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.seen[i]);
+    free(l.seen);
+    return (int)l.n;
 }
 
 static int valid_name(const char *s)

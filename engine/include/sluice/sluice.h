@@ -78,6 +78,13 @@ SLUICE_API const char *sluice_plugin_path(const sluice_plugin_handle *h);
 SLUICE_API int sluice_plugin_set_option(sluice_plugin_handle *h,
                                         const char *key, const char *value,
                                         char *err, size_t errlen);
+/* Calls cb(user, name, path) for each plugin file on the search path, in
+ * search order, once per name (the one sluice_plugin_open would load).
+ * Nothing is loaded.  Returns the number found. */
+SLUICE_API int sluice_plugin_list(const char *self_exe,
+                                  void (*cb)(void *user, const char *name,
+                                             const char *path),
+                                  void *user);
 /* Closes a plugin (after every job using it is freed). */
 SLUICE_API void sluice_plugin_close(sluice_plugin_handle *h);
 
@@ -210,6 +217,16 @@ SLUICE_API int sluice_job_inputs_final(const sluice_job *job);
  * SLUICE_EINPUT when some failed (reported through on_input), or another
  * negative code when the job itself failed (message in err). */
 SLUICE_API int sluice_job_run(sluice_job *job, char *err, size_t errlen);
+/* The plugin's partial-result arithmetic, in the coordinator's context,
+ * for callers that combine the results of several inputs (a total):
+ * the identity element, into = into (+) next (the plugin's merge, which
+ * treats next as the input right after into's), and the counter values.
+ * Partials are the plugin's partial_size bytes; merge returns
+ * SLUICE_EINVAL for a plugin without one. */
+SLUICE_API void sluice_job_partial_init(sluice_job *job, void *partial);
+SLUICE_API int sluice_job_merge(sluice_job *job, void *into, const void *next);
+SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
+                                    uint64_t *out);
 /* Frees a job (calls global_fini). */
 SLUICE_API void sluice_job_free(sluice_job *job);
 
