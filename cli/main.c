@@ -17,6 +17,7 @@
 
 #include "gzip.h"
 #include "quote.h"
+#include "replace.h"
 #include "run.h"
 #include "wc.h"
 
@@ -41,6 +42,8 @@ static const command commands[] = {
     {"plugin", cli_plugin_main,
      "check a plugin: its ABI, capabilities and options, or why it fails"},
     {"plugins", cli_plugins_main, "list the plugins found"},
+    {"replace", cli_replace_main,
+     "replace text in every line (literal, or regex with back references)"},
     {"run", cli_run_main, "run any plugin over files, trees and stdin"},
     {"wc", cli_wc_main,
      "print newline, word, and byte counts (GNU wc compatible)"},

@@ -1,0 +1,591 @@
+/*
+ * replace.c -- `sluice replace FROM TO [PATH]...`: every occurrence of
+ * FROM in every line replaced by TO, with the replace plugin.
+ *
+ * FROM and TO are literal bytes; with -E, FROM is a POSIX extended regex
+ * and TO may use \1..\9 and & (sed's s///g, see plugins/replace).
+ *
+ * Where the output goes:
+ *   default        stdout, every input's output in input order (like sed);
+ *   -o DIR         one file per input, DIR/PATH (the input's path with a
+ *                  leading '/' dropped), mirroring the tree;
+ *   --in-place     each input file rewritten.
+ * Every output file is written to a temporary file in its directory and,
+ * once the engine reports its input done without error, fsynced, given
+ * the input's mode, renamed over its name and the directory fsynced: a
+ * partial file never appears under the final name, and an input that
+ * fails leaves the old file (or none) in place.  Paths with a `..`
+ * component are refused with -o (they would escape DIR).  Inputs arrive in
+ * order, so at most one temporary file exists at a time; SIGINT, SIGTERM
+ * and SIGHUP remove it and exit 128 + the signal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "quote.h"
+#include "replace.h"
+
+enum {
+    EXIT_CONFIG = 2,
+    EXIT_OUTPUT = 3,
+    EXIT_JOB = 5,
+};
+
+enum { MODE_STDOUT, MODE_DIR, MODE_IN_PLACE };
+
+#define BUF_CAP (256 * 1024)
+
+/* The one temporary file that may exist, for the signal handler. */
+static char tmp_for_signal[4096];
+static volatile sig_atomic_t tmp_live;
+
+static void on_signal(int sig)
+{
+    if (tmp_live)
+        unlink(tmp_for_signal);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+typedef struct rp_state {
+    const char *prog;
+    int mode;
+    const char *dir; /* -o */
+    bool ok;
+    int fatal; /* an output could not be written: exit 3 */
+    /* stdout or the current output file */
+    char *buf;
+    size_t len;
+    int fd;           /* where buf goes */
+    int64_t cur;      /* input whose file is open, or -1 */
+    char *final_path; /* its name */
+    int failed_write; /* errno of a failed write to it */
+    int64_t refused;  /* input whose output could not be opened, or -1 */
+    /* stdout: like sed, an input whose last line has no newline gets one
+     * when more output follows */
+    char last;           /* last byte written for the current input */
+    bool newline_due;    /* write '\n' before the next output */
+    sluice_job *job;
+    cli_progress progress;
+} rp_state;
+
+static void msg(rp_state *s, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void msg(rp_state *s, int errnum, const char *fmt, ...)
+{
+    cli_progress_clear();
+    va_list ap;
+    va_start(ap, fmt);
+    cli_vmessage(s->prog, errnum, fmt, ap);
+    va_end(ap);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int buf_flush(rp_state *s)
+{
+    int rc = s->len ? write_all(s->fd, s->buf, s->len) : 0;
+    s->len = 0;
+    return rc;
+}
+
+/* Creates the directories leading to `path` (for -o). */
+static int make_parents(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0777);
+        int e = errno;
+        *p = '/';
+        if (rc != 0 && e != EEXIST)
+            return -e;
+    }
+    return 0;
+}
+
+/* Where input `path` goes: DIR/path, or path itself; NULL when refused
+ * (a `..` component), with *why set. */
+static char *target_of(rp_state *s, const char *path, const char **why)
+{
+    if (s->mode == MODE_IN_PLACE)
+        return strdup(path);
+    const char *rel = path;
+    while (*rel == '/')
+        rel++;
+    for (const char *p = rel; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            *why = "a '..' in the path would leave the output directory";
+            return NULL;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    char *t = NULL;
+    if (asprintf(&t, "%s/%s", s->dir, rel) < 0)
+        return NULL;
+    return t;
+}
+
+/* Opens the temporary file for input `i` named `path`. */
+static int open_output(rp_state *s, uint32_t i, const char *path)
+{
+    const char *why = "out of memory";
+    char *target = target_of(s, path, &why);
+    if (!target) {
+        msg(s, 0, "%s: %s", quotef(path), why);
+        return -1;
+    }
+    if (s->mode == MODE_DIR) {
+        int rc = make_parents(target);
+        if (rc < 0) {
+            msg(s, -rc, "%s", quotef(target));
+            free(target);
+            return -1;
+        }
+    }
+    const char *slash = strrchr(target, '/');
+    int dlen = slash ? (int)(slash - target) + 1 : 0;
+    int n = snprintf(tmp_for_signal, sizeof tmp_for_signal, "%.*s.%s.XXXXXX",
+                     dlen, target, slash ? slash + 1 : target);
+    if (n < 0 || (size_t)n >= sizeof tmp_for_signal) {
+        msg(s, ENAMETOOLONG, "%s", quotef(target));
+        free(target);
+        return -1;
+    }
+    int fd = mkostemp(tmp_for_signal, O_CLOEXEC);
+    if (fd < 0) {
+        msg(s, errno, "%s", quotef(target));
+        free(target);
+        return -1;
+    }
+    tmp_live = 1;
+    s->fd = fd;
+    s->cur = i;
+    s->final_path = target;
+    s->failed_write = 0;
+    return 0;
+}
+
+static void drop_output(rp_state *s)
+{
+    if (s->cur < 0)
+        return;
+    s->len = 0;
+    close(s->fd);
+    unlink(tmp_for_signal);
+    tmp_live = 0;
+    free(s->final_path);
+    s->final_path = NULL;
+    s->cur = -1;
+}
+
+/* Flushes, syncs, gives the mode of `st` and renames the output of the
+ * current input; 0 or -errno (the temporary file is then gone). */
+static int commit_output(rp_state *s, const struct stat *st)
+{
+    int e = -buf_flush(s);
+    if (!e && s->failed_write)
+        e = s->failed_write;
+    if (!e && st && fchmod(s->fd, st->st_mode & 07777) != 0)
+        e = errno;
+    if (!e && st && s->mode == MODE_IN_PLACE && geteuid() == 0 &&
+        fchown(s->fd, st->st_uid, st->st_gid) != 0)
+        e = errno;
+    if (!e && fsync(s->fd) != 0)
+        e = errno;
+    if (close(s->fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp_for_signal, s->final_path) != 0)
+        e = errno;
+    if (e) {
+        unlink(tmp_for_signal);
+    } else {
+        char *slash = strrchr(s->final_path, '/');
+        char *dir =
+            slash ? strndup(s->final_path, (size_t)(slash - s->final_path) + 1)
+                  : strdup(".");
+        int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dfd < 0 || fsync(dfd) != 0)
+            e = dfd < 0 && !dir ? ENOMEM : errno;
+        if (dfd >= 0)
+            close(dfd);
+        free(dir);
+    }
+    tmp_live = 0;
+    if (e)
+        msg(s, e, "%s", quotef(s->final_path));
+    free(s->final_path);
+    s->final_path = NULL;
+    s->cur = -1;
+    return -e;
+}
+
+static int on_output(void *user, uint32_t input, const void *data, size_t len)
+{
+    rp_state *s = user;
+    if (s->mode != MODE_STDOUT && s->cur != (int64_t)input) {
+        if (s->refused == (int64_t)input)
+            return 0;
+        if (open_output(s, input, sluice_job_input(s->job, input)->path) < 0) {
+            s->refused = input;
+            s->ok = false;
+            return 0;
+        }
+    }
+    if (len == 0)
+        return 0;
+    if (s->mode == MODE_STDOUT && s->newline_due) {
+        s->newline_due = false;
+        if (on_output(user, input, "\n", 1) < 0)
+            return -EIO;
+    }
+    s->last = ((const char *)data)[len - 1];
+    if (s->len + len > BUF_CAP) {
+        int rc = buf_flush(s);
+        if (rc < 0) {
+            if (s->mode == MODE_STDOUT)
+                return rc;
+            s->failed_write = -rc;
+        }
+    }
+    if (len > BUF_CAP) {
+        int rc = write_all(s->fd, data, len);
+        if (rc < 0 && s->mode == MODE_STDOUT)
+            return rc;
+        if (rc < 0)
+            s->failed_write = -rc;
+        return 0;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    return 0;
+}
+
+static void on_input(void *user, uint32_t index, const sluice_input *in,
+                     const void *partial, int errnum, uint64_t offset,
+                     const char *message)
+{
+    (void)partial;
+    rp_state *s = user;
+    bool failed = errnum != 0 || in->err != 0;
+    if (s->mode == MODE_STDOUT) {
+        s->newline_due = s->last != '\n' && s->last != 0;
+        s->last = 0;
+    }
+    if (s->mode != MODE_STDOUT && !failed && s->cur != (int64_t)index &&
+        s->refused != (int64_t)index) {
+        /* No output at all: an empty file. */
+        if (open_output(s, index, in->path) < 0) {
+            s->refused = index;
+            s->ok = false;
+        }
+    }
+    if (s->mode != MODE_STDOUT) {
+        if (s->cur == (int64_t)index) {
+            if (failed)
+                drop_output(s);
+            else if (commit_output(s, in->stat_ok ? &in->st : NULL) < 0)
+                s->fatal = 1;
+        }
+    }
+    if (!failed)
+        return;
+    s->ok = false;
+    int e = errnum > 0 ? errnum : errnum == 0 ? in->err : 0;
+    if (e)
+        msg(s, e, "%s", quotef(in->path));
+    else if (offset != UINT64_MAX)
+        msg(s, 0, "%s: offset %" PRIu64 ": %s", quotef(in->path), offset,
+            message && *message ? message : "failed");
+    else
+        msg(s, 0, "%s: %s", quotef(in->path),
+            message && *message ? message : "failed");
+}
+
+static void on_progress(void *user, const sluice_progress *p)
+{
+    rp_state *s = user;
+    cli_progress_update(&s->progress, p);
+}
+
+static void usage(const char *prog)
+{
+    printf("Usage: %s [OPTION]... FROM TO [PATH]...\n"
+           "Replace every FROM in every line by TO: literal text, or with "
+           "-E a POSIX\n"
+           "extended regular expression whose TO may use \\1..\\9 and & "
+           "(as sed -E\n"
+           "'s/FROM/TO/g').  Output in input order: to stdout, one file per "
+           "input\n"
+           "under DIR (-o), or each file rewritten (--in-place); files are "
+           "replaced\n"
+           "atomically, and an input that fails leaves its old file.\n"
+           "\n"
+           "  -E, --regex            FROM is an extended regular "
+           "expression\n"
+           "  -o, --output-dir=DIR   write DIR/PATH for each input PATH\n"
+           "      --in-place         rewrite each input file\n"
+           "  -j, --jobs=N           worker processes (0: inline)\n"
+           "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --hidden, --no-ignore, --follow, --include=GLOB, "
+           "--exclude=GLOB,\n"
+           "      --max-depth=N      how directories are walked (as `sluice "
+           "wc`)\n"
+           "      --progress, --no-progress\n"
+           "      --help             display this help and exit\n"
+           "\n"
+           "With no PATH, or PATH -, read standard input (to stdout only).\n"
+           "Exit status: 0 success, 1 some input failed, 2 usage, 3 output "
+           "failed.\n",
+           prog);
+}
+
+enum {
+    OPT_IN_PLACE = 256,
+    OPT_CHUNK,
+    OPT_HIDDEN,
+    OPT_NO_IGNORE,
+    OPT_FOLLOW,
+    OPT_INCLUDE,
+    OPT_EXCLUDE,
+    OPT_MAX_DEPTH,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_HELP,
+};
+
+static const struct option options[] = {
+    {"regex", no_argument, NULL, 'E'},
+    {"output-dir", required_argument, NULL, 'o'},
+    {"in-place", no_argument, NULL, OPT_IN_PLACE},
+    {"jobs", required_argument, NULL, 'j'},
+    {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"hidden", no_argument, NULL, OPT_HIDDEN},
+    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+    {"follow", no_argument, NULL, OPT_FOLLOW},
+    {"include", required_argument, NULL, OPT_INCLUDE},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static bool parse_num(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return false;
+    uint64_t mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024, end++;
+    else if (*end == 'M')
+        mul = 1024 * 1024, end++;
+    else if (*end == 'G')
+        mul = 1024ull * 1024 * 1024, end++;
+    if (*end || v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+int cli_replace_main(int argc, char **argv, const cli_env *env)
+{
+    const char *prog = argv[0];
+    rp_state s = {.prog = prog,
+                  .ok = true,
+                  .fd = STDOUT_FILENO,
+                  .cur = -1,
+                  .refused = -1};
+    sluice_job_opts opts = {.jobs = -1};
+    sluice_walk_opts walk = {.max_depth = -1};
+    unsigned add_flags = SLUICE_ADD_WALK;
+    const char **globs[2] = {NULL, NULL};
+    size_t nglobs[2] = {0, 0};
+    bool regex = false;
+    int progress_force = -1;
+    int status = EXIT_CONFIG;
+    sluice_plugin_handle *plugin = NULL;
+    sluice_job *job = NULL;
+    char err[1024] = "";
+    int c;
+    while ((c = getopt_long(argc, argv, "+Eo:j:", options, NULL)) != -1) {
+        switch (c) {
+        case 'E':
+            regex = true;
+            break;
+        case 'o':
+            s.mode = MODE_DIR;
+            s.dir = optarg;
+            break;
+        case OPT_IN_PLACE:
+            s.mode = MODE_IN_PLACE;
+            break;
+        case 'j':
+        case OPT_CHUNK:
+        case OPT_MAX_DEPTH: {
+            uint64_t v;
+            if (!parse_num(optarg, &v) || v > INT32_MAX ||
+                (c == OPT_CHUNK && v == 0)) {
+                cli_message(prog, 0, "invalid number: %s", quote(optarg));
+                goto done;
+            }
+            if (c == 'j')
+                opts.jobs = (int)v;
+            else if (c == OPT_CHUNK)
+                opts.chunk_size = (size_t)v;
+            else
+                walk.max_depth = (int)v;
+            break;
+        }
+        case OPT_HIDDEN:
+            add_flags |= SLUICE_ADD_HIDDEN;
+            break;
+        case OPT_NO_IGNORE:
+            add_flags |= SLUICE_ADD_NO_IGNORE;
+            break;
+        case OPT_FOLLOW:
+            add_flags |= SLUICE_ADD_FOLLOW;
+            break;
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE: {
+            int k = c == OPT_EXCLUDE;
+            const char **g = realloc(globs[k], (nglobs[k] + 2) * sizeof *g);
+            if (!g)
+                goto done;
+            g[nglobs[k]++] = optarg;
+            g[nglobs[k]] = NULL;
+            globs[k] = g;
+            break;
+        }
+        case OPT_PROGRESS:
+            progress_force = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            progress_force = 0;
+            break;
+        case OPT_HELP:
+            usage(prog);
+            status = fflush(stdout) == 0 ? 0 : 1;
+            goto done;
+        default:
+            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+            goto done;
+        }
+    }
+    if (argc - optind < 2) {
+        cli_message(prog, 0, "missing %s",
+                    optind == argc ? "FROM and TO" : "TO");
+        fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+        goto done;
+    }
+    const char *from = argv[optind], *to = argv[optind + 1];
+    optind += 2;
+    bool any_stdin = optind == argc;
+    for (int i = optind; i < argc; i++)
+        any_stdin |= strcmp(argv[i], "-") == 0;
+    if (s.mode != MODE_STDOUT && any_stdin) {
+        cli_message(prog, 0, "%s needs file operands, not standard input",
+                    s.mode == MODE_DIR ? "-o" : "--in-place");
+        goto done;
+    }
+
+    if (sluice_plugin_open("replace", env->self_exe, &plugin, err, sizeof err) <
+        0) {
+        cli_message(prog, 0, "%s", err);
+        goto done;
+    }
+    if (cli_set_plugin_option(prog, plugin, "from", from) < 0 ||
+        cli_set_plugin_option(prog, plugin, "to", to) < 0 ||
+        cli_set_plugin_option(prog, plugin, "regex", regex ? "true" : "false") <
+            0)
+        goto done;
+    if (!regex && (!*from || strchr(from, '\n'))) {
+        cli_message(prog, 0, "FROM must be one non-empty line");
+        goto done;
+    }
+    s.buf = malloc(BUF_CAP);
+    if (!s.buf) {
+        cli_message(prog, ENOMEM, "%s", "buffer");
+        goto done;
+    }
+    sluice_callbacks cb = {.user = &s,
+                           .on_input = on_input,
+                           .on_output = on_output,
+                           .on_progress = on_progress};
+    cli_progress_init(&s.progress, prog, progress_force);
+    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    if (rc < 0) {
+        cli_message(prog, 0, "%s", err[0] ? err : sluice_strerror(rc));
+        goto done;
+    }
+    walk.include = globs[0];
+    walk.exclude = globs[1];
+    sluice_job_walk_opts(job, &walk);
+    if (optind == argc)
+        rc = sluice_job_add(job, "-", 0);
+    for (int i = optind; i < argc && rc >= 0; i++)
+        rc = sluice_job_add(job, argv[i], add_flags);
+    if (rc < 0) {
+        cli_message(prog, 0, "%s", sluice_strerror(rc));
+        goto done;
+    }
+    if (s.mode != MODE_STDOUT) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
+    }
+    s.job = job;
+    rc = sluice_job_run(job, err, sizeof err);
+    cli_progress_done(&s.progress);
+    if (s.mode == MODE_STDOUT && buf_flush(&s) < 0) {
+        cli_message(prog, errno, "write error");
+        status = EXIT_OUTPUT;
+        goto done;
+    }
+    drop_output(&s); /* only after a failed job */
+    if (rc < 0 && rc != SLUICE_EINPUT) {
+        msg(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
+        status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
+        goto done;
+    }
+    status = s.fatal ? EXIT_OUTPUT : s.ok ? 0 : 1;
+done:
+    if (job)
+        sluice_job_free(job);
+    if (plugin)
+        sluice_plugin_close(plugin);
+    free(s.buf);
+    free(globs[0]);
+    free(globs[1]);
+    return status;
+}
