@@ -157,9 +157,19 @@ typedef struct check_arg {
     const char *self_exe;
 } check_arg;
 
+/* A crash while loading must end the child by its signal, even where a
+ * sanitizer's handler would turn it into an exit status. */
+static void default_crash_signals(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        signal(sigs[i], SIG_DFL);
+}
+
 static int check_child(void *p)
 {
     const check_arg *a = p;
+    default_crash_signals();
     sluice_plugin_handle *h;
     char err[1024];
     if (sluice_plugin_open(a->path, a->self_exe, &h, err, sizeof err) < 0) {
@@ -215,6 +225,7 @@ typedef struct list_state {
 static int list_child(void *p)
 {
     const char *path = p;
+    default_crash_signals();
     sluice_plugin_handle *h;
     char err[1024];
     if (sluice_plugin_open(path, NULL, &h, err, sizeof err) < 0) {
@@ -378,8 +389,14 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     if (!failed)
         return;
     s->ok = false;
+    /* A plugin's message and offset come first, then strerror(errnum). */
     int e = errnum > 0 ? errnum : errnum == 0 ? in->err : 0;
-    if (e)
+    if (message && *message && offset != UINT64_MAX)
+        run_error(s, e, "%s: offset %" PRIu64 ": %s", quotef(name), offset,
+                  message);
+    else if (message && *message)
+        run_error(s, e, "%s: %s", quotef(name), message);
+    else if (e)
         run_error(s, e, "%s", quotef(name));
     else if (offset != UINT64_MAX)
         run_error(s, 0, "%s: offset %" PRIu64 ": %s", quotef(name), offset,

@@ -144,10 +144,11 @@ static int g_init(sluice_ctx *ctx)
 {
     state s;
     memset(&s, 0, sizeof s);
+    void *saved = ctx->state;
     ctx->state = &s;
     int rc = w_init(ctx);
     w_fini(ctx);
-    ctx->state = NULL;
+    ctx->state = saved;
     return rc;
 }
 
