@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grep.h"
 #include "gzip.h"
 #include "quote.h"
 #include "replace.h"
@@ -35,6 +36,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"grep", cli_grep_main,
+     "print lines that match patterns, in parallel (GNU grep compatible)"},
     {"gunzip", cli_gunzip_main,
      "decompress gzip files in parallel (gunzip compatible)"},
     {"gzip", cli_gzip_main,
