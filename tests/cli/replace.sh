@@ -20,7 +20,7 @@ mkdir -p tree/sub
 printf 'foo bar foo\nfoofoo\n\nno match here\nfo o foo' >tree/a
 printf 'aaa aaaa\n' >tree/sub/b
 : >tree/sub/empty
-seq 1 200000 | sed 's/$/ foo x0y1z2/' >tree/big
+seq 1 50000 | sed "s/$/ foo x0y1z2/" >tree/big
 awk 'BEGIN { for (i = 0; i < 3; i++) { s = ""; for (j = 0; j < 10000; j++) s = s "foo "; print s } }' >tree/long
 
 # A literal for sed's s///: FROM escaped as a BRE, TO's & \ and / escaped.
