@@ -37,38 +37,11 @@ tree=$corpus/tree
 [ -f "$big" ] || die "$corpus: no corpus (build it with bench/corpus.sh $corpus)"
 [ -x "$sluice" ] || die "$sluice: not an executable (set SLUICE)"
 command -v hyperfine > /dev/null || die "hyperfine is not installed"
-if command -v jq > /dev/null; then
-    json_tool=jq
-elif command -v python3 > /dev/null; then
-    json_tool=python3
-else
-    die "need jq or python3 to read hyperfine's JSON"
-fi
 results=${RESULTS:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-grep-bench.XXXXXX")}
 mkdir -p "$results"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 export LC_ALL=$locale
-
-shell_line() {
-    local line
-    printf -v line '%q ' "$@"
-    printf '%s' "${line% }"
-}
-
-# Median of the run times of the command named $2 in hyperfine JSON $1.
-median() {
-    if [ "$json_tool" = jq ]; then
-        jq -r --arg n "$2" '.results[] | select(.command == $n) | .times | sort
-            | if length % 2 == 1 then .[(length - 1) / 2]
-              else (.[length / 2 - 1] + .[length / 2]) / 2 end' "$1"
-    else
-        python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    if r["command"] == sys.argv[2]:
-        print(statistics.median(r["times"]))
-PY
-    fi
-}
 
 # A digest of what a command line prints on stdout (as sorted lines when
 # $2 is "sorted"), and its exit status.
@@ -97,7 +70,7 @@ run_case() {
     local -a lines=("$(shell_line "$sluice" grep "$@")"
                     "$(shell_line "$sluice" grep -j 1 "$@")"
                     "$gnu_line")
-    local json="$results/case$id.json" want got i med gmed tp ratio
+    local json="$results/case$id.json" want got i
 
     echo "== ($id) $title"
     want=$(digest "$gnu_line" "$order")
@@ -113,27 +86,9 @@ run_case() {
     done
     echo "   lines printed: $(bash -c "$gnu_line" 2> /dev/null | wc -l)"
 
-    local -a hf=(hyperfine --style basic --output pipe --warmup "$warmup"
-                 --min-runs "$runs" --export-json "$json")
-    for i in "${!lines[@]}"; do
-        hf+=(--command-name "${names[$i]}" "${lines[$i]}")
-    done
-    if ! "${hf[@]}" > "$results/case$id.txt" 2>&1; then
-        echo "   hyperfine failed (see $results/case$id.txt)"
-        status=1
-        return
-    fi
-    gmed=$(median "$json" "GNU grep")
-    for i in "${!names[@]}"; do
-        med=$(median "$json" "${names[$i]}")
-        read -r tp ratio < <(awk -v u="${unit%% *}" -v n="${unit##* }" \
-            -v m="$med" -v g="$gmed" 'BEGIN {
-                if (u == "bytes") printf "%.3f_GB/s", n / m / 1e9
-                else printf "%.0f_files/s", n / m
-                printf " %.2f\n", g / m }')
-        [ "${names[$i]}" = "GNU grep" ] && ratio=-
-        table+=("($id) $title|${names[$i]}|$med|${tp/_/ }|$ratio")
-    done
+    time_case "$json" "($id) $title" "$unit" "GNU grep" \
+        "${names[0]}" "${lines[0]}" "${names[1]}" "${lines[1]}" \
+        "${names[2]}" "${lines[2]}" || status=1
 }
 
 echo "sluice: $sluice"
@@ -166,19 +121,6 @@ for c in $cases; do
     esac
 done
 
-echo
-printf '%-34s %-12s %10s %18s %11s\n' case command median throughput "GNU/sluice"
-last=
-for row in "${table[@]}"; do
-    IFS='|' read -r title name med tp ratio <<< "$row"
-    if [ "$title" = "$last" ]; then shown=; else shown=$title; fi
-    last=$title
-    printf '%-34s %-12s %8.3f s %18s %11s\n' "$shown" "$name" "$med" "$tp" \
-        "$([ "$ratio" = - ] && echo - || echo "${ratio}x")"
-done
-echo
-for line in "${checks[@]}"; do
-    echo "$line"
-done
+print_table 34 "GNU/sluice"
 [ "$status" -eq 0 ] || echo "grep.sh: some checks or runs FAILED" >&2
 exit "$status"

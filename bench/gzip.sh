@@ -55,15 +55,8 @@ missing=()
 
 have() { command -v "$1" >/dev/null 2>&1 || { missing+=("$1"); return 1; }; }
 
-# Median of command $2's times in hyperfine JSON $1.
-median() {
-    python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    if r["command"] == sys.argv[2]:
-        print(statistics.median(r["times"]))
-PY
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 rows=()
 status=0

@@ -47,15 +47,10 @@ if [ ! -f "$big" ] || [ ! -d "$tree" ]; then
 fi
 [ -x "$sluice" ] || die "$sluice: not an executable (set SLUICE)"
 command -v hyperfine > /dev/null || die "hyperfine is not installed"
-if command -v jq > /dev/null; then
-    json_tool=jq
-elif command -v python3 > /dev/null; then
-    json_tool=python3
-else
-    die "need jq or python3 to read hyperfine's JSON"
-fi
 results=${RESULTS:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-wc-bench.XXXXXX")}
 mkdir -p "$results"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # The sluice command words, and the -j 1 flag (none in a dry run).
 if [ "$(basename "$sluice")" = wc ]; then
@@ -67,29 +62,6 @@ else
     j1=(-j 1)
     dry=0
 fi
-
-# Quotes words into one shell command line for hyperfine.
-shell_line() {
-    local line
-    printf -v line '%q ' "$@"
-    printf '%s' "${line% }"
-}
-
-# Median of the run times of the command named $2 in hyperfine JSON file $1.
-median() {
-    if [ "$json_tool" = jq ]; then
-        jq -r --arg n "$2" '.results[] | select(.command == $n) | .times | sort
-            | if length % 2 == 1 then .[(length - 1) / 2]
-              else (.[length / 2 - 1] + .[length / 2]) / 2 end' "$1"
-    else
-        python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    if r["command"] == sys.argv[2]:
-        print(statistics.median(r["times"]))
-PY
-    fi
-}
 
 # The numbers of a wc output: its last line (a file's, or the total) without
 # the name in the last field, spaces squeezed.
@@ -126,7 +98,7 @@ run_case() {
     local id=$1 title=$2 locale=$3 unit=$4 with_j1=$5 gnu_line=$6
     shift 6
     local -a names=(sluice) lines=() args=("$@")
-    local json="$results/case$id.json" want got name line i med gmed tp ratio
+    local json="$results/case$id.json" want got name i
 
     if [ "$dry" = 1 ] && [ -d "${args[-1]}" ]; then
         # GNU wc takes no directory: the dry run times the pipeline twice.
@@ -163,31 +135,12 @@ run_case() {
         echo "   ${checks[-1]}"
     done
 
-    local -a hf=(hyperfine --style basic --output pipe --warmup "$warmup"
-                 --min-runs "$runs" --export-json "$json")
+    local -a pairs=()
     for i in "${!lines[@]}"; do
-        hf+=(--command-name "${names[$i]}" "${lines[$i]}")
+        pairs+=("${names[$i]}" "${lines[$i]}")
     done
-    if ! LC_ALL=$locale "${hf[@]}" > "$results/case$id.txt" 2>&1; then
-        echo "   hyperfine failed (see $results/case$id.txt)"
+    LC_ALL=$locale time_case "$json" "($id) $title" "$unit" "GNU wc" "${pairs[@]}" ||
         status=1
-        return
-    fi
-
-    gmed=$(median "$json" "GNU wc")
-    for i in "${!names[@]}"; do
-        name=${names[$i]}
-        med=$(median "$json" "$name")
-        read -r tp ratio < <(awk -v u="${unit%% *}" -v n="${unit##* }" \
-            -v m="$med" -v g="$gmed" 'BEGIN {
-                if (u == "bytes") printf "%.3f_GB/s", n / m / 1e9
-                else printf "%.0f_files/s", n / m
-                printf " %.2f\n", g / m }')
-        if [ "$name" = "GNU wc" ]; then
-            ratio=-
-        fi
-        table+=("($id) $title|$name|$med|${tp/_/ }|$ratio")
-    done
 }
 
 # -------------------------------------------------------------- the cases
@@ -248,42 +201,15 @@ for c in $cases; do
                status=1
            fi
            echo "   ${checks[-1]}"
-           json="$results/case6.json"
-           title="tree .tar.gz ($tree_files files)"
-           if hyperfine -w "$warmup" -r "$runs" --export-json "$json" \
-                  -n "tar xzf, wc" "$gline" -n sluice "$sline" \
-                  > "$results/case6.txt" 2>&1; then
-               med=$(median "$json" sluice)
-               gmed=$(median "$json" "tar xzf, wc")
-               table+=("$title|tar xzf, wc|$gmed|$(awk -v n="$tree_files" -v t="$gmed" 'BEGIN { printf "%.0f files/s", n / t }')|-")
-               table+=("$title|sluice -z|$med|$(awk -v n="$tree_files" -v t="$med" 'BEGIN { printf "%.0f files/s", n / t }')|$(awk -v a="$gmed" -v b="$med" 'BEGIN { printf "%.2f", a / b }')")
-           else
-               echo "   hyperfine failed (see $results/case6.txt)"
-               status=1
-           fi ;;
+           time_case "$results/case6.json" "tree .tar.gz ($tree_files files)" \
+               "files $tree_files" "tar xzf, wc" "tar xzf, wc" "$gline" \
+               "sluice -z" "$sline" || status=1 ;;
         *) die "unknown case '$c' in CASES" ;;
     esac
 done
 
 # -------------------------------------------------------------- the table
-echo
-printf '%-38s %-12s %10s %18s %11s\n' case command median throughput "GNU/sluice"
-last=
-for row in "${table[@]}"; do
-    IFS='|' read -r title name med tp ratio <<< "$row"
-    if [ "$title" = "$last" ]; then
-        shown=
-    else
-        shown=$title
-    fi
-    last=$title
-    printf '%-38s %-12s %8.3f s %18s %11s\n' "$shown" "$name" "$med" "$tp" \
-        "$([ "$ratio" = - ] && echo - || echo "${ratio}x")"
-done
-echo
-for line in "${checks[@]}"; do
-    echo "$line"
-done
+print_table 38 "GNU/sluice"
 if [ "$status" -ne 0 ]; then
     echo "wc.sh: some checks or runs FAILED" >&2
 fi
