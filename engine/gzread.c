@@ -61,6 +61,7 @@
 #include <zlib.h>
 #endif
 
+#include "sluice/gzip-format.h"
 #include "sluice/sluice.h"
 
 #if defined(HAVE_ISAL) || defined(HAVE_ZLIB)
@@ -71,26 +72,6 @@
 #define GZR_KEEP 16 /* bytes kept before the unread ones (ISA-L: <= 8) */
 #define GZR_HEAD 64 /* room in front: kept plus unread bytes at a refill */
 #define GZR_OUT_MAX ((size_t)1 << 30) /* output per read (32-bit counts) */
-
-#define GZ_ID1 0x1f
-#define GZ_ID2 0x8b
-#define GZ_ID2_OLD 0x9e /* gzip 0.5's magic: gzip -d still reads it */
-#define GZ_DEFLATED 8
-#define GZ_FIXED 10 /* ID1 ID2 CM FLG MTIME(4) XFL OS */
-#define GZ_TRAILER 8
-#define GZ_FHCRC 0x02 /* FLG bits */
-#define GZ_FEXTRA 0x04
-#define GZ_FNAME 0x08
-#define GZ_FCOMMENT 0x10
-#define GZ_FENCRYPTED 0x20 /* gzip's name for bit 5 */
-#define GZ_FRESERVED 0xc0
-
-#define MSG_NOT_GZIP "not in gzip format"
-#define MSG_EOF "unexpected end of file"
-#define MSG_FORMAT "invalid compressed data--format violated"
-#define MSG_CRC "invalid compressed data--crc error"
-#define MSG_LENGTH "invalid compressed data--length error"
-#define MSG_GARBAGE "trailing garbage after compressed data"
 
 enum gzr_phase {
     GZR_START,  /* between members (or before the first) */

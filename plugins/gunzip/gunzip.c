@@ -58,20 +58,8 @@
 #error "gunzip needs ISA-L or zlib for streaming"
 #endif
 
+#include "sluice/gzip-format.h"
 #include "sluice/plugin.h"
-
-#define GZ_ID1 0x1f
-#define GZ_ID2 0x8b
-#define GZ_ID2_OLD 0x9e /* gzip 0.5's magic: gzip -d still reads it */
-#define GZ_DEFLATED 8
-#define GZ_FIXED 10 /* ID1 ID2 CM FLG MTIME(4) XFL OS */
-#define GZ_TRAILER 8
-#define GZ_FHCRC 0x02 /* FLG bits */
-#define GZ_FEXTRA 0x04
-#define GZ_FNAME 0x08
-#define GZ_FCOMMENT 0x10
-#define GZ_FENCRYPTED 0x20 /* gzip's name for bit 5 */
-#define GZ_FRESERVED 0xc0
 
 /* Size hints are read from an extra field of at most GZ_XMAX bytes, so that
  * boundary sees the same hint as map from GZ_PEEK bytes of header. */
@@ -87,11 +75,6 @@
 #define GZ_STEP_MAX ((size_t)256 << 10) /* and at most this much per step */
 #define GZ_IN_STEP ((size_t)1 << 30)    /* input per decoder call */
 
-#define MSG_NOT_GZIP "not in gzip format"
-#define MSG_EOF "unexpected end of file"
-#define MSG_FORMAT "invalid compressed data--format violated"
-#define MSG_CRC "invalid compressed data--crc error"
-#define MSG_LENGTH "invalid compressed data--length error"
 #define MSG_MAX "decompressed data exceeds the --max-output limit"
 
 /* --------------------------------------------------------------- types */

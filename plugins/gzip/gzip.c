@@ -64,15 +64,11 @@
 #error "the gzip plugin needs libdeflate or zlib"
 #endif
 
+#include "sluice/gzip-format.h"
 #include "sluice/plugin.h"
 
 #define GZ_MEMBER ((uint64_t)1 << 20) /* input bytes per member */
-#define GZ_FIXED 10                   /* ID1 ID2 CM FLG MTIME(4) XFL OS */
 #define GZ_EXTRA 10                   /* XLEN(2) + SI1 SI2 LEN(2) + size(4) */
-#define GZ_TRAILER 8                  /* CRC32 ISIZE */
-#define GZ_FEXTRA 0x04                /* FLG bits */
-#define GZ_FNAME 0x08
-#define GZ_OS_UNIX 3
 #define GZ_WINDOW 32768u /* deflate's window: single mode's lookbehind */
 
 #if defined(HAVE_LIBDEFLATE)

@@ -179,7 +179,7 @@ else
 fi
 
 # ------------------------------------------------------ JSON is JSON
-if have python3; then
+if have python3 && [ -f t.zip ]; then
     "$SLUICE" wc -z --json t.tar.gz t.zip >out 2>err
     if python3 -c '
 import json, sys
@@ -192,6 +192,8 @@ assert len(names) == 2 * int(sys.argv[1]), names
     else
         fail json "$(cat out "$T/pyerr")"
     fi
+else
+    skip json "needs python3 and t.zip (bsdtar)"
 fi
 
 # ------------------------------------------------------- bad archives
