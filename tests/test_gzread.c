@@ -385,34 +385,38 @@ static void one_byte_round_trips(void **state)
     free(in.p);
 }
 
-static void random_3mib_round_trips(void **state)
-{
-    (void)state;
-    size_t n = 3 * MiB;
-    unsigned char *data = make_random(n, 11);
-    tbuf in = {0};
-    add_member(&in, data, n, NULL);
-    assert_true(in.n > n); /* incompressible: stored blocks */
-    expect_ok(&in, data, n, 1 * MiB, 64 * KiB);
-    expect_ok(&in, data, n, 4096, 1 * MiB);
-    expect_ok(&in, data, n, 3000, 4 * MiB);
-    free(in.p);
-    free(data);
-}
+/* Big members, each decoded with several pull sizes and read sizes. */
+static const struct {
+    size_t n;           /* bytes of data */
+    int text;           /* text (compresses) or random (stored blocks) */
+    uint64_t seed;      /* of the data */
+    size_t sizes[3][2]; /* {pull size, read size} */
+} big_round_trips[] = {
+    {3 * MiB, 0, 11, {{1 * MiB, 64 * KiB}, {4096, 1 * MiB}, {3000, 4 * MiB}}},
+    {5 * MiB, 1, 12, {{1 * MiB, 64 * KiB}, {4096, 6 * MiB}, {65536, 1000}}},
+};
 
-static void text_5mib_round_trips(void **state)
+static void big_members_round_trip(void **state)
 {
     (void)state;
-    size_t n = 5 * MiB;
-    unsigned char *data = make_text(n, 12);
-    tbuf in = {0};
-    add_member(&in, data, n, NULL);
-    assert_true(in.n < n / 2);
-    expect_ok(&in, data, n, 1 * MiB, 64 * KiB);
-    expect_ok(&in, data, n, 4096, 6 * MiB);
-    expect_ok(&in, data, n, 65536, 1000);
-    free(in.p);
-    free(data);
+    for (size_t t = 0; t < sizeof big_round_trips / sizeof *big_round_trips;
+         t++) {
+        size_t n = big_round_trips[t].n;
+        uint64_t seed = big_round_trips[t].seed;
+        unsigned char *data =
+            big_round_trips[t].text ? make_text(n, seed) : make_random(n, seed);
+        tbuf in = {0};
+        add_member(&in, data, n, NULL);
+        if (big_round_trips[t].text)
+            assert_true(in.n < n / 2);
+        else
+            assert_true(in.n > n); /* incompressible: stored blocks */
+        for (size_t i = 0; i < 3; i++)
+            expect_ok(&in, data, n, big_round_trips[t].sizes[i][0],
+                      big_round_trips[t].sizes[i][1]);
+        free(in.p);
+        free(data);
+    }
 }
 
 static void three_members_one_empty_decode_in_order(void **state)
@@ -933,8 +937,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_data_round_trips),
         cmocka_unit_test(one_byte_round_trips),
-        cmocka_unit_test(random_3mib_round_trips),
-        cmocka_unit_test(text_5mib_round_trips),
+        cmocka_unit_test(big_members_round_trip),
         cmocka_unit_test(three_members_one_empty_decode_in_order),
         cmocka_unit_test(header_fields_and_header_crc_are_read),
         cmocka_unit_test(a_wrong_header_crc_is_reported_at_its_member),
