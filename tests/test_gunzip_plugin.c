@@ -1129,6 +1129,42 @@ static void a_lying_hint_is_format_violated(void **st)
     buf_free(&g);
 }
 
+/* A hint shorter than the header's name and comment: boundary() ends the
+ * first unit at the hinted end, and the next unit starts on a fresh state
+ * (another worker) that takes the rest for trailing garbage.  So the first
+ * unit must fail by itself, without waiting for the header to end.  (Found
+ * by fuzz/fuzz_gunzip.c.) */
+static void a_header_longer_than_its_hint_fails_inside_the_unit(void **st)
+{
+    (void)st;
+    for (int comment = 0; comment < 2; comment++) {
+        buf g = {NULL, 0, 0};
+        static const unsigned char head[] = {
+            0x1f, 0x8b, 8,   0x04, 0, 0, 0,  0, 0, 3,  /* FEXTRA */
+            8,    0,    'S', 'L',  4, 0, 40, 0, 0, 0}; /* hint: 40 bytes */
+        buf_add(&g, head, sizeof head);
+        g.p[3] |= comment ? 0x10 : 0x08;
+        for (int i = 0; i < 600; i++) /* longer than boundary() peeks */
+            buf_byte(&g, 'x');
+        buf_byte(&g, 0);
+        static const unsigned char body[] = {3, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        buf_add(&g, body, sizeof body);
+        assert_int_equal(boundary(g.p, g.len, 0, 1, 0), 40);
+        host h;
+        part pt;
+        host_open(&h, NULL, 1);
+        part_init(&h, &pt);
+        int rc = map_block(&h, &pt, g.p, 40, 0, 0,
+                           SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_FILE_BEGIN |
+                               SLUICE_BLOCK_UNIT_END);
+        assert_int_equal(rc, -1);
+        assert_string_equal(h.msg, MSG_FORMAT);
+        assert_int_equal(h.err_off, 0);
+        host_close(&h);
+        buf_free(&g);
+    }
+}
+
 /* ------------------------------------------------- trailing bytes */
 
 static void trailing_bytes_are_what_gzip_makes_of_them(void **st)
@@ -1497,6 +1533,7 @@ int main(void)
         cmocka_unit_test(bad_inputs_get_gzips_message_and_offset),
         cmocka_unit_test(flipped_bytes_are_caught),
         cmocka_unit_test(a_lying_hint_is_format_violated),
+        cmocka_unit_test(a_header_longer_than_its_hint_fails_inside_the_unit),
         cmocka_unit_test(trailing_bytes_are_what_gzip_makes_of_them),
         cmocka_unit_test(units_continue_by_offset_and_start_afresh_elsewhere),
         cmocka_unit_test(max_output_limits_each_unit),

@@ -568,6 +568,17 @@ static int head_check(sluice_ctx *ctx, gz_state *s)
     return 0;
 }
 
+/* 1 when the header read so far already leaves no room for the trailer
+ * before the end its size hint announces.  Checked as the name and comment
+ * arrive, not only at the end of the header: a unit that boundary() ended
+ * at the hinted end must fail by itself, because the next unit starts on a
+ * fresh state (another worker) that would take the rest for garbage. */
+static int head_past_hint(const gz_state *s, const gz_cur *c)
+{
+    return s->m_hint != GZ_NOHINT &&
+           c->off + c->i - s->m_start + GZ_TRAILER > s->m_hint;
+}
+
 /* The header is complete: start the deflate data. */
 static int head_done(sluice_ctx *ctx, gz_state *s, gz_cur *c)
 {
@@ -595,6 +606,7 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
             if (!all)
                 return 0;
             s->flg = s->hbuf[3];
+            s->m_hint = GZ_NOHINT;
             s->hcrc = gz_crc32(0, s->hbuf, GZ_FIXED);
             s->hstep = head_next(s->flg, H_FIXED);
             s->hgot = 0;
@@ -619,6 +631,8 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
             c->i += k;
             if (s->hgot < s->xlen)
                 return 0;
+            if (s->xlen <= GZ_XMAX)
+                s->m_hint = extra_hint(s->xbuf, s->xlen);
             s->hgot = 0;
             s->hstep = head_next(s->flg, H_EXTRA);
             break;
@@ -631,6 +645,8 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
             if (s->flg & GZ_FHCRC)
                 s->hcrc = gz_crc32(s->hcrc, p, k);
             c->i += k;
+            if (head_past_hint(s, c))
+                return fail(ctx, s, s->m_start, MSG_FORMAT);
             if (!z)
                 return 0;
             s->hstep = head_next(s->flg, s->hstep);
@@ -638,8 +654,11 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
             break;
         }
         case H_HCRC:
-            if (!take(s, c, 2))
+            if (!take(s, c, 2)) {
+                if (head_past_hint(s, c))
+                    return fail(ctx, s, s->m_start, MSG_FORMAT);
                 return 0;
+            }
             if (le16(s->hbuf) != (s->hcrc & 0xffff))
                 return fail(ctx, s, s->m_start,
                             "header checksum 0x%04x != computed checksum "
