@@ -33,6 +33,7 @@
 
 #include "internal.h"
 #include "os.h"
+#include "sandbox.h"
 
 static sluice__worker *worker_of(sluice_ctx *ctx)
 {
@@ -442,7 +443,7 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
             size_t lead = (size_t)(fstart - astart);
             size_t len = lead + (size_t)(wend - pos);
             unsigned char *m =
-                mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, src->fd,
+                mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, src->fd,
                      (off_t)astart);
             if (m == MAP_FAILED) {
                 if (pos == start) {
@@ -907,15 +908,19 @@ static int sub_ready(sluice__region *r, size_t unused)
 /* Defined in job.c: the coordinator's eventfd, inherited. */
 extern int sluice__coord_eventfd;
 
-void sluice__worker_main(sluice__worker *w, sluice__region *r)
+void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
 {
     main_region = r;
     main_coord_fd = sluice__coord_eventfd;
     w->flush = process_flush;
     const sluice_plugin *d = w->plugin->desc;
     int status = 0;
+    if (sandbox &&
+        sluice__sandbox_install(main_coord_fd, &r->hdr->sandbox_nr) < 0)
+        _exit(7);
     if (d->worker_init && d->worker_init(&w->ctx) != 0)
         _exit(3);
+    atomic_store_explicit(&r->hdr->ready, 1, memory_order_relaxed);
     for (;;) {
         sluice__unit u;
         int n = sluice_ring_pop(&r->sub, &u, 1);
@@ -945,6 +950,9 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r)
             status = 4;
             break;
         }
+        /* Read only after this worker died: which unit it died on. */
+        atomic_store_explicit(&r->hdr->unit_seq, u.seq + 1,
+                              memory_order_relaxed);
         int rc = sluice__worker_unit(
             w, &u, r->slots + (size_t)u.slot * r->slot_size, r->slot_size);
         if (rc < 0) {
