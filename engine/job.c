@@ -1413,8 +1413,10 @@ static void describe_unit(const sluice_job *job, const flight *f, char *buf,
 
 /* A worker the sandbox stopped: the job fails at once, naming the unit,
  * the plugin and the system call.  A retry would only do it again, so the
- * unit is poison the first time.  Returns 1 when that was the cause. */
-static int sandbox_stopped(sluice_job *job, const wproc *p, int status)
+ * unit is poison the first time.  `when` is "" or " in worker_fini".
+ * Returns 1 when that was the cause. */
+static int sandbox_stopped(sluice_job *job, const wproc *p, int status,
+                           const char *when)
 {
     if (!job->sandbox || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
         return 0;
@@ -1437,9 +1439,7 @@ static int sandbox_stopped(sluice_job *job, const wproc *p, int status)
     job_err(job, SLUICE_EWORKER,
             "%splugin %s was stopped by the sandbox%s (forbidden system "
             "call %d: %s)",
-            what, job->desc->name,
-            f || atomic_load(&hdr->ready) ? "" : " in worker_init", (int)nr,
-            name);
+            what, job->desc->name, when, (int)nr, name);
     return 1;
 }
 
@@ -1463,7 +1463,7 @@ static void lost_worker(sluice_job *job, int i, int status)
         job_err(job, SLUICE_EWORKER,
                 "a worker could not install the sandbox "
                 "(try --no-sandbox)");
-    sandbox_stopped(job, p, status);
+    sandbox_stopped(job, p, status, "");
     for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {
         flight f = p->inflight[k];
         wentry *e = win_at(job, f.u.seq);
@@ -1610,7 +1610,7 @@ static void stop_workers(sluice_job *job, int force)
             ;
         /* worker_fini runs sandboxed too. */
         if (!force && !job->fatal)
-            sandbox_stopped(job, p, status);
+            sandbox_stopped(job, p, status, " in worker_fini");
         p->alive = 0;
         if (p->pidfd >= 0)
             close(p->pidfd);

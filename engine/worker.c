@@ -915,12 +915,13 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
     w->flush = process_flush;
     const sluice_plugin *d = w->plugin->desc;
     int status = 0;
+    if (d->worker_init && d->worker_init(&w->ctx) != 0)
+        _exit(3);
+    /* worker_init may still open what the plugin needs (docs/plugins.md);
+     * map and worker_fini run under the filter. */
     if (sandbox &&
         sluice__sandbox_install(main_coord_fd, &r->hdr->sandbox_nr) < 0)
         _exit(7);
-    if (d->worker_init && d->worker_init(&w->ctx) != 0)
-        _exit(3);
-    atomic_store_explicit(&r->hdr->ready, 1, memory_order_relaxed);
     for (;;) {
         sluice__unit u;
         int n = sluice_ring_pop(&r->sub, &u, 1);

@@ -193,15 +193,29 @@ static void a_range_unit_is_named_by_its_byte_range(void **st)
         fail_msg("message \"%s\"", o.err);
 }
 
-static void a_forbidden_call_in_worker_init_is_reported_as_such(void **st)
+static void worker_init_runs_before_the_filter(void **st)
 {
     (void)st;
     make_files();
     outcome o = run_hostile("init_socket", target_path, input_path, 2, 0, 0);
+    if (o.rc != SLUICE_EINPUT ||
+        strcmp(o.input_msg, "hostile: init_socket done") != 0)
+        fail_msg("rc %d, message \"%s\", input \"%s\"", o.rc, o.err,
+                 o.input_msg);
+}
+
+static void a_forbidden_call_in_worker_fini_fails_the_job(void **st)
+{
+    (void)st;
+    make_files();
+    outcome o = run_hostile("fini_socket", target_path, input_path, 2, 0, 0);
     assert_int_equal(o.rc, SLUICE_EWORKER);
-    if (!strstr(o.err, "plugin hostile was stopped by the sandbox in "
-                       "worker_init (forbidden system call") ||
-        !strstr(o.err, ": socket)"))
+    assert_int_equal(o.bytes, 14); /* the results came before */
+    const char *want = "plugin hostile was stopped by the sandbox in "
+                       "worker_fini (forbidden system call ";
+    size_t n = strlen(o.err);
+    if (strncmp(o.err, want, strlen(want)) != 0 || n < 9 ||
+        strcmp(o.err + n - 9, ": socket)") != 0)
         fail_msg("message \"%s\"", o.err);
 }
 
@@ -268,7 +282,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_forbidden_call_fails_the_job_naming_it),
         cmocka_unit_test(a_range_unit_is_named_by_its_byte_range),
-        cmocka_unit_test(a_forbidden_call_in_worker_init_is_reported_as_such),
+        cmocka_unit_test(worker_init_runs_before_the_filter),
+        cmocka_unit_test(a_forbidden_call_in_worker_fini_fails_the_job),
         cmocka_unit_test(what_worker_code_may_do_still_works),
         cmocka_unit_test(no_sandbox_lets_the_actions_through),
         cmocka_unit_test(the_inline_mode_runs_unsandboxed),

@@ -55,12 +55,19 @@ for case in write_file:openat open_write:openat unlink:unlinkat \
     fi
 done
 
+t "$SLUICE" run "$P/hostile.so" -j2 -P action=fini_socket in.txt >out 2>err
+rc=$?
+if [ $rc -eq 5 ] && grep -q 'stopped by the sandbox in worker_fini (forbidden system call [0-9]*: socket)' err; then
+    ok forbidden.worker_fini
+else
+    fail forbidden.worker_fini "rc $rc; $(cat err)"
+fi
 t "$SLUICE" run "$P/hostile.so" -j2 -P action=init_socket in.txt >out 2>err
 rc=$?
-if [ $rc -eq 5 ] && grep -q 'stopped by the sandbox in worker_init (forbidden system call [0-9]*: socket)' err; then
-    ok forbidden.worker_init
+if [ $rc -eq 1 ] && grep -q 'hostile: init_socket done' err; then
+    ok worker_init-unsandboxed
 else
-    fail forbidden.worker_init "rc $rc; $(cat err)"
+    fail worker_init-unsandboxed "rc $rc; $(cat err)"
 fi
 
 # -------------------------------------------------------- --no-sandbox

@@ -17,11 +17,13 @@
  *   mmap_exec      map executable memory
  *   mprotect_exec  make memory executable
  *   write_fd       write to a descriptor opened read-only (not 1 or 2)
- *   init_socket    socket(AF_UNIX) in worker_init
+ *   init_socket    socket(AF_UNIX) in worker_init, which runs before the
+ *                  filter: allowed
+ *   fini_socket    socket(AF_UNIX) in worker_fini, which runs under it
  * Option path=PATH: the file write_file, open_write, unlink and allowed
- * use.  With the sandbox off, each action succeeds (or fails harmlessly)
- * and the plugin reports it through an error on the first input so a test
- * can tell it ran: "hostile: ACTION done".
+ * use.  When the action succeeds (sandbox off, or init_socket), the plugin
+ * reports it through an error on the first input so a test can tell it
+ * ran: "hostile: ACTION done".
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -45,6 +47,7 @@ typedef struct part {
 static const char *action = "none";
 static const char *path = "";
 static volatile sig_atomic_t got_signal;
+static int init_done; /* init_socket worked in worker_init */
 
 static int g_init(sluice_ctx *ctx)
 {
@@ -169,15 +172,27 @@ static int w_init(sluice_ctx *ctx)
 {
     (void)ctx;
     if (strcmp(action, "init_socket") == 0)
-        act(action);
+        init_done = act(action) == 0;
     return 0;
+}
+
+static void w_fini(sluice_ctx *ctx)
+{
+    (void)ctx;
+    if (strcmp(action, "fini_socket") == 0)
+        act("init_socket");
 }
 
 static int map(sluice_ctx *ctx, const sluice_block *b, void *p)
 {
     part *x = p;
+    if ((b->flags & SLUICE_BLOCK_FILE_BEGIN) && b->input == 0 && init_done) {
+        ctx->api->error(ctx, 0, b->offset, "hostile: init_socket done");
+        return -1;
+    }
     if ((b->flags & SLUICE_BLOCK_FILE_BEGIN) && b->input == 0 &&
-        strcmp(action, "none") != 0 && strcmp(action, "init_socket") != 0) {
+        strcmp(action, "none") != 0 && strcmp(action, "init_socket") != 0 &&
+        strcmp(action, "fini_socket") != 0) {
         int rc = strcmp(action, "allowed") == 0 ? allowed() : act(action);
         if (rc != 0 && strcmp(action, "allowed") == 0) {
             ctx->api->error(ctx, 0, b->offset, "hostile: allowed failed");
@@ -228,6 +243,7 @@ static const sluice_plugin desc = {
     .counters = counters,
     .global_init = g_init,
     .worker_init = w_init,
+    .worker_fini = w_fini,
     .partial_init = NULL,
     .map = map,
     .merge = merge,
