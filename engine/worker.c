@@ -16,7 +16,11 @@
  * the plugin's finish hook: only the flush function differs.
  *
  * Nothing here trusts the plugin beyond its declared sizes, and nothing in
- * the coordinator trusts what this file writes (see gather.c).
+ * the coordinator trusts what this file writes (see gather.c).  A worker
+ * process runs map and worker_fini under the seccomp filter of sandbox.c,
+ * installed after the plugin's worker_init: everything done here must stay
+ * within it (read-only opens, MAP_PRIVATE maps, writes only to the
+ * coordinator's eventfd).
  */
 #include <errno.h>
 #include <fcntl.h>
