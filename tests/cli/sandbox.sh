@@ -70,6 +70,25 @@ else
     fail worker_init-unsandboxed "rc $rc; $(cat err)"
 fi
 
+# The unit is named as the job names it: a stream range, a batch.
+printf 'one\ntwo\n' | t "$SLUICE" run "$P/hostile.so" -j2 -P action=socket - \
+    >out 2>err
+rc=$?
+if [ $rc -eq 5 ] && grep -q '^sluice run: -: bytes 0-8: plugin hostile was stopped by the sandbox (forbidden system call [0-9]*: socket)$' err; then
+    ok forbidden.stdin
+else
+    fail forbidden.stdin "rc $rc; $(cat err)"
+fi
+mkdir -p small
+for i in 1 2 3 4 5; do printf '%s\n' "$i" >"small/f$i"; done
+t "$SLUICE" run "$P/hostile.so" -j2 -P action=socket small >out 2>err
+rc=$?
+if [ $rc -eq 5 ] && grep -q '^sluice run: small/f1 and 4 more files: plugin hostile was stopped by the sandbox (forbidden system call [0-9]*: socket)$' err; then
+    ok forbidden.batch
+else
+    fail forbidden.batch "rc $rc; $(cat err)"
+fi
+
 # -------------------------------------------------------- --no-sandbox
 printf 'keep me\n' >target
 t "$SLUICE" run "$P/hostile.so" -j2 --no-sandbox -P action=write_file \
