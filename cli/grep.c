@@ -589,6 +589,7 @@ enum {
     OPT_CHUNK,
     OPT_HIDDEN,
     OPT_NO_IGNORE,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -614,6 +615,7 @@ static const struct option long_options[] = {
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -669,6 +671,8 @@ static void usage(const char *prog)
           "  -j, --jobs=N              worker processes (default: the number "
           "of online\n"
           "                            CPUs; 0: search in this process)\n"
+          "      --no-sandbox          run the workers without the seccomp "
+          "sandbox\n"
           "      --hidden              walk hidden files and directories too\n"
           "      --no-ignore           walk files that ignore files exclude\n"
           "\n"
@@ -806,6 +810,9 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
             break;
         case 'q':
             s.quiet = true;
+            break;
+        case OPT_NO_SANDBOX:
+            opts.no_sandbox = 1;
             break;
         case 'j': {
             uint64_t v;

@@ -533,6 +533,7 @@ enum {
     OPT_MAX_OUTPUT,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -561,6 +562,7 @@ static const struct option long_options[] = {
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -612,6 +614,7 @@ static void usage(const char *prog)
           "  -j, --jobs=N      worker processes (default: the number of "
           "online CPUs;\n"
           "                      0: work in this process)\n"
+          "      --no-sandbox  run the workers without the seccomp sandbox\n"
           "      --progress, --no-progress  show (or never show) a progress "
           "line on\n"
           "                    stderr; by default shown when stderr is a "
@@ -1046,6 +1049,9 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
             s.max_output = v * mul;
             break;
         }
+        case OPT_NO_SANDBOX:
+            opts.no_sandbox = 1;
+            break;
         case 'j': {
             char *end;
             errno = 0;

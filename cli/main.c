@@ -142,7 +142,12 @@ int main(int argc, char **argv)
         return finish_stdout(EXIT_SUCCESS);
     }
     if (strcmp(arg, "--version") == 0) {
+        char why[128];
         printf("%s %s\n", PROG, SLUICE_VERSION);
+        if (sluice_sandbox_available(why, sizeof why))
+            printf("sandbox: seccomp (on by default)\n");
+        else
+            printf("sandbox: unavailable: %s\n", why);
         return finish_stdout(EXIT_SUCCESS);
     }
     if (strcmp(arg, "help") == 0) {

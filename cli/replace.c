@@ -72,8 +72,8 @@ typedef struct rp_state {
     int64_t refused;  /* input whose output could not be opened, or -1 */
     /* stdout: like sed, an input whose last line has no newline gets one
      * when more output follows */
-    char last;           /* last byte written for the current input */
-    bool newline_due;    /* write '\n' before the next output */
+    char last;        /* last byte written for the current input */
+    bool newline_due; /* write '\n' before the next output */
     sluice_job *job;
     cli_progress progress;
 } rp_state;
@@ -352,6 +352,8 @@ static void usage(const char *prog)
            "  -o, --output-dir=DIR   write DIR/PATH for each input PATH\n"
            "      --in-place         rewrite each input file\n"
            "  -j, --jobs=N           worker processes (0: inline)\n"
+           "      --no-sandbox       run the workers without the seccomp "
+           "sandbox\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
            "--exclude=GLOB,\n"
@@ -378,6 +380,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_HELP,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option options[] = {
@@ -395,6 +398,7 @@ static const struct option options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -449,6 +453,9 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_IN_PLACE:
             s.mode = MODE_IN_PLACE;
+            break;
+        case OPT_NO_SANDBOX:
+            opts.no_sandbox = 1;
             break;
         case 'j':
         case OPT_CHUNK:

@@ -439,6 +439,8 @@ static void run_usage(const char *prog)
            "                           schema before anything runs)\n"
            "  -j, --jobs=N           worker processes (default: online "
            "CPUs; 0: inline)\n"
+           "      --no-sandbox       run the workers without the seccomp "
+           "sandbox\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
            "      --json, --csv      counters as JSON or CSV\n"
            "      --summary          the total only\n"
@@ -474,6 +476,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_HELP,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -493,6 +496,7 @@ static const struct option run_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -573,6 +577,9 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
             pk[npk++] = optarg;
             break;
         }
+        case OPT_NO_SANDBOX:
+            opts.no_sandbox = 1;
+            break;
         case 'j': {
             uint64_t v;
             if (!parse_count(optarg, &v) || v > 65536) {

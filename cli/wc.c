@@ -441,6 +441,7 @@ enum {
     OPT_ARC_BYTES,
     OPT_ARC_RATIO,
     OPT_ARC_ENTRIES,
+    OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -475,6 +476,7 @@ static const struct option long_options[] = {
     {"archive-max-bytes", required_argument, NULL, OPT_ARC_BYTES},
     {"archive-max-ratio", required_argument, NULL, OPT_ARC_RATIO},
     {"archive-max-entries", required_argument, NULL, OPT_ARC_ENTRIES},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -616,6 +618,8 @@ static void usage(const char *prog)
           "  -j, --jobs=N           worker processes (default: the number "
           "of online CPUs;\n"
           "                           0: count in this process)\n"
+          "      --no-sandbox       run the workers without the seccomp "
+          "sandbox\n"
           "      --chunk-size=SIZE  bytes per unit of work for large "
           "files\n"
           "                           (suffixes k, M, G)\n"
@@ -969,6 +973,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             s.total = (total_mode)i;
             break;
         }
+        case OPT_NO_SANDBOX:
+            opts.no_sandbox = 1;
+            break;
         case 'j': {
             uint64_t v;
             if (optarg[strspn(optarg, "0123456789")] != '\0' ||

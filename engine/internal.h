@@ -138,7 +138,9 @@ typedef struct sluice__rec {
 typedef struct sluice__shm {
     _Alignas(SLUICE_CACHELINE) _Atomic uint64_t out_tail; /* coordinator */
     _Alignas(SLUICE_CACHELINE) _Atomic uint32_t
-        out_waiting; /* worker waits for space */
+        out_waiting;            /* worker waits for space */
+    _Atomic int32_t sandbox_nr; /* worker: forbidden system call + 1 */
+    _Atomic uint64_t unit_seq;  /* worker: unit being run + 1 */
 } sluice__shm;
 
 /* Process-local view of a region (both sides build the same one from the
@@ -381,8 +383,10 @@ void sluice__worker_fini(sluice__worker *w);
  * through flush (the last with LAST).  0 or negative (fatal for the job). */
 int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
                         const unsigned char *slot, size_t slot_size);
-/* The worker process's main loop; never returns. */
-void sluice__worker_main(sluice__worker *w, sluice__region *r)
+/* The worker process's main loop; never returns.  With `sandbox` it
+ * installs the seccomp filter (sandbox.c) after the plugin's worker_init,
+ * before the first unit, and exits with status 7 if it cannot. */
+void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
     __attribute__((noreturn));
 /* Host API for coordinator-side calls (finish): output goes to on_output. */
 void sluice__host_api_init(sluice_host_api *api);

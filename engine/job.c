@@ -41,6 +41,7 @@
 
 #include "internal.h"
 #include "os.h"
+#include "sandbox.h"
 
 int sluice__coord_eventfd = -1;
 
@@ -141,6 +142,7 @@ struct sluice_job {
     sluice__region **dead;
     uint32_t ndead;
     int epfd;
+    int sandbox; /* workers install the seccomp filter */
     int fatal;
     char *err;
     size_t errlen;
@@ -1169,7 +1171,7 @@ static int spawn(sluice_job *job, int i)
             _exit(2);
         w.ctx.global = global;
         w.skip_binary = job->opts.skip_binary;
-        sluice__worker_main(&w, r);
+        sluice__worker_main(&w, r, job->sandbox);
     }
     p->pid = pid;
     p->region = r;
@@ -1409,6 +1411,38 @@ static void describe_unit(const sluice_job *job, const flight *f, char *buf,
         snprintf(buf, len, "%s", path);
 }
 
+/* A worker the sandbox stopped: the job fails at once, naming the unit,
+ * the plugin and the system call.  A retry would only do it again, so the
+ * unit is poison the first time.  `when` is "" or " in worker_fini".
+ * Returns 1 when that was the cause. */
+static int sandbox_stopped(sluice_job *job, const wproc *p, int status,
+                           const char *when)
+{
+    if (!job->sandbox || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+        return 0;
+    sluice__shm *hdr = p->region->hdr;
+    int32_t nr = atomic_load(&hdr->sandbox_nr) - 1;
+    if (nr < 0)
+        return 0;
+    /* Both values were written by the worker: used as numbers only. */
+    const char *name = sluice__sandbox_syscall_name(nr);
+    uint64_t seq = atomic_load(&hdr->unit_seq);
+    const flight *f = NULL;
+    for (uint32_t k = 0; k < p->nflight; k++)
+        if (p->inflight[k].u.seq + 1 == seq)
+            f = &p->inflight[k];
+    char what[600] = "";
+    if (f) {
+        describe_unit(job, f, what, sizeof what - 2);
+        strcat(what, ": ");
+    }
+    job_err(job, SLUICE_EWORKER,
+            "%splugin %s was stopped by the sandbox%s (forbidden system "
+            "call %d: %s)",
+            what, job->desc->name, when, (int)nr, name);
+    return 1;
+}
+
 /* A worker is gone (or must go): requeue its units on a fresh worker. */
 static void lost_worker(sluice_job *job, int i, int status)
 {
@@ -1425,6 +1459,11 @@ static void lost_worker(sluice_job *job, int i, int status)
         (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3))
         job_err(job, SLUICE_EWORKER, "plugin %s: worker initialisation failed",
                 job->desc->name);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 7)
+        job_err(job, SLUICE_EWORKER,
+                "a worker could not install the sandbox "
+                "(try --no-sandbox)");
+    sandbox_stopped(job, p, status, "");
     for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {
         flight f = p->inflight[k];
         wentry *e = win_at(job, f.u.seq);
@@ -1566,9 +1605,12 @@ static void stop_workers(sluice_job *job, int force)
         wproc *p = &job->w[i];
         if (!p->alive)
             continue;
-        int status;
+        int status = 0;
         while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
             ;
+        /* worker_fini runs sandboxed too. */
+        if (!force && !job->fatal)
+            sandbox_stopped(job, p, status, " in worker_fini");
         p->alive = 0;
         if (p->pidfd >= 0)
             close(p->pidfd);
@@ -1589,6 +1631,8 @@ static int run_parallel(sluice_job *job, int nw)
     job->win = calloc(ws, sizeof *job->win);
     job->epfd = epoll_create1(EPOLL_CLOEXEC);
     sluice__coord_eventfd = sluice__os_eventfd(1);
+    job->sandbox =
+        !job->opts.no_sandbox && sluice_sandbox_available(NULL, 0) == 1;
     if (!job->w || !job->win || job->epfd < 0 || sluice__coord_eventfd < 0) {
         job_err(job, SLUICE_ENOMEM, "cannot set up workers");
         goto out;

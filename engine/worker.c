@@ -16,7 +16,11 @@
  * the plugin's finish hook: only the flush function differs.
  *
  * Nothing here trusts the plugin beyond its declared sizes, and nothing in
- * the coordinator trusts what this file writes (see gather.c).
+ * the coordinator trusts what this file writes (see gather.c).  A worker
+ * process runs map and worker_fini under the seccomp filter of sandbox.c,
+ * installed after the plugin's worker_init: everything done here must stay
+ * within it (read-only opens, MAP_PRIVATE maps, writes only to the
+ * coordinator's eventfd).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,7 @@
 
 #include "internal.h"
 #include "os.h"
+#include "sandbox.h"
 
 static sluice__worker *worker_of(sluice_ctx *ctx)
 {
@@ -442,7 +447,7 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
             size_t lead = (size_t)(fstart - astart);
             size_t len = lead + (size_t)(wend - pos);
             unsigned char *m =
-                mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, src->fd,
+                mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, src->fd,
                      (off_t)astart);
             if (m == MAP_FAILED) {
                 if (pos == start) {
@@ -907,7 +912,7 @@ static int sub_ready(sluice__region *r, size_t unused)
 /* Defined in job.c: the coordinator's eventfd, inherited. */
 extern int sluice__coord_eventfd;
 
-void sluice__worker_main(sluice__worker *w, sluice__region *r)
+void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
 {
     main_region = r;
     main_coord_fd = sluice__coord_eventfd;
@@ -916,6 +921,11 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r)
     int status = 0;
     if (d->worker_init && d->worker_init(&w->ctx) != 0)
         _exit(3);
+    /* worker_init may still open what the plugin needs (docs/plugins.md);
+     * map and worker_fini run under the filter. */
+    if (sandbox &&
+        sluice__sandbox_install(main_coord_fd, &r->hdr->sandbox_nr) < 0)
+        _exit(7);
     for (;;) {
         sluice__unit u;
         int n = sluice_ring_pop(&r->sub, &u, 1);
@@ -945,6 +955,9 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r)
             status = 4;
             break;
         }
+        /* Read only after this worker died: which unit it died on. */
+        atomic_store_explicit(&r->hdr->unit_seq, u.seq + 1,
+                              memory_order_relaxed);
         int rc = sluice__worker_unit(
             w, &u, r->slots + (size_t)u.slot * r->slot_size, r->slot_size);
         if (rc < 0) {

@@ -150,6 +150,7 @@ typedef struct sluice_callbacks {
     void (*on_progress)(void *user, const sluice_progress *p);
 } sluice_callbacks;
 
+/* Append only: fields stay where they are (ABI). */
 typedef struct sluice_job_opts {
     int jobs;            /* worker processes; 0 = inline (one process);
                             < 0 = online CPUs */
@@ -158,6 +159,8 @@ typedef struct sluice_job_opts {
     uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
     int skip_binary;     /* an input with a NUL byte in its first 8 KiB is
                             reported with SLUICE_ESKIPPED, not processed */
+    int no_sandbox;      /* workers run plugin code without the seccomp
+                            filter (sluice_sandbox_available) */
 } sluice_job_opts;
 
 /* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
@@ -229,6 +232,14 @@ SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
                                     uint64_t *out);
 /* Frees a job (calls global_fini). */
 SLUICE_API void sluice_job_free(sluice_job *job);
+
+/* Whether worker processes run plugin code under the seccomp sandbox
+ * (docs/engine.md, "Sandbox"): 1 when they do unless a job sets
+ * no_sandbox; 0 when it is unavailable here (another architecture, a
+ * sanitizer or valgrind, a kernel without seccomp), with the reason in why
+ * (len bytes; may be NULL).  The inline mode (jobs == 0) never sandboxes:
+ * the plugin runs in the caller's process. */
+SLUICE_API int sluice_sandbox_available(char *why, size_t len);
 
 /* Number of online CPUs (at least 1). */
 SLUICE_API int sluice_cpu_count(void);
