@@ -2,8 +2,9 @@
  * sandbox.c -- the seccomp filter workers run plugin code under.
  *
  * A worker installs it once, after the plugin is loaded (before fork, in
- * the coordinator) and its shared region is mapped, and before any plugin
- * code runs in it (worker_init included).  From then on the process may:
+ * the coordinator), its shared region is mapped and the plugin's
+ * worker_init has run (it may open what map will need), before the first
+ * unit.  From then on the process may:
  *
  *   - read: read/pread/readv, open and openat with read-only flags (no
  *     O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND), stat and seek, close;
