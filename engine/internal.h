@@ -324,6 +324,11 @@ int sluice__gather_apply(sluice__gather *g, const unsigned char *arena,
 /* The current unit's worker died: remember how much of it was consumed so
  * its retry skips exactly that. */
 void sluice__gather_unit_lost(sluice__gather *g);
+/* The current unit is poison (keep_going): its inputs [lo, hi) not yet
+ * reported fail with SLUICE_EWORKER and `msg`.  A `range` unit (part of
+ * input lo) fails that input and reports it only when it `ends` it. */
+void sluice__gather_poison(sluice__gather *g, uint32_t lo, uint32_t hi,
+                           int range, int ends, const char *msg);
 
 /* --------------------------------------------------------- worker side */
 

@@ -131,6 +131,26 @@ typedef struct sluice_progress {
                               while > 0 the totals grow */
 } sluice_progress;
 
+/* A poisoned unit: one that killed its worker twice while it was the only
+ * unit on that worker (sluice_callbacks.on_poison).  Strings are valid
+ * during the call only. */
+typedef struct sluice_poison {
+    const char *path;      /* its first input */
+    uint32_t input;        /* index of that input */
+    uint32_t ninputs;      /* inputs it covers (a batch of small files: > 1) */
+    uint64_t offset;       /* byte range in `path` (a whole file: 0, size) */
+    uint64_t length;
+    uint64_t first_record; /* 1-based line where the unit starts, for
+                              SLUICE_CAP_RECORDS plugins on a file; 0 when
+                              unknown */
+    const char *plugin;    /* the plugin's name */
+    int signal;            /* signal that ended the worker, or 0 */
+    int exit_status;       /* its exit status when signal == 0 */
+    double timed_out;      /* > 0: killed after this many seconds */
+    const char *message;   /* the whole report, as sluice_job_run gives it */
+} sluice_poison;
+
+/* Callbacks of a job.  APPEND ONLY. */
 typedef struct sluice_callbacks {
     void *user; /* passed to every callback */
     /* One input's result, in input order: its merged partial (err == 0), or
@@ -148,6 +168,10 @@ typedef struct sluice_callbacks {
     /* Optional: called by the coordinator about every 200 ms while the job
      * runs (never from a worker), for a progress display. */
     void (*on_progress)(void *user, const sluice_progress *p);
+    /* Optional: a unit was found to be poison (before its inputs are
+     * reported, possibly out of input order).  Fatal for the job unless
+     * sluice_job_opts.keep_going applies. */
+    void (*on_poison)(void *user, const sluice_poison *p);
 } sluice_callbacks;
 
 typedef struct sluice_job_opts {
@@ -158,6 +182,15 @@ typedef struct sluice_job_opts {
     uint32_t block_size; /* bytes per map call; 0 = default (256 KiB) */
     int skip_binary;     /* an input with a NUL byte in its first 8 KiB is
                             reported with SLUICE_ESKIPPED, not processed */
+    /* Supervision (docs/engine.md, "Failures").  APPEND ONLY. */
+    double unit_timeout;    /* seconds a unit may run on its worker before
+                               the worker is killed (TERM, 2 s, KILL);
+                               0 = automatic, < 0 = none */
+    int keep_going;         /* a poisoned unit fails its inputs (errnum
+                               SLUICE_EWORKER) instead of the job; ignored
+                               by SLUICE_CAP_ORDERED plugins */
+    uint64_t worker_memory; /* address-space limit of each worker in bytes
+                               (RLIMIT_AS); 0 = none */
 } sluice_job_opts;
 
 /* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
