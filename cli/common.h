@@ -75,4 +75,27 @@ void cli_progress_clear(void);
 /* Erases the line for good. */
 void cli_progress_done(cli_progress *p);
 
+/* Supervision options (docs/engine.md, "Failures"): --timeout=SECONDS or
+ * none, --worker-memory=SIZE or none, and for aggregating commands
+ * --keep-going.  Add the entries to a getopt_long table, and hand each
+ * getopt result to cli_supervise_option first. */
+enum {
+    CLI_OPT_TIMEOUT = 0x5100,
+    CLI_OPT_WORKER_MEMORY,
+    CLI_OPT_KEEP_GOING,
+};
+#define CLI_SUPERVISE_OPTIONS                                                  \
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                     \
+    {                                                                          \
+        "worker-memory", required_argument, NULL, CLI_OPT_WORKER_MEMORY        \
+    }
+#define CLI_KEEP_GOING_OPTION                                                  \
+    {                                                                          \
+        "keep-going", no_argument, NULL, CLI_OPT_KEEP_GOING                    \
+    }
+/* Returns 1 when getopt result c was one of them (opts updated), 0 when
+ * not, -1 after printing why its argument is invalid. */
+int cli_supervise_option(const char *prog, int c, const char *arg,
+                         sluice_job_opts *opts);
+
 #endif /* SLUICE_CLI_COMMON_H */

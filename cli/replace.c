@@ -72,8 +72,8 @@ typedef struct rp_state {
     int64_t refused;  /* input whose output could not be opened, or -1 */
     /* stdout: like sed, an input whose last line has no newline gets one
      * when more output follows */
-    char last;           /* last byte written for the current input */
-    bool newline_due;    /* write '\n' before the next output */
+    char last;        /* last byte written for the current input */
+    bool newline_due; /* write '\n' before the next output */
     sluice_job *job;
     cli_progress progress;
 } rp_state;
@@ -353,6 +353,8 @@ static void usage(const char *prog)
            "      --in-place         rewrite each input file\n"
            "  -j, --jobs=N           worker processes (0: inline)\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --timeout=SECONDS, --worker-memory=SIZE  supervision (as "
+           "`sluice run`)\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
            "--exclude=GLOB,\n"
            "      --max-depth=N      how directories are walked (as `sluice "
@@ -395,6 +397,7 @@ static const struct option options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
+    CLI_SUPERVISE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -439,6 +442,11 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
     char err[1024] = "";
     int c;
     while ((c = getopt_long(argc, argv, "+Eo:j:", options, NULL)) != -1) {
+        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case 'E':
             regex = true;

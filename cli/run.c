@@ -292,6 +292,7 @@ typedef struct run_state {
     bool total_used; /* some input was merged into total */
     uint64_t rows;   /* inputs with a row */
     bool ok;         /* no input failed */
+    bool poisoned;   /* --keep-going skipped a poisoned unit */
     int out_errno;   /* stdout failed */
     char *out;       /* pending stdout bytes */
     size_t out_len;
@@ -389,6 +390,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     if (!failed)
         return;
     s->ok = false;
+    if (errnum == SLUICE_EWORKER)
+        s->poisoned = true;
     /* A plugin's message and offset come first, then strerror(errnum). */
     int e = errnum > 0 ? errnum : errnum == 0 ? in->err : 0;
     if (message && *message && offset != UINT64_MAX)
@@ -440,6 +443,14 @@ static void run_usage(const char *prog)
            "  -j, --jobs=N           worker processes (default: online "
            "CPUs; 0: inline)\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --timeout=SECONDS  kill a worker whose unit runs longer "
+           "(default:\n"
+           "                           automatic; none: never)\n"
+           "      --worker-memory=SIZE  address-space limit of each worker\n"
+           "      --keep-going       report a unit that kills its worker "
+           "twice and\n"
+           "                           count the rest (exit status 5)\n"
+
            "      --json, --csv      counters as JSON or CSV\n"
            "      --summary          the total only\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
@@ -493,6 +504,8 @@ static const struct option run_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
+    CLI_SUPERVISE_OPTIONS,
+    CLI_KEEP_GOING_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -564,6 +577,11 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "P:j:z", run_options, NULL)) != -1) {
+        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case 'P': {
             char **p = realloc(pk, (npk + 1) * sizeof *p);
@@ -747,7 +765,7 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         if (s.rep.format == REPORT_TEXT && with_total)
             rep_text(&s, s.cv, "total");
     }
-    status = s.ok ? 0 : 1;
+    status = s.poisoned ? EXIT_JOB : s.ok ? 0 : 1;
     goto done;
 oom:
     cli_message(prog, ENOMEM, "%s", name);

@@ -102,6 +102,7 @@ typedef struct wc_state {
     int width;            /* of every number */
     bool implicit_stdin;  /* the only input is stdin, unnamed */
     bool ok;              /* no input failed so far */
+    bool poisoned;        /* --keep-going skipped a poisoned unit */
 
     const sluice_plugin *plugin;
     int counter_index[N_COUNTS]; /* in the plugin's counters, or -1 */
@@ -308,6 +309,8 @@ static void show_input(wc_state *s, const sluice_input *in, const void *partial,
         return;
 
     s->ok = false;
+    if (errnum == SLUICE_EWORKER)
+        s->poisoned = true;
     const char *shown = quotef(name ? name : "standard input");
     if (e)
         wc_error(s, e, "%s", shown);
@@ -475,6 +478,8 @@ static const struct option long_options[] = {
     {"archive-max-bytes", required_argument, NULL, OPT_ARC_BYTES},
     {"archive-max-ratio", required_argument, NULL, OPT_ARC_RATIO},
     {"archive-max-entries", required_argument, NULL, OPT_ARC_ENTRIES},
+    CLI_SUPERVISE_OPTIONS,
+    CLI_KEEP_GOING_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -619,6 +624,13 @@ static void usage(const char *prog)
           "      --chunk-size=SIZE  bytes per unit of work for large "
           "files\n"
           "                           (suffixes k, M, G)\n"
+          "      --timeout=SECONDS  kill a worker whose unit runs longer "
+          "(default:\n"
+          "                           automatic; none: never)\n"
+          "      --worker-memory=SIZE  address-space limit of each worker\n"
+          "      --keep-going       report a unit that kills its worker "
+          "twice and\n"
+          "                           count the rest (exit status 5)\n"
           "      --hidden           walk hidden files and directories too\n"
           "      --no-ignore        walk files that ignore files exclude\n"
           "      --follow           follow symbolic links met in a walk\n"
@@ -862,6 +874,11 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     int c;
     while ((c = getopt_long(argc, argv, "clLmwj:z", long_options, NULL)) !=
            -1) {
+        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case 'c':
             s.print[C_BYTES] = true;
@@ -1233,7 +1250,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         wc_error(&s, errno, "-");
         goto done;
     }
-    status = s.ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    status = s.poisoned ? EXIT_JOB : s.ok ? EXIT_SUCCESS : EXIT_FAILURE;
 
 done:
     if (s.out) {

@@ -47,7 +47,8 @@ int sluice__coord_eventfd = -1;
 
 /* Unit deadlines (docs/engine.md, "Failures"). */
 #define SLUICE_TIMING_SAMPLES 256 /* seconds-per-byte samples kept */
-#define TIMEOUT_MIN_SAMPLES 8     /* finished units before the automatic
+#define TIMEOUT_MIN_SAMPLES                                                    \
+    8                             /* finished units before the automatic       \
                                      deadline follows their median */
 #define TIMEOUT_FACTOR 20.0       /* x median seconds per byte x bytes */
 #define TIMEOUT_FLOOR_S 60.0      /* an automatic deadline is never shorter */
@@ -96,12 +97,12 @@ typedef struct wproc {
     uint64_t scan_pos;  /* next completion must start here */
     uint64_t consumed;  /* records applied up to here */
     int alive;
-    uint64_t head_ns;  /* when inflight[0] became the worker's current unit */
-    double limit_s;    /* its deadline, seconds after head_ns (0: none) */
-    uint64_t term_ns;  /* SIGTERM sent at (0: not) */
-    double timed_out;  /* killed for exceeding this many seconds */
-    int kill_sent;     /* SIGKILL sent after the grace */
-    int solo;          /* runs a suspect: nothing else until it is done */
+    uint64_t head_ns; /* when inflight[0] became the worker's current unit */
+    double limit_s;   /* its deadline, seconds after head_ns (0: none) */
+    uint64_t term_ns; /* SIGTERM sent at (0: not) */
+    double timed_out; /* killed for exceeding this many seconds */
+    int kill_sent;    /* SIGKILL sent after the grace */
+    int solo;         /* runs a suspect: nothing else until it is done */
 } wproc;
 
 struct sluice_job {
@@ -1589,6 +1590,39 @@ static uint64_t line_at(const sluice__input *in, uint64_t off)
     return n;
 }
 
+static ssize_t src_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+    const hook_src *src = arg;
+    ssize_t r = pread(src->fd, buf, n, (off_t)(src->base + off));
+    return r < 0 ? -errno : r;
+}
+
+/* The bytes a range unit really covers: the worker moves both ends of an
+ * aligned range to record boundaries (chunker.c); the same pass here. */
+static void real_range(const sluice__input *in, const sluice__unit *u,
+                       uint64_t *start, uint64_t *end)
+{
+    *start = u->offset;
+    *end = u->offset + u->length;
+    if (!(u->flags & SLUICE__UF_ALIGN) || in->data)
+        return;
+    int fd = in->fd >= 0 ? in->fd
+                         : open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    hook_src src = {.fd = fd, .base = in->base};
+    int64_t b = sluice_chunker_boundary(src_pread, &src, *start, in->size,
+                                        u->align_limit);
+    int64_t e = sluice_chunker_boundary(src_pread, &src, *end, in->size,
+                                        u->align_limit);
+    if (b >= 0 && e >= b) {
+        *start = (uint64_t)b;
+        *end = (uint64_t)e;
+    }
+    if (fd != in->fd)
+        close(fd);
+}
+
 static const char *signal_name(int sig)
 {
     switch (sig) {
@@ -1620,8 +1654,7 @@ static const char *signal_name(int sig)
 /* A unit killed its worker twice while alone on it: report it through
  * on_poison, then fail the job, or (keep_going) its inputs when gather
  * gets to it. */
-static void poison(sluice_job *job, const wproc *p, const flight *f,
-                   int status)
+static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
 {
     const sluice__input *in = &job->inputs[f->lo];
     sluice_poison rep = {.path = in->pub.path,
@@ -1631,12 +1664,15 @@ static void poison(sluice_job *job, const wproc *p, const flight *f,
                          .timed_out = p->timed_out};
     char where[600], cause[160], msg[1024];
     if (f->u.flags & SLUICE__UF_RANGE || f->u.kind == SLUICE__UNIT_STREAM) {
-        rep.offset = f->u.offset;
-        rep.length = f->u.length;
+        uint64_t start = f->u.offset, end = f->u.offset + f->u.length;
+        if (f->u.kind != SLUICE__UNIT_STREAM)
+            real_range(in, &f->u, &start, &end);
+        rep.offset = start;
+        rep.length = end - start;
         if (job->desc->caps & SLUICE_CAP_RECORDS)
             rep.first_record = f->u.kind == SLUICE__UNIT_STREAM
                                    ? (f->u.offset == 0)
-                                   : line_at(in, f->u.offset);
+                                   : line_at(in, rep.offset);
         int n = snprintf(where, sizeof where, "bytes %llu-%llu",
                          (unsigned long long)rep.offset,
                          (unsigned long long)(rep.offset + rep.length));
