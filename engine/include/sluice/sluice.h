@@ -247,8 +247,10 @@ SLUICE_API uint32_t sluice_job_operands(const sluice_job *job);
  * May be called from the callbacks. */
 SLUICE_API int sluice_job_inputs_final(const sluice_job *job);
 /* Runs the job to the end.  Returns 0 when every input succeeded,
- * SLUICE_EINPUT when some failed (reported through on_input), or another
- * negative code when the job itself failed (message in err). */
+ * SLUICE_EINPUT when some failed (reported through on_input; with
+ * keep_going, the inputs of a poisoned unit fail with errnum
+ * SLUICE_EWORKER), or another negative code when the job itself failed
+ * (message in err; a poisoned unit without keep_going: SLUICE_EWORKER). */
 SLUICE_API int sluice_job_run(sluice_job *job, char *err, size_t errlen);
 /* The plugin's partial-result arithmetic, in the coordinator's context,
  * for callers that combine the results of several inputs (a total):
