@@ -128,6 +128,49 @@ int cli_supervise_option(const char *prog, int c, const char *arg,
     }
 }
 
+/* ------------------------------------------------------------- job log */
+
+FILE *cli_joblog_open(const char *prog, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_message(prog, errno, "%s", path);
+        return NULL;
+    }
+    fputs("seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult\n", f);
+    return f;
+}
+
+void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
+{
+    const sluice_input *in = sluice_job_input(job, u->input);
+    fprintf(f, "%llu\t", (unsigned long long)u->seq);
+    /* A path is one field: tabs, newlines and backslashes escaped. */
+    for (const char *p = in ? in->path : "?"; *p; p++) {
+        if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\\')
+            fputs("\\\\", f);
+        else
+            fputc(*p, f);
+    }
+    fprintf(f, "\t%u\t%llu\t%llu\t%d\t%u\t%s\n", u->ninputs,
+            (unsigned long long)u->offset, (unsigned long long)u->bytes,
+            (int)u->pid, u->attempts, u->poisoned ? "poison" : "ok");
+}
+
+int cli_joblog_close(const char *prog, const char *path, FILE *f)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        cli_message(prog, errno, "%s: write error", path);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ progress */
 
 static cli_progress *shown_progress; /* the line on stderr, if any */

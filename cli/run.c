@@ -293,8 +293,10 @@ typedef struct run_state {
     uint64_t rows;   /* inputs with a row */
     bool ok;         /* no input failed */
     bool poisoned;   /* --keep-going skipped a poisoned unit */
-    int out_errno;   /* stdout failed */
-    char *out;       /* pending stdout bytes */
+    FILE *joblog;    /* --joblog, or NULL */
+    const char *joblog_path;
+    int out_errno; /* stdout failed */
+    char *out;     /* pending stdout bytes */
     size_t out_len;
     report rep;
     cli_progress progress;
@@ -419,6 +421,12 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     return s->out_errno ? -s->out_errno : 0;
 }
 
+static void on_unit(void *user, const sluice_unit_done *u)
+{
+    run_state *s = user;
+    cli_joblog_unit(s->joblog, s->job, u);
+}
+
 static void on_progress(void *user, const sluice_progress *p)
 {
     run_state *s = user;
@@ -447,6 +455,9 @@ static void run_usage(const char *prog)
            "(default:\n"
            "                           automatic; none: never)\n"
            "      --worker-memory=SIZE  address-space limit of each worker\n"
+           "      --joblog=FILE      a line per finished unit: input, "
+           "offset, bytes,\n"
+           "                           worker, attempts, result\n"
            "      --keep-going       report a unit that kills its worker "
            "twice and\n"
            "                           count the rest (exit status 5)\n"
@@ -506,6 +517,7 @@ static const struct option run_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     CLI_SUPERVISE_OPTIONS,
     CLI_KEEP_GOING_OPTION,
+    CLI_JOBLOG_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -583,6 +595,9 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         if (sv > 0)
             continue;
         switch (c) {
+        case CLI_OPT_JOBLOG:
+            s.joblog_path = optarg;
+            break;
         case 'P': {
             char **p = realloc(pk, (npk + 1) * sizeof *p);
             if (!p)
@@ -721,10 +736,13 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     s.rep.text = rep_text;
     s.rep.arg = &s;
 
+    if (s.joblog_path && !(s.joblog = cli_joblog_open(prog, s.joblog_path)))
+        goto done;
     sluice_callbacks cb = {.user = &s,
                            .on_input = on_input,
                            .on_output = on_output,
-                           .on_progress = on_progress};
+                           .on_progress = on_progress,
+                           .on_unit = s.joblog ? on_unit : NULL};
     cli_progress_init(&s.progress, prog, progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
@@ -771,6 +789,9 @@ oom:
     cli_message(prog, ENOMEM, "%s", name);
     status = EXIT_CONFIG;
 done:
+    if (s.joblog && cli_joblog_close(prog, s.joblog_path, s.joblog) < 0 &&
+        (status == 0 || status == 1))
+        status = EXIT_OUTPUT;
     if (s.out) {
         out_flush(&s);
         if (s.out_errno) {

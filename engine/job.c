@@ -75,6 +75,9 @@ typedef struct wentry {
     char *poison;     /* keep_going: the unit is poison; fail its inputs
                          with this message when its turn comes */
     uint32_t uflags;  /* its SLUICE__UF_* (poison) */
+    uint64_t offset;  /* planned offset of a range (on_unit) */
+    pid_t pid;        /* worker of its last run */
+    uint32_t runs;    /* times it was dispatched */
 } wentry;
 
 /* A unit in flight on a worker, or waiting to be retried. */
@@ -1284,6 +1287,11 @@ static int check_deadlines(sluice_job *job)
         wproc *p = &job->w[i];
         if (!p->alive || !p->head_ns || p->kill_sent)
             continue;
+        /* Time a worker spends waiting for us to take its output (ordered
+         * output behind a slower unit) is not its unit's. */
+        if (!p->term_ns && atomic_load_explicit(&p->region->hdr->out_waiting,
+                                                memory_order_relaxed))
+            p->head_ns = now;
         uint64_t at;
         if (p->term_ns) {
             at = p->term_ns + TERM_GRACE_NS;
@@ -1334,7 +1342,11 @@ static int push_unit(sluice_job *job, wproc *p, flight *f)
         e->seq = f->u.seq;
         e->nfrags = 0;
         e->applied = 0;
+        e->runs = 0;
     }
+    e->runs++;
+    e->pid = p->pid;
+    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
     e->lo = f->lo;
     e->hi = f->hi;
     e->bytes = f->bytes;
@@ -1497,6 +1509,22 @@ static wproc *owner_of(sluice_job *job, const sluice__region *r)
 }
 
 /* Applies completions in sequence order.  Returns fragments applied. */
+/* Tells on_unit that unit cur_seq (entry e) is done. */
+static void unit_done(sluice_job *job, const wentry *e, int poisoned)
+{
+    if (!job->cb.on_unit)
+        return;
+    sluice_unit_done u = {.seq = e->seq,
+                          .input = e->lo,
+                          .ninputs = e->hi - e->lo,
+                          .offset = e->offset,
+                          .bytes = e->bytes,
+                          .pid = (int32_t)e->pid,
+                          .attempts = e->runs,
+                          .poisoned = poisoned};
+    job->cb.on_unit(job->cb.user, &u);
+}
+
 static int gather(sluice_job *job)
 {
     int done = 0;
@@ -1509,6 +1537,7 @@ static int gather(sluice_job *job)
             free(e->poison);
             e->poison = NULL;
             job->done_bytes += e->bytes;
+            unit_done(job, e, 1);
             e->used = 0;
             e->nfrags = 0;
             e->applied = 0;
@@ -1546,6 +1575,7 @@ static int gather(sluice_job *job)
         }
         if (f->last) {
             job->done_bytes += e->bytes;
+            unit_done(job, e, 0);
             e->used = 0;
             e->nfrags = 0;
             e->applied = 0;

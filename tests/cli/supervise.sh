@@ -119,6 +119,38 @@ sx "$SLUICE" run "$F" --worker-memory=1k good
 if [ "$rc" -eq 2 ] && grep -q "invalid worker memory" err; then ok worker-memory-refuses-tiny
 else fail worker-memory-refuses-tiny "exit $rc; $(cat err)"; fi
 
+# --joblog: a line per unit, in unit order; bytes add up to the input.
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log good
+size=$(wc -c <good)
+if [ "$rc" -eq 0 ] && cmp -s want_good out &&
+    head -n 1 log | grep -qx "$(printf 'seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult')" &&
+    awk -F'\t' -v size="$size" 'NR > 1 {
+        if ($1 != NR - 2 || $2 != "good" || $7 != 1 || $8 != "ok" || $6 <= 0) bad = 1
+        if ($4 != sum) bad = 1
+        sum += $5
+    } END { exit (bad || sum != size || NR < 3) }' log; then
+    ok joblog-lists-every-unit
+else fail joblog-lists-every-unit "exit $rc; $(cat log)"; fi
+
+# ... a unit whose worker died once says attempts 2; a poisoned one poison.
+rm -f "$T/fired"
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log -P "once=$T/fired" once
+if [ "$rc" -eq 0 ] && [ "$(awk -F'\t' 'NR > 1 && $7 >= 2' log | wc -l)" -ge 1 ] &&
+    [ "$(awk -F'\t' 'NR > 1 && $8 != "ok"' log | wc -l)" -eq 0 ]; then
+    ok joblog-counts-attempts
+else fail joblog-counts-attempts "exit $rc; $(cat log)"; fi
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log good
+wc_rc=$rc
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --keep-going --joblog=log bad
+if [ "$wc_rc" -eq 0 ] && [ "$rc" -eq 5 ] &&
+    [ "$(awk -F'\t' -v at="$bad_off" 'NR > 1 && $8 == "poison" && $4 <= at && $7 >= 2' log | wc -l)" -eq 1 ] &&
+    [ "$(awk -F'\t' 'NR > 1 && $8 == "poison"' log | wc -l)" -eq 1 ]; then
+    ok joblog-marks-the-poison
+else fail joblog-marks-the-poison "exit $wc_rc/$rc; $(cat log)"; fi
+sx "$SLUICE" run "$F" --joblog=/nonexistent/dir/log good
+if [ "$rc" -eq 2 ] && grep -q "/nonexistent/dir/log" err; then ok joblog-unwritable
+else fail joblog-unwritable "exit $rc; $(cat err)"; fi
+
 # The other commands take the options and behave as without them.
 sx "$SLUICE" wc good bad
 cp out want_wc

@@ -135,10 +135,10 @@ typedef struct sluice_progress {
  * unit on that worker (sluice_callbacks.on_poison).  Strings are valid
  * during the call only. */
 typedef struct sluice_poison {
-    const char *path;      /* its first input */
-    uint32_t input;        /* index of that input */
-    uint32_t ninputs;      /* inputs it covers (a batch of small files: > 1) */
-    uint64_t offset;       /* byte range in `path` (a whole file: 0, size) */
+    const char *path; /* its first input */
+    uint32_t input;   /* index of that input */
+    uint32_t ninputs; /* inputs it covers (a batch of small files: > 1) */
+    uint64_t offset;  /* byte range in `path` (a whole file: 0, size) */
     uint64_t length;
     uint64_t first_record; /* 1-based line where the unit starts, for
                               SLUICE_CAP_RECORDS plugins on a file; 0 when
@@ -149,6 +149,18 @@ typedef struct sluice_poison {
     double timed_out;      /* > 0: killed after this many seconds */
     const char *message;   /* the whole report, as sluice_job_run gives it */
 } sluice_poison;
+
+/* A unit that is done (sluice_callbacks.on_unit), for a job log. */
+typedef struct sluice_unit_done {
+    uint64_t seq;      /* unit number: units are reported in this order */
+    uint32_t input;    /* its first input */
+    uint32_t ninputs;  /* inputs it names (a batch of small files: > 1) */
+    uint64_t offset;   /* a range: its planned offset in the input; else 0 */
+    uint64_t bytes;    /* input bytes it covers (planned) */
+    int32_t pid;       /* worker process of its last run */
+    uint32_t attempts; /* runs: 1 + worker deaths while it was in flight */
+    int poisoned;      /* 1: poison, its inputs failed (keep_going) */
+} sluice_unit_done;
 
 /* Callbacks of a job.  APPEND ONLY. */
 typedef struct sluice_callbacks {
@@ -172,6 +184,9 @@ typedef struct sluice_callbacks {
      * reported, possibly out of input order).  Fatal for the job unless
      * sluice_job_opts.keep_going applies. */
     void (*on_poison)(void *user, const sluice_poison *p);
+    /* Optional: a unit is done, in unit order, after the results it
+     * completes went to on_input (parallel mode only). */
+    void (*on_unit)(void *user, const sluice_unit_done *u);
 } sluice_callbacks;
 
 typedef struct sluice_job_opts {
