@@ -45,11 +45,10 @@
 
 int sluice__coord_eventfd = -1;
 
-/* Unit deadlines (docs/engine.md, "Failures"). */
+/* Unit deadlines (docs/engine.md, "Failures"): TIMEOUT_MIN_SAMPLES units
+ * must finish before the automatic deadline follows their median. */
 #define SLUICE_TIMING_SAMPLES 256 /* seconds-per-byte samples kept */
-#define TIMEOUT_MIN_SAMPLES                                                    \
-    8                             /* finished units before the automatic       \
-                                     deadline follows their median */
+#define TIMEOUT_MIN_SAMPLES 8
 #define TIMEOUT_FACTOR 20.0       /* x median seconds per byte x bytes */
 #define TIMEOUT_FLOOR_S 60.0      /* an automatic deadline is never shorter */
 #define TIMEOUT_EARLY_S 600.0     /* before TIMEOUT_MIN_SAMPLES samples */
@@ -168,7 +167,6 @@ struct sluice_job {
                                           units (ring) */
     uint32_t nspb;                     /* samples taken */
     double median_spb;                 /* of spb, refreshed now and then */
-    uint32_t poisoned;                 /* units poisoned (keep_going) */
     int fatal;
     char *err;
     size_t errlen;
@@ -1508,7 +1506,6 @@ static wproc *owner_of(sluice_job *job, const sluice__region *r)
     return NULL;
 }
 
-/* Applies completions in sequence order.  Returns fragments applied. */
 /* Tells on_unit that unit cur_seq (entry e) is done. */
 static void unit_done(sluice_job *job, const wentry *e, int poisoned)
 {
@@ -1525,6 +1522,7 @@ static void unit_done(sluice_job *job, const wentry *e, int poisoned)
     job->cb.on_unit(job->cb.user, &u);
 }
 
+/* Applies completions in sequence order.  Returns fragments applied. */
 static int gather(sluice_job *job)
 {
     int done = 0;
@@ -1752,7 +1750,6 @@ static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
         }
         e->uflags = f->u.flags |
                     (f->u.kind == SLUICE__UNIT_STREAM ? SLUICE__UF_RANGE : 0);
-        job->poisoned++;
         return;
     }
     job_err(job, SLUICE_EWORKER, "%s", full);
