@@ -395,9 +395,11 @@ static void a_worker_killed_mid_job_changes_nothing(void **st)
     unsigned char *d = make_text(n, 6, NULL, 0, NULL);
     char *path = write_file("killed", d, n);
     const char *paths[] = {path};
-    const char *kv[] = {"slow_us", "20000", NULL};
+    /* about 46 units of 0.1 s on 3 workers: the first progress call
+     * (after 200 ms) comes while every worker is busy */
+    const char *kv[] = {"slow_us", "100000", NULL};
     sluice_job_opts o = {.jobs = 3, .chunk_size = CHUNK};
-    result r = {.kill_after = 2};
+    result r = {.kill_after = 1};
     char err[1024] = "";
     int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
     assert_int_equal(rc, 0);
