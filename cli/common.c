@@ -3,6 +3,8 @@
  */
 #include "common.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,103 @@ int cli_set_plugin_option(const char *prog, sluice_plugin_handle *h,
     if (rc < 0)
         cli_message(prog, 0, "%s", err[0] ? err : sluice_strerror(rc));
     return rc;
+}
+
+/* --------------------------------------------------------- supervision */
+
+int cli_supervise_option(const char *prog, int c, const char *arg,
+                         sluice_job_opts *opts)
+{
+    char *end;
+    switch (c) {
+    case CLI_OPT_TIMEOUT: {
+        if (!strcmp(arg, "none")) {
+            opts->unit_timeout = -1;
+            return 1;
+        }
+        errno = 0;
+        double v = strtod(arg, &end);
+        if (errno || end == arg || *end || !isfinite(v) || v <= 0 || v > 1e9) {
+            cli_message(prog, 0, "invalid timeout: '%s' (seconds > 0, or none)",
+                        arg);
+            return -1;
+        }
+        opts->unit_timeout = v;
+        return 1;
+    }
+    case CLI_OPT_WORKER_MEMORY: {
+        if (!strcmp(arg, "none")) {
+            opts->worker_memory = 0;
+            return 1;
+        }
+        errno = 0;
+        unsigned long long v = strtoull(arg, &end, 10);
+        unsigned shift = 0;
+        if (*end == 'k' || *end == 'K')
+            shift = 10, end++;
+        else if (*end == 'M')
+            shift = 20, end++;
+        else if (*end == 'G')
+            shift = 30, end++;
+        if (errno || end == arg || *end || *arg == '-' || v == 0 ||
+            v > (UINT64_MAX >> shift) || (v << shift) < (16u << 20)) {
+            cli_message(prog, 0,
+                        "invalid worker memory: '%s' (16M or more, or none)",
+                        arg);
+            return -1;
+        }
+        opts->worker_memory = (uint64_t)v << shift;
+        return 1;
+    }
+    case CLI_OPT_KEEP_GOING:
+        opts->keep_going = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------- job log */
+
+FILE *cli_joblog_open(const char *prog, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_message(prog, errno, "%s", path);
+        return NULL;
+    }
+    fputs("seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult\n", f);
+    return f;
+}
+
+void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
+{
+    const sluice_input *in = sluice_job_input(job, u->input);
+    fprintf(f, "%llu\t", (unsigned long long)u->seq);
+    /* A path is one field: tabs, newlines and backslashes escaped. */
+    for (const char *p = in ? in->path : "?"; *p; p++) {
+        if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\\')
+            fputs("\\\\", f);
+        else
+            fputc(*p, f);
+    }
+    fprintf(f, "\t%u\t%llu\t%llu\t%d\t%u\t%s\n", u->ninputs,
+            (unsigned long long)u->offset, (unsigned long long)u->bytes,
+            (int)u->pid, u->attempts, u->poisoned ? "poison" : "ok");
+}
+
+int cli_joblog_close(const char *prog, const char *path, FILE *f)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        cli_message(prog, errno, "%s: write error", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ progress */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sluice/sluice.h"
 
@@ -74,5 +75,41 @@ void cli_progress_update(cli_progress *p, const sluice_progress *sp);
 void cli_progress_clear(void);
 /* Erases the line for good. */
 void cli_progress_done(cli_progress *p);
+
+/* Supervision options (docs/engine.md, "Failures"): --timeout=SECONDS or
+ * none, --worker-memory=SIZE or none, and for aggregating commands
+ * --keep-going.  Add the entries to a getopt_long table, and hand each
+ * getopt result to cli_supervise_option first. */
+enum {
+    CLI_OPT_TIMEOUT = 0x5100,
+    CLI_OPT_WORKER_MEMORY,
+    CLI_OPT_KEEP_GOING,
+    CLI_OPT_JOBLOG,
+};
+#define CLI_SUPERVISE_OPTIONS                                                  \
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                     \
+    {                                                                          \
+        "worker-memory", required_argument, NULL, CLI_OPT_WORKER_MEMORY        \
+    }
+#define CLI_KEEP_GOING_OPTION                                                  \
+    {                                                                          \
+        "keep-going", no_argument, NULL, CLI_OPT_KEEP_GOING                    \
+    }
+#define CLI_JOBLOG_OPTION                                                      \
+    {                                                                          \
+        "joblog", required_argument, NULL, CLI_OPT_JOBLOG                      \
+    }
+/* Returns 1 when getopt result c was one of them (opts updated), 0 when
+ * not, -1 after printing why its argument is invalid. */
+int cli_supervise_option(const char *prog, int c, const char *arg,
+                         sluice_job_opts *opts);
+
+/* --joblog FILE: one tab-separated line per finished unit (docs/engine.md,
+ * "Job log").  Opens FILE and writes the header; NULL after printing why. */
+FILE *cli_joblog_open(const char *prog, const char *path);
+/* The line of one unit (an on_unit callback's body). */
+void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u);
+/* Closes the log; 0, or -1 after printing why (a write error). */
+int cli_joblog_close(const char *prog, const char *path, FILE *f);
 
 #endif /* SLUICE_CLI_COMMON_H */

@@ -616,6 +616,7 @@ static const struct option long_options[] = {
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_SUPERVISE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -757,6 +758,11 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     int c;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) !=
            -1) {
+        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case 'E':
         case 'F':

@@ -563,6 +563,7 @@ static const struct option long_options[] = {
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_SUPERVISE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -960,6 +961,11 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
     int c;
     while ((c = getopt_long(argc, argv, "123456789cfhkNnqS:Vj:dtlrv",
                             long_options, NULL)) != -1) {
+        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case '1':
         case '2':

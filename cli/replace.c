@@ -355,6 +355,8 @@ static void usage(const char *prog)
            "      --no-sandbox       run the workers without the seccomp "
            "sandbox\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --timeout=SECONDS, --worker-memory=SIZE  supervision (as "
+           "`sluice run`)\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
            "--exclude=GLOB,\n"
            "      --max-depth=N      how directories are walked (as `sluice "
@@ -399,6 +401,7 @@ static const struct option options[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_SUPERVISE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -443,6 +446,11 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
     char err[1024] = "";
     int c;
     while ((c = getopt_long(argc, argv, "+Eo:j:", options, NULL)) != -1) {
+        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
         case 'E':
             regex = true;

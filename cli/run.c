@@ -292,8 +292,11 @@ typedef struct run_state {
     bool total_used; /* some input was merged into total */
     uint64_t rows;   /* inputs with a row */
     bool ok;         /* no input failed */
-    int out_errno;   /* stdout failed */
-    char *out;       /* pending stdout bytes */
+    bool poisoned;   /* --keep-going skipped a poisoned unit */
+    FILE *joblog;    /* --joblog, or NULL */
+    const char *joblog_path;
+    int out_errno; /* stdout failed */
+    char *out;     /* pending stdout bytes */
     size_t out_len;
     report rep;
     cli_progress progress;
@@ -389,6 +392,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     if (!failed)
         return;
     s->ok = false;
+    if (errnum == SLUICE_EWORKER)
+        s->poisoned = true;
     /* A plugin's message and offset come first, then strerror(errnum). */
     int e = errnum > 0 ? errnum : errnum == 0 ? in->err : 0;
     if (message && *message && offset != UINT64_MAX)
@@ -414,6 +419,12 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     cli_progress_clear();
     out_write(s, data, len);
     return s->out_errno ? -s->out_errno : 0;
+}
+
+static void on_unit(void *user, const sluice_unit_done *u)
+{
+    run_state *s = user;
+    cli_joblog_unit(s->joblog, s->job, u);
 }
 
 static void on_progress(void *user, const sluice_progress *p)
@@ -442,6 +453,17 @@ static void run_usage(const char *prog)
            "      --no-sandbox       run the workers without the seccomp "
            "sandbox\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --timeout=SECONDS  kill a worker whose unit runs longer "
+           "(default:\n"
+           "                           automatic; none: never)\n"
+           "      --worker-memory=SIZE  address-space limit of each worker\n"
+           "      --joblog=FILE      a line per finished unit: input, "
+           "offset, bytes,\n"
+           "                           worker, attempts, result\n"
+           "      --keep-going       report a unit that kills its worker "
+           "twice and\n"
+           "                           count the rest (exit status 5)\n"
+
            "      --json, --csv      counters as JSON or CSV\n"
            "      --summary          the total only\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
@@ -497,6 +519,9 @@ static const struct option run_options[] = {
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_SUPERVISE_OPTIONS,
+    CLI_KEEP_GOING_OPTION,
+    CLI_JOBLOG_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -568,7 +593,15 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "P:j:z", run_options, NULL)) != -1) {
+        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
+        case CLI_OPT_JOBLOG:
+            s.joblog_path = optarg;
+            break;
         case 'P': {
             char **p = realloc(pk, (npk + 1) * sizeof *p);
             if (!p)
@@ -710,10 +743,13 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     s.rep.text = rep_text;
     s.rep.arg = &s;
 
+    if (s.joblog_path && !(s.joblog = cli_joblog_open(prog, s.joblog_path)))
+        goto done;
     sluice_callbacks cb = {.user = &s,
                            .on_input = on_input,
                            .on_output = on_output,
-                           .on_progress = on_progress};
+                           .on_progress = on_progress,
+                           .on_unit = s.joblog ? on_unit : NULL};
     cli_progress_init(&s.progress, prog, progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
@@ -754,12 +790,15 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         if (s.rep.format == REPORT_TEXT && with_total)
             rep_text(&s, s.cv, "total");
     }
-    status = s.ok ? 0 : 1;
+    status = s.poisoned ? EXIT_JOB : s.ok ? 0 : 1;
     goto done;
 oom:
     cli_message(prog, ENOMEM, "%s", name);
     status = EXIT_CONFIG;
 done:
+    if (s.joblog && cli_joblog_close(prog, s.joblog_path, s.joblog) < 0 &&
+        (status == 0 || status == 1))
+        status = EXIT_OUTPUT;
     if (s.out) {
         out_flush(&s);
         if (s.out_errno) {

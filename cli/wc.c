@@ -102,6 +102,9 @@ typedef struct wc_state {
     int width;            /* of every number */
     bool implicit_stdin;  /* the only input is stdin, unnamed */
     bool ok;              /* no input failed so far */
+    bool poisoned;        /* --keep-going skipped a poisoned unit */
+    FILE *joblog;         /* --joblog, or NULL */
+    const char *joblog_path;
 
     const sluice_plugin *plugin;
     int counter_index[N_COUNTS]; /* in the plugin's counters, or -1 */
@@ -308,6 +311,8 @@ static void show_input(wc_state *s, const sluice_input *in, const void *partial,
         return;
 
     s->ok = false;
+    if (errnum == SLUICE_EWORKER)
+        s->poisoned = true;
     const char *shown = quotef(name ? name : "standard input");
     if (e)
         wc_error(s, e, "%s", shown);
@@ -400,6 +405,12 @@ static void rep_text(void *arg, const uint64_t *cv, const char *name)
     write_counts(s, v, *name ? name : "(none)"); /* no extension */
 }
 
+static void on_unit(void *user, const sluice_unit_done *u)
+{
+    wc_state *s = user;
+    cli_joblog_unit(s->joblog, s->job, u);
+}
+
 static void on_progress(void *user, const sluice_progress *p)
 {
     wc_state *s = user;
@@ -477,6 +488,9 @@ static const struct option long_options[] = {
     {"archive-max-ratio", required_argument, NULL, OPT_ARC_RATIO},
     {"archive-max-entries", required_argument, NULL, OPT_ARC_ENTRIES},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_SUPERVISE_OPTIONS,
+    CLI_KEEP_GOING_OPTION,
+    CLI_JOBLOG_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -623,6 +637,16 @@ static void usage(const char *prog)
           "      --chunk-size=SIZE  bytes per unit of work for large "
           "files\n"
           "                           (suffixes k, M, G)\n"
+          "      --timeout=SECONDS  kill a worker whose unit runs longer "
+          "(default:\n"
+          "                           automatic; none: never)\n"
+          "      --worker-memory=SIZE  address-space limit of each worker\n"
+          "      --joblog=FILE      a line per finished unit: input, "
+          "offset, bytes,\n"
+          "                           worker, attempts, result\n"
+          "      --keep-going       report a unit that kills its worker "
+          "twice and\n"
+          "                           count the rest (exit status 5)\n"
           "      --hidden           walk hidden files and directories too\n"
           "      --no-ignore        walk files that ignore files exclude\n"
           "      --follow           follow symbolic links met in a walk\n"
@@ -866,7 +890,15 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     int c;
     while ((c = getopt_long(argc, argv, "clLmwj:z", long_options, NULL)) !=
            -1) {
+        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
+        if (sv < 0)
+            goto done;
+        if (sv > 0)
+            continue;
         switch (c) {
+        case CLI_OPT_JOBLOG:
+            s.joblog_path = optarg;
+            break;
         case 'c':
             s.print[C_BYTES] = true;
             break;
@@ -1142,10 +1174,15 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     s.out_tty = isatty(STDOUT_FILENO);
     report_begin(&s.rep);
 
+    if (s.joblog_path && !(s.joblog = cli_joblog_open(s.prog, s.joblog_path))) {
+        status = EXIT_CONFIG;
+        goto done;
+    }
     sluice_callbacks cb = {.user = &s,
                            .on_input = on_input,
                            .on_output = on_output,
-                           .on_progress = on_progress};
+                           .on_progress = on_progress,
+                           .on_unit = s.joblog ? on_unit : NULL};
     cli_progress_init(&s.progress, s.prog, s.progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
@@ -1240,9 +1277,12 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         wc_error(&s, errno, "-");
         goto done;
     }
-    status = s.ok ? EXIT_SUCCESS : EXIT_FAILURE;
+    status = s.poisoned ? EXIT_JOB : s.ok ? EXIT_SUCCESS : EXIT_FAILURE;
 
 done:
+    if (s.joblog && cli_joblog_close(s.prog, s.joblog_path, s.joblog) < 0 &&
+        (status == EXIT_SUCCESS || status == EXIT_FAILURE))
+        status = EXIT_OUTPUT;
     if (s.out) {
         out_flush(&s);
         if (s.out_errno) {

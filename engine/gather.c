@@ -20,6 +20,7 @@
  * bytes) as were applied before, which is exact because plugins are
  * deterministic (the same input gives the same records).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,24 @@ static void deliver(sluice__gather *g)
     g->err_seq = UINT64_MAX;
     g->err_off = 0;
     g->msg[0] = '\0';
+}
+
+void sluice__gather_poison(sluice__gather *g, uint32_t lo, uint32_t hi,
+                           int range, int ends, const char *msg)
+{
+    for (uint32_t i = lo; i < hi && i < g->ninputs; i++) {
+        if (i < g->cur_input)
+            continue; /* reported before its worker died */
+        if (!g->err) {
+            g->err = SLUICE_EWORKER;
+            g->err_seq = g->unit_seq;
+            g->err_off = UINT64_MAX;
+            snprintf(g->msg, sizeof g->msg, "%s", msg);
+        }
+        if (range && !ends)
+            return; /* later units of the input: ignored, then END */
+        deliver(g);
+    }
 }
 
 static int apply_one(sluice__gather *g, const sluice__rec *rec,

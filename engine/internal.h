@@ -141,7 +141,18 @@ typedef struct sluice__shm {
         out_waiting;            /* worker waits for space */
     _Atomic int32_t sandbox_nr; /* worker: forbidden system call + 1 */
     _Atomic uint64_t unit_seq;  /* worker: unit being run + 1 */
+    _Atomic int32_t start_err;  /* worker: why it could not start, set
+                                   before it exits (SLUICE__START_*) */
 } sluice__shm;
+
+/* sluice__shm.start_err: a worker that exits before its first unit says
+ * why in its header, not in its exit status (a plugin may exit with any
+ * status later). */
+enum {
+    SLUICE__START_OK = 0,
+    SLUICE__START_INIT = 1,    /* the worker's set-up or worker_init failed */
+    SLUICE__START_SANDBOX = 2, /* the seccomp filter could not be installed */
+};
 
 /* Process-local view of a region (both sides build the same one from the
  * sizes fixed before fork). */
@@ -326,6 +337,11 @@ int sluice__gather_apply(sluice__gather *g, const unsigned char *arena,
 /* The current unit's worker died: remember how much of it was consumed so
  * its retry skips exactly that. */
 void sluice__gather_unit_lost(sluice__gather *g);
+/* The current unit is poison (keep_going): its inputs [lo, hi) not yet
+ * reported fail with SLUICE_EWORKER and `msg`.  A `range` unit (part of
+ * input lo) fails that input and reports it only when it `ends` it. */
+void sluice__gather_poison(sluice__gather *g, uint32_t lo, uint32_t hi,
+                           int range, int ends, const char *msg);
 
 /* --------------------------------------------------------- worker side */
 

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,15 @@
 #include "sandbox.h"
 
 int sluice__coord_eventfd = -1;
+
+/* Unit deadlines (docs/engine.md, "Failures"): TIMEOUT_MIN_SAMPLES units
+ * must finish before the automatic deadline follows their median. */
+#define SLUICE_TIMING_SAMPLES 256 /* seconds-per-byte samples kept */
+#define TIMEOUT_MIN_SAMPLES 8
+#define TIMEOUT_FACTOR 20.0       /* x median seconds per byte x bytes */
+#define TIMEOUT_FLOOR_S 60.0      /* an automatic deadline is never shorter */
+#define TIMEOUT_EARLY_S 600.0     /* before TIMEOUT_MIN_SAMPLES samples */
+#define TERM_GRACE_NS 2000000000u /* SIGTERM, then SIGKILL after this */
 
 /* A fragment of records waiting in the reorder window. */
 typedef struct frag {
@@ -62,6 +72,12 @@ typedef struct wentry {
     frag *frags;
     uint32_t nfrags, cap;
     uint32_t applied; /* fragments already applied */
+    char *poison;     /* keep_going: the unit is poison; fail its inputs
+                         with this message when its turn comes */
+    uint32_t uflags;  /* its SLUICE__UF_* (poison) */
+    uint64_t offset;  /* planned offset of a range (on_unit) */
+    pid_t pid;        /* worker of its last run */
+    uint32_t runs;    /* times it was dispatched */
 } wentry;
 
 /* A unit in flight on a worker, or waiting to be retried. */
@@ -69,7 +85,7 @@ typedef struct flight {
     sluice__unit u;
     uint32_t lo, hi;
     uint64_t bytes;      /* input bytes it covers (progress) */
-    uint32_t attempts;   /* times a worker died while on it */
+    uint32_t alone;      /* times a worker died with it alone in flight */
     unsigned char *copy; /* retry: slot bytes saved from the dead worker */
     size_t copy_len;
 } flight;
@@ -84,6 +100,12 @@ typedef struct wproc {
     uint64_t scan_pos;  /* next completion must start here */
     uint64_t consumed;  /* records applied up to here */
     int alive;
+    uint64_t head_ns; /* when inflight[0] became the worker's current unit */
+    double limit_s;   /* its deadline, seconds after head_ns (0: none) */
+    uint64_t term_ns; /* SIGTERM sent at (0: not) */
+    double timed_out; /* killed for exceeding this many seconds */
+    int kill_sent;    /* SIGKILL sent after the grace */
+    int solo;         /* runs a suspect: nothing else until it is done */
 } wproc;
 
 struct sluice_job {
@@ -142,7 +164,11 @@ struct sluice_job {
     sluice__region **dead;
     uint32_t ndead;
     int epfd;
-    int sandbox; /* workers install the seccomp filter */
+    int sandbox;                       /* workers install the seccomp filter */
+    double spb[SLUICE_TIMING_SAMPLES]; /* seconds per byte of finished
+                                          units (ring) */
+    uint32_t nspb;                     /* samples taken */
+    double median_spb;                 /* of spb, refreshed now and then */
     int fatal;
     char *err;
     size_t errlen;
@@ -1164,11 +1190,18 @@ static int spawn(sluice_job *job, int i)
                                  job->w[k].region->bytes);
         if (job->epfd >= 0)
             close(job->epfd);
+        if (job->opts.worker_memory) {
+            struct rlimit rl = {.rlim_cur = job->opts.worker_memory,
+                                .rlim_max = job->opts.worker_memory};
+            setrlimit(RLIMIT_AS, &rl);
+        }
         sluice__worker w;
         void *global = job->coord.ctx.global;
         if (sluice__worker_init(&w, job->plugin, i, r->out, r->out_size,
-                                &r->hdr->out_tail, job->block) < 0)
+                                &r->hdr->out_tail, job->block) < 0) {
+            atomic_store(&r->hdr->start_err, SLUICE__START_INIT);
             _exit(2);
+        }
         w.ctx.global = global;
         w.skip_binary = job->opts.skip_binary;
         sluice__worker_main(&w, r, job->sandbox);
@@ -1180,6 +1213,12 @@ static int spawn(sluice_job *job, int i)
     p->scan_pos = 0;
     p->consumed = 0;
     p->alive = 1;
+    p->solo = 0;
+    p->head_ns = 0;
+    p->limit_s = 0;
+    p->term_ns = 0;
+    p->kill_sent = 0;
+    p->timed_out = 0;
     p->pidfd = sluice__os_pidfd(pid);
     if (p->pidfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN,
@@ -1188,6 +1227,102 @@ static int spawn(sluice_job *job, int i)
     }
     return 0;
 }
+
+/* ------------------------------------------------------- deadlines */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A unit of `bytes` took `secs` on its worker. */
+static void add_timing(sluice_job *job, double secs, uint64_t bytes)
+{
+    if (bytes == 0)
+        return;
+    job->spb[job->nspb % SLUICE_TIMING_SAMPLES] = secs / (double)bytes;
+    job->nspb++;
+    if (job->nspb >= TIMEOUT_MIN_SAMPLES &&
+        (job->nspb == TIMEOUT_MIN_SAMPLES || job->nspb % 16 == 0)) {
+        uint32_t n = job->nspb < SLUICE_TIMING_SAMPLES ? job->nspb
+                                                       : SLUICE_TIMING_SAMPLES;
+        double tmp[SLUICE_TIMING_SAMPLES];
+        memcpy(tmp, job->spb, n * sizeof *tmp);
+        qsort(tmp, n, sizeof *tmp, cmp_double);
+        job->median_spb = tmp[n / 2];
+    }
+}
+
+/* Seconds a unit of `bytes` may run, 0 for no limit. */
+static double unit_limit(const sluice_job *job, uint64_t bytes)
+{
+    if (job->opts.unit_timeout != 0)
+        return job->opts.unit_timeout > 0 ? job->opts.unit_timeout : 0;
+    if (job->nspb < TIMEOUT_MIN_SAMPLES)
+        return TIMEOUT_EARLY_S;
+    double t = TIMEOUT_FACTOR * job->median_spb * (double)bytes;
+    return t > TIMEOUT_FLOOR_S ? t : TIMEOUT_FLOOR_S;
+}
+
+/* The worker's oldest unit becomes its current one: its clock starts. */
+static void start_head(sluice_job *job, wproc *p, uint64_t now)
+{
+    p->head_ns = p->nflight ? now : 0;
+    p->limit_s = p->nflight ? unit_limit(job, p->inflight[0].bytes) : 0;
+}
+
+/* Terminates workers past their unit's deadline (SIGTERM, then SIGKILL
+ * after the grace); their pidfds report the death.  Returns milliseconds
+ * until the next deadline, or -1 when there is none. */
+static int check_deadlines(sluice_job *job)
+{
+    uint64_t now = now_ns(), next = UINT64_MAX;
+    for (int i = 0; i < job->nw; i++) {
+        wproc *p = &job->w[i];
+        if (!p->alive || !p->head_ns || p->kill_sent)
+            continue;
+        /* Time a worker spends waiting for us to take its output (ordered
+         * output behind a slower unit) is not its unit's. */
+        if (!p->term_ns && atomic_load_explicit(&p->region->hdr->out_waiting,
+                                                memory_order_relaxed))
+            p->head_ns = now;
+        uint64_t at;
+        if (p->term_ns) {
+            at = p->term_ns + TERM_GRACE_NS;
+            if (now >= at) {
+                kill(p->pid, SIGKILL);
+                p->kill_sent = 1;
+                continue;
+            }
+        } else if (p->limit_s > 0) {
+            at = p->head_ns + (uint64_t)(p->limit_s * 1e9);
+            if (now >= at) {
+                kill(p->pid, SIGTERM);
+                p->term_ns = now;
+                p->timed_out = p->limit_s;
+                at = now + TERM_GRACE_NS;
+            }
+        } else {
+            continue;
+        }
+        if (at < next)
+            next = at;
+    }
+    if (next == UINT64_MAX)
+        return -1;
+    uint64_t ms = (next - now + 999999) / 1000000;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* ------------------------------------------------------- dispatch */
 
 static void wake_worker(wproc *p)
 {
@@ -1201,13 +1336,19 @@ static int push_unit(sluice_job *job, wproc *p, flight *f)
         return n < 0 ? n : SLUICE_EINVAL;
     p->inflight[p->nflight++] = *f;
     p->slot_busy |= 1u << f->u.slot;
+    if (p->nflight == 1)
+        start_head(job, p, now_ns());
     wentry *e = win_at(job, f->u.seq);
     if (!e->used) {
         e->used = 1;
         e->seq = f->u.seq;
         e->nfrags = 0;
         e->applied = 0;
+        e->runs = 0;
     }
+    e->runs++;
+    e->pid = p->pid;
+    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
     e->lo = f->lo;
     e->hi = f->hi;
     e->bytes = f->bytes;
@@ -1243,11 +1384,20 @@ static int dispatch(sluice_job *job)
         int pinned = job->nretry == 0 && job->pin >= 0 &&
                      job->w[job->pin].alive && stream_continues(job);
         int best = -1;
-        for (int i = 0; i < job->nw; i++)
-            if (job->w[i].alive && job->w[i].nflight < SLUICE_CREDITS &&
-                (!pinned || i == job->pin) &&
-                (best < 0 || job->w[i].nflight < job->w[best].nflight))
-                best = i;
+        if (job->nretry) {
+            /* A requeued unit runs alone on an idle worker, so that a
+             * second death names it (the fresh worker is always idle). */
+            for (int i = 0; i < job->nw && best < 0; i++)
+                if (job->w[i].alive && job->w[i].nflight == 0)
+                    best = i;
+        } else {
+            for (int i = 0; i < job->nw; i++)
+                if (job->w[i].alive && !job->w[i].solo &&
+                    job->w[i].nflight < SLUICE_CREDITS &&
+                    (!pinned || i == job->pin) &&
+                    (best < 0 || job->w[i].nflight < job->w[best].nflight))
+                    best = i;
+        }
         if (best < 0)
             return sent;
         wproc *p = &job->w[best];
@@ -1264,6 +1414,7 @@ static int dispatch(sluice_job *job)
             memcpy(slot, f.copy, f.copy_len);
             free(f.copy);
             f.copy = NULL;
+            p->solo = 1;
         } else {
             if (job->next_seq >= job->cur_seq + job->win_size)
                 return sent; /* reorder window full */
@@ -1327,10 +1478,17 @@ static int scan(sluice_job *job, int *bad)
                        .len = c[k].out_len,
                        .last = c[k].flags & SLUICE__CF_LAST};
             if (c[k].flags & SLUICE__CF_LAST) {
+                uint64_t now = now_ns();
+                if (p->head_ns && !p->term_ns)
+                    add_timing(job, (double)(now - p->head_ns) / 1e9,
+                               p->inflight[0].bytes);
                 p->slot_busy &= ~(1u << p->inflight[0].u.slot);
                 memmove(p->inflight, p->inflight + 1,
                         (p->nflight - 1) * sizeof *p->inflight);
                 p->nflight--;
+                if (p->nflight == 0)
+                    p->solo = 0; /* its suspect, if any, is innocent */
+                start_head(job, p, now);
             }
             got++;
         }
@@ -1352,12 +1510,44 @@ static wproc *owner_of(sluice_job *job, const sluice__region *r)
     return NULL;
 }
 
+/* Tells on_unit that unit cur_seq (entry e) is done. */
+static void unit_done(sluice_job *job, const wentry *e, int poisoned)
+{
+    if (!job->cb.on_unit)
+        return;
+    sluice_unit_done u = {.seq = e->seq,
+                          .input = e->lo,
+                          .ninputs = e->hi - e->lo,
+                          .offset = e->offset,
+                          .bytes = e->bytes,
+                          .pid = (int32_t)e->pid,
+                          .attempts = e->runs,
+                          .poisoned = poisoned};
+    job->cb.on_unit(job->cb.user, &u);
+}
+
 /* Applies completions in sequence order.  Returns fragments applied. */
 static int gather(sluice_job *job)
 {
     int done = 0;
     while (!job->fatal) {
         wentry *e = win_at(job, job->cur_seq);
+        if (e->used && e->seq == job->cur_seq && e->poison) {
+            sluice__gather_poison(&job->g, e->lo, e->hi,
+                                  !!(e->uflags & SLUICE__UF_RANGE),
+                                  !!(e->uflags & SLUICE__UF_END), e->poison);
+            free(e->poison);
+            e->poison = NULL;
+            job->done_bytes += e->bytes;
+            unit_done(job, e, 1);
+            e->used = 0;
+            e->nfrags = 0;
+            e->applied = 0;
+            job->cur_seq++;
+            sluice__gather_begin_unit(&job->g, job->cur_seq);
+            done++;
+            continue;
+        }
         if (!e->used || e->seq != job->cur_seq || e->applied == e->nfrags)
             return done;
         frag *f = &e->frags[e->applied];
@@ -1387,6 +1577,7 @@ static int gather(sluice_job *job)
         }
         if (f->last) {
             job->done_bytes += e->bytes;
+            unit_done(job, e, 0);
             e->used = 0;
             e->nfrags = 0;
             e->applied = 0;
@@ -1397,6 +1588,179 @@ static int gather(sluice_job *job)
     return done;
 }
 
+/* 1-based line number at byte `off` of input `in` (a pass over the bytes
+ * before it: only for reports), or 0 when it cannot be read. */
+static uint64_t line_at(const sluice__input *in, uint64_t off)
+{
+    if (off == 0)
+        return 1;
+    if (in->data) {
+        uint64_t n = 1;
+        for (uint64_t i = 0; i < off && i < in->size; i++)
+            n += in->data[i] == '\n';
+        return n;
+    }
+    int fd = in->fd >= 0 ? in->fd
+                         : open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    unsigned char buf[65536];
+    uint64_t n = 1, pos = 0;
+    while (pos < off) {
+        size_t want = off - pos < sizeof buf ? (size_t)(off - pos) : sizeof buf;
+        ssize_t r = pread(fd, buf, want, (off_t)(in->base + pos));
+        if (r <= 0) {
+            n = 0;
+            break;
+        }
+        for (ssize_t i = 0; i < r; i++)
+            n += buf[i] == '\n';
+        pos += (uint64_t)r;
+    }
+    if (fd != in->fd)
+        close(fd);
+    return n;
+}
+
+static ssize_t src_pread(void *arg, void *buf, size_t n, uint64_t off)
+{
+    const hook_src *src = arg;
+    ssize_t r = pread(src->fd, buf, n, (off_t)(src->base + off));
+    return r < 0 ? -errno : r;
+}
+
+/* The bytes a range unit really covers: the worker moves both ends of an
+ * aligned range to record boundaries (chunker.c); the same pass here. */
+static void real_range(const sluice__input *in, const sluice__unit *u,
+                       uint64_t *start, uint64_t *end)
+{
+    *start = u->offset;
+    *end = u->offset + u->length;
+    if (!(u->flags & SLUICE__UF_ALIGN) || in->data)
+        return;
+    int fd = in->fd >= 0 ? in->fd
+                         : open(in->pub.path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    hook_src src = {.fd = fd, .base = in->base};
+    int64_t b = sluice_chunker_boundary(src_pread, &src, *start, in->size,
+                                        u->align_limit);
+    int64_t e = sluice_chunker_boundary(src_pread, &src, *end, in->size,
+                                        u->align_limit);
+    if (b >= 0 && e >= b) {
+        *start = (uint64_t)b;
+        *end = (uint64_t)e;
+    }
+    if (fd != in->fd)
+        close(fd);
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGXCPU:
+        return "SIGXCPU";
+    case SIGSYS:
+        return "SIGSYS";
+    default:
+        return "unknown signal";
+    }
+}
+
+/* A unit killed its worker twice while alone on it: report it through
+ * on_poison, then fail the job, or (keep_going) its inputs when gather
+ * gets to it. */
+static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
+{
+    const sluice__input *in = &job->inputs[f->lo];
+    sluice_poison rep = {.path = in->pub.path,
+                         .input = f->lo,
+                         .ninputs = f->hi - f->lo,
+                         .plugin = job->desc->name,
+                         .timed_out = p->timed_out};
+    char where[600], cause[160], msg[1024];
+    if (f->u.flags & SLUICE__UF_RANGE || f->u.kind == SLUICE__UNIT_STREAM) {
+        uint64_t start = f->u.offset, end = f->u.offset + f->u.length;
+        if (f->u.kind != SLUICE__UNIT_STREAM)
+            real_range(in, &f->u, &start, &end);
+        rep.offset = start;
+        rep.length = end - start;
+        if (job->desc->caps & SLUICE_CAP_RECORDS)
+            rep.first_record = f->u.kind == SLUICE__UNIT_STREAM
+                                   ? (f->u.offset == 0)
+                                   : line_at(in, rep.offset);
+        int n = snprintf(where, sizeof where, "bytes %llu-%llu",
+                         (unsigned long long)rep.offset,
+                         (unsigned long long)(rep.offset + rep.length));
+        if (rep.first_record && n > 0 && (size_t)n < sizeof where)
+            snprintf(where + n, sizeof where - (size_t)n, ", line %llu",
+                     (unsigned long long)rep.first_record);
+    } else {
+        rep.length = f->bytes;
+        if (job->desc->caps & SLUICE_CAP_RECORDS)
+            rep.first_record = 1;
+        if (rep.ninputs > 1)
+            snprintf(where, sizeof where, "a batch with %u more files",
+                     rep.ninputs - 1);
+        else
+            snprintf(where, sizeof where, "whole file");
+    }
+    if (WIFSIGNALED(status)) {
+        rep.signal = WTERMSIG(status);
+        snprintf(cause, sizeof cause, "signal %d, %s", rep.signal,
+                 signal_name(rep.signal));
+    } else {
+        rep.exit_status = WEXITSTATUS(status);
+        snprintf(cause, sizeof cause, "exit status %d", rep.exit_status);
+    }
+    char extra[96] = "";
+    if (p->timed_out > 0)
+        snprintf(extra, sizeof extra, "; timed out after %g s", p->timed_out);
+    else if (job->opts.worker_memory && WIFSIGNALED(status))
+        snprintf(extra, sizeof extra, "; worker memory limit %llu MiB",
+                 (unsigned long long)(job->opts.worker_memory >> 20));
+    snprintf(msg, sizeof msg,
+             "%s: worker process died twice (%s%s) while plugin %s "
+             "processed it",
+             where, cause, extra, job->desc->name);
+    char full[1600];
+    snprintf(full, sizeof full, "%s: %s", in->pub.path, msg);
+    rep.message = full;
+    if (job->cb.on_poison)
+        job->cb.on_poison(job->cb.user, &rep);
+    wentry *e = win_at(job, f->u.seq);
+    if (job->opts.keep_going && !(job->desc->caps & SLUICE_CAP_ORDERED) &&
+        e->used && e->seq == f->u.seq) {
+        e->poison = strdup(msg);
+        if (!e->poison) {
+            job_err(job, SLUICE_ENOMEM, "out of memory");
+            return;
+        }
+        e->uflags = f->u.flags |
+                    (f->u.kind == SLUICE__UNIT_STREAM ? SLUICE__UF_RANGE : 0);
+        return;
+    }
+    job_err(job, SLUICE_EWORKER, "%s", full);
+}
+
+/* "PATH: bytes A-B", "PATH" or "PATH and N more files": the unit as
+ * planned, for the sandbox's report. */
 static void describe_unit(const sluice_job *job, const flight *f, char *buf,
                           size_t len)
 {
@@ -1455,15 +1819,19 @@ static void lost_worker(sluice_job *job, int i, int status)
         close(p->pidfd);
         p->pidfd = -1;
     }
-    if (WIFEXITED(status) &&
-        (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) == 3))
+    int start_err = atomic_load(&p->region->hdr->start_err);
+    if (start_err == SLUICE__START_INIT)
         job_err(job, SLUICE_EWORKER, "plugin %s: worker initialisation failed",
                 job->desc->name);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 7)
+    else if (start_err == SLUICE__START_SANDBOX)
         job_err(job, SLUICE_EWORKER,
                 "a worker could not install the sandbox "
                 "(try --no-sandbox)");
     sandbox_stopped(job, p, status, "");
+    /* Only a unit alone on its worker is known to be the culprit.  The
+     * others are requeued and each run alone (dispatch) until the one that
+     * kills a worker alone twice is found: poison. */
+    int alone = p->nflight == 1;
     for (uint32_t k = 0; k < p->nflight && !job->fatal; k++) {
         flight f = p->inflight[k];
         wentry *e = win_at(job, f.u.seq);
@@ -1473,17 +1841,9 @@ static void lost_worker(sluice_job *job, int i, int status)
             e->nfrags = 0;
             e->applied = 0;
         }
-        if (k == 0 && ++f.attempts >= 2) {
-            char what[600];
-            describe_unit(job, &f, what, sizeof what);
-            job_err(job, SLUICE_EWORKER,
-                    "%s: worker process died twice (%s %d) while plugin %s "
-                    "processed it",
-                    what, WIFSIGNALED(status) ? "signal" : "exit status",
-                    WIFSIGNALED(status) ? WTERMSIG(status)
-                                        : WEXITSTATUS(status),
-                    job->desc->name);
-            break;
+        if (alone && ++f.alone >= 2) {
+            poison(job, p, &f, status);
+            continue;
         }
         f.copy_len = f.u.manifest_len;
         if (f.u.kind == SLUICE__UNIT_STREAM)
@@ -1575,7 +1935,11 @@ static void sleep_once(sluice_job *job)
     }
     if (may_sleep) {
         struct epoll_event ev[8];
-        int n = epoll_wait(job->epfd, ev, 8, job->cb.on_progress ? 200 : 1000);
+        int ms = job->cb.on_progress ? 200 : 1000;
+        int deadline = check_deadlines(job);
+        if (deadline >= 0 && deadline < ms)
+            ms = deadline;
+        int n = epoll_wait(job->epfd, ev, 8, ms);
         for (int j = 0; j < n; j++)
             if (ev[j].data.u32 == 0)
                 sluice__os_event_drain(sluice__coord_eventfd);
@@ -1657,6 +2021,7 @@ static int run_parallel(sluice_job *job, int nw)
         progress += gather(job);
         progress += dispatch(job);
         report_progress(job, 0);
+        check_deadlines(job);
         if (!progress && !job->fatal && !finished(job)) {
             /* Spin briefly before sleeping: completions often come soon. */
             int spun = 0;
@@ -1682,8 +2047,10 @@ out:
         free(job->retry[i].copy);
     free(job->retry);
     if (job->win)
-        for (uint32_t i = 0; i < job->win_size; i++)
+        for (uint32_t i = 0; i < job->win_size; i++) {
             free(job->win[i].frags);
+            free(job->win[i].poison);
+        }
     free(job->win);
     free(job->w);
     if (job->epfd >= 0)

@@ -42,6 +42,7 @@ int sluice__region_create(sluice__region *r, size_t slot_size, size_t out_size)
     atomic_store(&r->hdr->out_tail, 0);
     atomic_store(&r->hdr->out_waiting, 0);
     atomic_store(&r->hdr->sandbox_nr, 0);
+    atomic_store(&r->hdr->start_err, SLUICE__START_OK);
     atomic_store(&r->hdr->unit_seq, 0);
     if (sluice_ring_init(&r->sub, base + off_sub, SLUICE_CREDITS,
                          sizeof(sluice__unit)) < 0 ||

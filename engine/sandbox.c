@@ -14,7 +14,7 @@
  *   - manage memory: mmap and mprotect without PROT_EXEC, mmap without
  *     MAP_SHARED (file ranges are mapped MAP_PRIVATE, read-only), munmap,
  *     mremap, madvise, brk;
- *   - wait and keep time: futex, nanosleep, clock_*, sched_yield;
+ *   - wait and keep time: futex, nanosleep, pause, clock_*, sched_yield;
  *   - handle its own signals and die: rt_sig*, kill/tgkill of itself only,
  *     exit, exit_group.
  *
@@ -165,6 +165,9 @@ static const int plain[] = {
     SYS_restart_syscall,
     SYS_exit,
     SYS_exit_group,
+#ifdef SYS_pause
+    SYS_pause,
+#endif
 #ifdef SYS_stat
     SYS_stat,
     SYS_lstat,

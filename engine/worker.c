@@ -919,13 +919,17 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
     w->flush = process_flush;
     const sluice_plugin *d = w->plugin->desc;
     int status = 0;
-    if (d->worker_init && d->worker_init(&w->ctx) != 0)
+    if (d->worker_init && d->worker_init(&w->ctx) != 0) {
+        atomic_store(&r->hdr->start_err, SLUICE__START_INIT);
         _exit(3);
+    }
     /* worker_init may still open what the plugin needs (docs/plugins.md);
      * map and worker_fini run under the filter. */
     if (sandbox &&
-        sluice__sandbox_install(main_coord_fd, &r->hdr->sandbox_nr) < 0)
+        sluice__sandbox_install(main_coord_fd, &r->hdr->sandbox_nr) < 0) {
+        atomic_store(&r->hdr->start_err, SLUICE__START_SANDBOX);
         _exit(7);
+    }
     for (;;) {
         sluice__unit u;
         int n = sluice_ring_pop(&r->sub, &u, 1);

@@ -131,6 +131,38 @@ typedef struct sluice_progress {
                               while > 0 the totals grow */
 } sluice_progress;
 
+/* A poisoned unit: one that killed its worker twice while it was the only
+ * unit on that worker (sluice_callbacks.on_poison).  Strings are valid
+ * during the call only. */
+typedef struct sluice_poison {
+    const char *path; /* its first input */
+    uint32_t input;   /* index of that input */
+    uint32_t ninputs; /* inputs it covers (a batch of small files: > 1) */
+    uint64_t offset;  /* byte range in `path` (a whole file: 0, size) */
+    uint64_t length;
+    uint64_t first_record; /* 1-based line where the unit starts, for
+                              SLUICE_CAP_RECORDS plugins on a file; 0 when
+                              unknown */
+    const char *plugin;    /* the plugin's name */
+    int signal;            /* signal that ended the worker, or 0 */
+    int exit_status;       /* its exit status when signal == 0 */
+    double timed_out;      /* > 0: killed after this many seconds */
+    const char *message;   /* the whole report, as sluice_job_run gives it */
+} sluice_poison;
+
+/* A unit that is done (sluice_callbacks.on_unit), for a job log. */
+typedef struct sluice_unit_done {
+    uint64_t seq;      /* unit number: units are reported in this order */
+    uint32_t input;    /* its first input */
+    uint32_t ninputs;  /* inputs it names (a batch of small files: > 1) */
+    uint64_t offset;   /* a range: its planned offset in the input; else 0 */
+    uint64_t bytes;    /* input bytes it covers (planned) */
+    int32_t pid;       /* worker process of its last run */
+    uint32_t attempts; /* runs: 1 + worker deaths while it was in flight */
+    int poisoned;      /* 1: poison, its inputs failed (keep_going) */
+} sluice_unit_done;
+
+/* Callbacks of a job.  APPEND ONLY. */
 typedef struct sluice_callbacks {
     void *user; /* passed to every callback */
     /* One input's result, in input order: its merged partial (err == 0), or
@@ -148,6 +180,13 @@ typedef struct sluice_callbacks {
     /* Optional: called by the coordinator about every 200 ms while the job
      * runs (never from a worker), for a progress display. */
     void (*on_progress)(void *user, const sluice_progress *p);
+    /* Optional: a unit was found to be poison (before its inputs are
+     * reported, possibly out of input order).  Fatal for the job unless
+     * sluice_job_opts.keep_going applies. */
+    void (*on_poison)(void *user, const sluice_poison *p);
+    /* Optional: a unit is done, in unit order, after the results it
+     * completes went to on_input (parallel mode only). */
+    void (*on_unit)(void *user, const sluice_unit_done *u);
 } sluice_callbacks;
 
 /* Append only: fields stay where they are (ABI). */
@@ -161,6 +200,15 @@ typedef struct sluice_job_opts {
                             reported with SLUICE_ESKIPPED, not processed */
     int no_sandbox;      /* workers run plugin code without the seccomp
                             filter (sluice_sandbox_available) */
+    /* Supervision (docs/engine.md, "Failures"). */
+    double unit_timeout;    /* seconds a unit may run on its worker before
+                               the worker is killed (TERM, 2 s, KILL);
+                               0 = automatic, < 0 = none */
+    int keep_going;         /* a poisoned unit fails its inputs (errnum
+                               SLUICE_EWORKER) instead of the job; ignored
+                               by SLUICE_CAP_ORDERED plugins */
+    uint64_t worker_memory; /* address-space limit of each worker in bytes
+                               (RLIMIT_AS); 0 = none */
 } sluice_job_opts;
 
 /* Creates a job for a loaded plugin.  Calls the plugin's global_init. */
@@ -217,8 +265,10 @@ SLUICE_API uint32_t sluice_job_operands(const sluice_job *job);
  * May be called from the callbacks. */
 SLUICE_API int sluice_job_inputs_final(const sluice_job *job);
 /* Runs the job to the end.  Returns 0 when every input succeeded,
- * SLUICE_EINPUT when some failed (reported through on_input), or another
- * negative code when the job itself failed (message in err). */
+ * SLUICE_EINPUT when some failed (reported through on_input; with
+ * keep_going, the inputs of a poisoned unit fail with errnum
+ * SLUICE_EWORKER), or another negative code when the job itself failed
+ * (message in err; a poisoned unit without keep_going: SLUICE_EWORKER). */
 SLUICE_API int sluice_job_run(sluice_job *job, char *err, size_t errlen);
 /* The plugin's partial-result arithmetic, in the coordinator's context,
  * for callers that combine the results of several inputs (a total):

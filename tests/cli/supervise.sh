@@ -1,0 +1,167 @@
+#!/bin/bash
+# tests/cli/supervise.sh -- supervision through the commands: a unit that
+# kills its worker, --keep-going, --timeout, --worker-memory, exit status 5
+# (docs/exit-codes.md).  Faults come from tests/plugins/faulty.c: a line
+# holding CRASH, HANG, ALLOC or QUIT misbehaves in its worker.  Every
+# command runs under `timeout`, so a hang fails its case.
+#
+# Prints "ok NAME" or "FAIL NAME" per case; exits 1 if any failed.
+# Environment: SLUICE_BUILD_ROOT, SLUICE_TEST_PLUGIN_DIR.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+export LC_ALL=C
+P=${SLUICE_TEST_PLUGIN_DIR:?}
+F="$P/faulty.so"
+cd "$T" || exit 1
+
+# text FILE SEED [WORD LINE]: 20000 lines, WORD replacing line LINE
+text() {
+    awk -v seed="$2" -v word="${3:-}" -v at="${4:-0}" 'BEGIN {
+        srand(seed)
+        for (i = 1; i <= 20000; i++) {
+            if (i == at) { print word; continue }
+            n = 5 + int(rand() * 40); s = ""
+            for (k = 0; k < n; k++) s = s sprintf("%c", 97 + int(rand() * 26))
+            print s
+        }
+    }' >"$1"
+}
+text good 1
+text bad 2 CRASH 12345
+text hang 3 HANG 5000
+text alloc 4 ALLOC 7000
+bad_off=$(grep -b -m1 CRASH bad | cut -d: -f1)
+
+# sx CMD...: runs a command under timeout; stdout in out, stderr in err,
+# exit status in rc.
+sx() {
+    timeout 60 "$@" >out 2>err
+    rc=$?
+}
+
+# Sanitizer builds reserve terabytes of shadow address space: no
+# --worker-memory there (docs/engine.md).
+asan=0
+if ldd "$SLUICE" 2>/dev/null | grep -q libasan; then asan=1; fi
+mem_opt=(--worker-memory=1G)
+[ "$asan" -eq 1 ] && mem_opt=()
+
+# The reference: the inline run of the good file.
+sx "$SLUICE" run "$F" -j0 good
+cp out want_good
+[ "$rc" -eq 0 ] && [ -s want_good ] || fail reference "exit $rc: $(cat err)"
+
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k good
+if [ "$rc" -eq 0 ] && cmp -s want_good out; then ok clean-parallel-run
+else fail clean-parallel-run "exit $rc; $(diff want_good out); $(cat err)"; fi
+
+# A poisoned unit fails the job: exit 5, the report names the file, its
+# byte range and first line, the signal and the plugin.
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k bad
+if [ "$rc" -eq 5 ] &&
+    grep -Eq "^sluice run: bad: bytes [0-9]+-[0-9]+, line [0-9]+: worker process died twice \(signal 11, SIGSEGV\) while plugin faulty processed it$" err; then
+    ok poison-fails-the-job
+else fail poison-fails-the-job "exit $rc; $(cat err)"; fi
+# ... and the range holds the CRASH line, the line number is that of the
+# range's first byte.
+read -r lo hi line < <(sed -nE 's/.*bytes ([0-9]+)-([0-9]+), line ([0-9]+).*/\1 \2 \3/p' err)
+want_line=$(( $(head -c "${lo:-0}" bad | wc -l) + 1 ))
+if [ -n "${lo:-}" ] && [ "$lo" -le "$bad_off" ] && [ "$bad_off" -lt "$hi" ] &&
+    [ "$line" -eq "$want_line" ]; then ok poison-range-and-line
+else fail poison-range-and-line "lo=${lo:-} hi=${hi:-} line=${line:-} crash at $bad_off, want line $want_line"; fi
+
+# --keep-going: the other input is counted, the poisoned one reported,
+# exit 5 at the end.
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --keep-going good bad
+if [ "$rc" -eq 5 ] && head -n 1 out | cmp -s want_good - &&
+    grep -q "^sluice run: bad: bytes .* worker process died twice" err; then
+    ok keep-going-counts-the-rest
+else fail keep-going-counts-the-rest "exit $rc; $(cat out); $(cat err)"; fi
+
+# A crash that happens once costs nothing: same output as the clean run.
+cp bad once
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k -P "once=$T/fired" once
+cp out got_once
+once_rc=$rc
+# inline, with the marker already there: no fault at all
+sx "$SLUICE" run "$F" -j0 -P "once=$T/fired" once
+if [ "$once_rc" -eq 0 ] && [ "$(head -c 1 "$T/fired")" = 1 ] && [ "$rc" -eq 0 ] &&
+    cmp -s out got_once; then ok crash-once-is-retried
+else fail crash-once-is-retried "exit $once_rc; $(diff out got_once)"; fi
+
+# --timeout: a hanging unit is killed and reported.
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --timeout=0.5 hang
+if [ "$rc" -eq 5 ] && grep -q "^sluice run: hang: bytes .*timed out after 0.5 s.* while plugin faulty" err; then
+    ok timeout-kills-a-hang
+else fail timeout-kills-a-hang "exit $rc; $(cat err)"; fi
+
+for bad_arg in abc 0 -1 1e99x; do
+    sx "$SLUICE" run "$F" --timeout="$bad_arg" good
+    if [ "$rc" -eq 2 ] && grep -q "invalid timeout" err; then ok "timeout-refuses-$bad_arg"
+    else fail "timeout-refuses-$bad_arg" "exit $rc; $(cat err)"; fi
+done
+sx "$SLUICE" run "$F" -j2 --timeout=none --worker-memory=none good
+if [ "$rc" -eq 0 ] && cmp -s want_good out; then ok timeout-none
+else fail timeout-none "exit $rc; $(cat err)"; fi
+
+# --worker-memory: an allocation without bound ends as a poisoned unit.
+if [ "$asan" -eq 1 ]; then
+    echo "skip worker-memory (sanitizer shadow memory defeats RLIMIT_AS)"
+else
+    sx "$SLUICE" run "$F" -j2 --chunk-size=64k --worker-memory=256M alloc
+    if [ "$rc" -eq 5 ] && grep -q "^sluice run: alloc: bytes .*SIGABRT; worker memory limit 256 MiB" err; then
+        ok worker-memory-limit
+    else fail worker-memory-limit "exit $rc; $(cat err)"; fi
+fi
+sx "$SLUICE" run "$F" --worker-memory=1k good
+if [ "$rc" -eq 2 ] && grep -q "invalid worker memory" err; then ok worker-memory-refuses-tiny
+else fail worker-memory-refuses-tiny "exit $rc; $(cat err)"; fi
+
+# --joblog: a line per unit, in unit order; bytes add up to the input.
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log good
+size=$(wc -c <good)
+if [ "$rc" -eq 0 ] && cmp -s want_good out &&
+    head -n 1 log | grep -qx "$(printf 'seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult')" &&
+    awk -F'\t' -v size="$size" 'NR > 1 {
+        if ($1 != NR - 2 || $2 != "good" || $7 != 1 || $8 != "ok" || $6 <= 0) bad = 1
+        if ($4 != sum) bad = 1
+        sum += $5
+    } END { exit (bad || sum != size || NR < 3) }' log; then
+    ok joblog-lists-every-unit
+else fail joblog-lists-every-unit "exit $rc; $(cat log)"; fi
+
+# ... a unit whose worker died once says attempts 2; a poisoned one poison.
+rm -f "$T/fired"
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log -P "once=$T/fired" once
+if [ "$rc" -eq 0 ] && [ "$(awk -F'\t' 'NR > 1 && $7 >= 2' log | wc -l)" -ge 1 ] &&
+    [ "$(awk -F'\t' 'NR > 1 && $8 != "ok"' log | wc -l)" -eq 0 ]; then
+    ok joblog-counts-attempts
+else fail joblog-counts-attempts "exit $rc; $(cat log)"; fi
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log good
+wc_rc=$rc
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k --keep-going --joblog=log bad
+if [ "$wc_rc" -eq 0 ] && [ "$rc" -eq 5 ] &&
+    [ "$(awk -F'\t' -v at="$bad_off" 'NR > 1 && $8 == "poison" && $4 <= at && $7 >= 2' log | wc -l)" -eq 1 ] &&
+    [ "$(awk -F'\t' 'NR > 1 && $8 == "poison"' log | wc -l)" -eq 1 ]; then
+    ok joblog-marks-the-poison
+else fail joblog-marks-the-poison "exit $wc_rc/$rc; $(cat log)"; fi
+sx "$SLUICE" run "$F" --joblog=/nonexistent/dir/log good
+if [ "$rc" -eq 2 ] && grep -q "/nonexistent/dir/log" err; then ok joblog-unwritable
+else fail joblog-unwritable "exit $rc; $(cat err)"; fi
+
+# The other commands take the options and behave as without them.
+sx "$SLUICE" wc good bad
+cp out want_wc
+sx "$SLUICE" wc -j2 --timeout=30 --keep-going "${mem_opt[@]}" good bad
+if [ "$rc" -eq 0 ] && cmp -s want_wc out; then ok wc-takes-the-options
+else fail wc-takes-the-options "exit $rc; $(cat err)"; fi
+sx "$SLUICE" grep --timeout=30 CRASH bad
+if [ "$rc" -eq 0 ] && [ "$(cat out)" = CRASH ]; then ok grep-takes-timeout
+else fail grep-takes-timeout "exit $rc; $(cat err)"; fi
+sx "$SLUICE" grep --keep-going CRASH bad
+if [ "$rc" -eq 2 ]; then ok grep-has-no-keep-going
+else fail grep-has-no-keep-going "exit $rc; $(cat err)"; fi
+
+finish
