@@ -943,7 +943,8 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
         }
     }
 
-    rc = sluice_job_run(job, err, sizeof err);
+    cli_signals_install(NULL);
+    rc = cli_job_run(job, err, sizeof err);
     if (s.quit) {
         status = EXIT_SUCCESS;
         goto done;

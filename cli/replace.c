@@ -17,7 +17,7 @@
  * fails leaves the old file (or none) in place.  Paths with a `..`
  * component are refused with -o (they would escape DIR).  Inputs arrive in
  * order, so at most one temporary file exists at a time; SIGINT, SIGTERM
- * and SIGHUP remove it and exit 128 + the signal.
+ * and SIGHUP remove it and end sluice by the signal (cli_signals_install).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +48,11 @@ enum { MODE_STDOUT, MODE_DIR, MODE_IN_PLACE };
 static char tmp_for_signal[4096];
 static volatile sig_atomic_t tmp_live;
 
-static void on_signal(int sig)
+/* The signal path's cleanup (cli_signals_install): async-signal-safe. */
+static void remove_tmp(void)
 {
     if (tmp_live)
         unlink(tmp_for_signal);
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 typedef struct rp_state {
@@ -72,8 +71,8 @@ typedef struct rp_state {
     int64_t refused;  /* input whose output could not be opened, or -1 */
     /* stdout: like sed, an input whose last line has no newline gets one
      * when more output follows */
-    char last;           /* last byte written for the current input */
-    bool newline_due;    /* write '\n' before the next output */
+    char last;        /* last byte written for the current input */
+    bool newline_due; /* write '\n' before the next output */
     sluice_job *job;
     cli_progress progress;
 } rp_state;
@@ -559,13 +558,9 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         cli_message(prog, 0, "%s", sluice_strerror(rc));
         goto done;
     }
-    if (s.mode != MODE_STDOUT) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
-    }
+    cli_signals_install(remove_tmp);
     s.job = job;
-    rc = sluice_job_run(job, err, sizeof err);
+    rc = cli_job_run(job, err, sizeof err);
     cli_progress_done(&s.progress);
     if (s.mode == MODE_STDOUT && buf_flush(&s) < 0) {
         cli_message(prog, errno, "write error");
