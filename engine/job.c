@@ -762,6 +762,17 @@ static void put_mfile(unsigned char *slot, size_t *off, sluice__input *in,
                        .err_off = in->err_off};
     if (in->kind == SLUICE__IN_FAILED)
         m.flags |= SLUICE__MF_FAILED;
+    /* Files of size 0 are left out: those of /proc (their contents and,
+     * under /proc/self, even their inode depend on who reads them). */
+    if (in->kind == SLUICE__IN_FILE && !in->data && in->pub.stat_ok &&
+        S_ISREG(in->pub.st.st_mode) && in->pub.st.st_size > 0) {
+        m.flags |= SLUICE__MF_STAT;
+        m.st_dev = (uint64_t)in->pub.st.st_dev;
+        m.st_ino = (uint64_t)in->pub.st.st_ino;
+        m.st_size = (uint64_t)in->pub.st.st_size;
+        m.mtime_sec = (int64_t)in->pub.st.st_mtim.tv_sec;
+        m.mtime_nsec = (int64_t)in->pub.st.st_mtim.tv_nsec;
+    }
     if (in->data) {
         m.flags |= SLUICE__MF_INLINE;
         m.size = in->size;
