@@ -68,6 +68,7 @@ typedef struct rp_state {
     int64_t cur;      /* input whose file is open, or -1 */
     char *final_path; /* its name */
     int failed_write; /* errno of a failed write to it */
+    int out_errno;    /* errno of a failed write to stdout */
     int64_t refused;  /* input whose output could not be opened, or -1 */
     /* stdout: like sed, an input whose last line has no newline gets one
      * when more output follows */
@@ -268,15 +269,19 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     if (s->len + len > BUF_CAP) {
         int rc = buf_flush(s);
         if (rc < 0) {
-            if (s->mode == MODE_STDOUT)
+            if (s->mode == MODE_STDOUT) {
+                s->out_errno = -rc;
                 return rc;
+            }
             s->failed_write = -rc;
         }
     }
     if (len > BUF_CAP) {
         int rc = write_all(s->fd, data, len);
-        if (rc < 0 && s->mode == MODE_STDOUT)
+        if (rc < 0 && s->mode == MODE_STDOUT) {
+            s->out_errno = -rc;
             return rc;
+        }
         if (rc < 0)
             s->failed_write = -rc;
         return 0;
@@ -562,14 +567,18 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
     s.job = job;
     rc = cli_job_run(job, err, sizeof err);
     cli_progress_done(&s.progress);
-    if (s.mode == MODE_STDOUT && buf_flush(&s) < 0) {
-        cli_message(prog, errno, "write error");
+    int frc = s.mode == MODE_STDOUT ? buf_flush(&s) : 0;
+    if (frc < 0) {
+        cli_message(prog, -frc, "write error");
         status = EXIT_OUTPUT;
         goto done;
     }
     drop_output(&s); /* only after a failed job */
     if (rc < 0 && rc != SLUICE_EINPUT) {
-        msg(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
+        if (rc == SLUICE_EOUTPUT && s.out_errno)
+            cli_message(prog, s.out_errno, "write error");
+        else
+            msg(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
         goto done;
     }
