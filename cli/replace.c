@@ -43,6 +43,9 @@ enum {
 enum { MODE_STDOUT, MODE_DIR, MODE_IN_PLACE };
 
 #define BUF_CAP (256 * 1024)
+#define DEFAULT_CHUNK (4 * 1024 * 1024)        /* the engine's default */
+#define DEFAULT_MAX_LINE (4 * 1024 * 1024)     /* --max-line */
+#define MAX_LINE_LIMIT (1024ull * 1024 * 1024) /* its largest value */
 
 /* The one temporary file that may exist, for the signal handler. */
 static char tmp_for_signal[4096];
@@ -357,6 +360,8 @@ static void usage(const char *prog)
            "      --in-place         rewrite each input file\n"
            "  -j, --jobs=N           worker processes (0: inline)\n"
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
+           "      --max-line=SIZE    a longer line fails its input "
+           "(default 4M)\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
            "--exclude=GLOB,\n"
            "      --max-depth=N      how directories are walked (as `sluice "
@@ -373,6 +378,7 @@ static void usage(const char *prog)
 enum {
     OPT_IN_PLACE = 256,
     OPT_CHUNK,
+    OPT_MAX_LINE,
     OPT_HIDDEN,
     OPT_NO_IGNORE,
     OPT_FOLLOW,
@@ -390,6 +396,7 @@ static const struct option options[] = {
     {"in-place", no_argument, NULL, OPT_IN_PLACE},
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
     {"follow", no_argument, NULL, OPT_FOLLOW},
@@ -431,6 +438,7 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                   .cur = -1,
                   .refused = -1};
     sluice_job_opts opts = {.jobs = -1};
+    uint64_t max_line = DEFAULT_MAX_LINE;
     sluice_walk_opts walk = {.max_depth = -1};
     unsigned add_flags = SLUICE_ADD_WALK;
     const char **globs[2] = {NULL, NULL};
@@ -453,6 +461,13 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_IN_PLACE:
             s.mode = MODE_IN_PLACE;
+            break;
+        case OPT_MAX_LINE:
+            if (!parse_num(optarg, &max_line) || max_line == 0 ||
+                max_line > MAX_LINE_LIMIT) {
+                cli_message(prog, 0, "invalid --max-line: %s", quote(optarg));
+                goto done;
+            }
             break;
         case 'j':
         case OPT_CHUNK:
@@ -533,6 +548,14 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         cli_set_plugin_option(prog, plugin, "regex", regex ? "true" : "false") <
             0)
         goto done;
+    /* A unit longer than the longest line allowed: a line the engine cuts
+     * (no newline within a unit) is then a line too long. */
+    char max_line_text[32];
+    snprintf(max_line_text, sizeof max_line_text, "%" PRIu64, max_line);
+    if (cli_set_plugin_option(prog, plugin, "max_line", max_line_text) < 0)
+        goto done;
+    if ((opts.chunk_size ? opts.chunk_size : DEFAULT_CHUNK) <= max_line)
+        opts.chunk_size = (size_t)max_line + 1;
     if (!regex && (!*from || strchr(from, '\n'))) {
         cli_message(prog, 0, "FROM must be one non-empty line");
         goto done;

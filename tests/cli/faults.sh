@@ -187,7 +187,7 @@ peak() {
     truncate -s "$1" line
     /usr/bin/time -f %M -o rss "$SLUICE" wc -j2 line >out 2>err || return 1
     rm -f line
-    cat rss
+    tail -n 1 rss
 }
 if [ -x /usr/bin/time ]; then
     m1=$(peak 1G)
@@ -201,5 +201,57 @@ if [ -x /usr/bin/time ]; then
 else
     skip memory.wc-10g-line "no /usr/bin/time"
 fi
+
+# --max-line: `sluice replace` fails an input with a longer line, at the
+# line's offset, and writes nothing of that input.
+r=""
+line_of() { head -c "$1" /dev/zero | tr '\0' a; }
+{ echo one; line_of 100; echo; echo two; } >ml
+{ echo one; line_of 101; echo; echo two; } >ml2
+"$SLUICE" replace --max-line 100 a b ml >out 2>err ||
+    r+=" 100-byte line refused: $(cat err);"
+cmp -s out <(sed 's/a/b/g' ml) || r+=" 100-byte line: wrong output;"
+"$SLUICE" replace --max-line 100 a b ml2 >out 2>err
+rc=$?
+[ $rc -eq 1 ] || r+=" 101-byte line: status $rc;"
+[ "$(cat err)" = "sluice replace: ml2: offset 4: line longer than --max-line (100 bytes)" ] ||
+    r+=" 101-byte line: stderr $(cat err);"
+[ -s out ] && r+=" 101-byte line: output $(head -c 100 out);"
+"$SLUICE" replace --max-line 100 a b <ml2 >out 2>err
+[ $? -eq 1 ] && grep -q 'offset 4: line longer' err || r+=" stdin: $(cat err);"
+# In the middle of a file read in ranges, with workers.
+{ seq 1 200000; line_of 5000; echo; seq 1 200000; } >mlbig
+off=$(seq 1 200000 | wc -c)
+for j in 0 2; do
+    "$SLUICE" replace -j$j --chunk-size 64k --max-line 4k 1 X mlbig >out 2>err
+    rc=$?
+    [ $rc -eq 1 ] || r+=" ranges j$j: status $rc;"
+    grep -q "mlbig: offset $off: line longer than --max-line (4096 bytes)" err ||
+        r+=" ranges j$j: stderr $(cat err);"
+    # Lines before the long one may be out already; none from it on.
+    n=$(stat -c %s out)
+    [ "$n" -le "$off" ] || r+=" ranges j$j: output past the long line;"
+    cmp -s out <(sed 's/1/X/g' mlbig | head -c "$n") ||
+        r+=" ranges j$j: wrong output;"
+done
+"$SLUICE" replace -j2 --chunk-size 64k --max-line 5000 1 X mlbig >out 2>err ||
+    r+=" 5000-byte line refused with --max-line 5000: $(cat err);"
+cmp -s out <(sed 's/1/X/g' mlbig) || r+=" --max-line 5000: wrong output;"
+if [ -z "$r" ]; then ok max-line.replace; else fail max-line.replace "$r"; fi
+
+# A 10 GB line (sparse): refused at offset 0, nothing written, the old
+# file intact with --in-place, memory bounded (256 MiB: far below a line).
+truncate -s 10G d/line
+/usr/bin/time -f %M -o rss "$SLUICE" replace -j2 --in-place a b d/line 2>err
+rc=$?
+r=""
+[ $rc -eq 1 ] || r+=" status $rc;"
+grep -q 'd/line: offset 0: line longer than --max-line (4194304 bytes)' err ||
+    r+=" stderr: $(cat err);"
+[ "$(stat -c %s d/line)" = 10737418240 ] || r+=" d/line changed;"
+no_temp || r+=" temporary file left;"
+[ "$(tail -n 1 rss)" -le 262144 ] || r+=" peak RSS $(tail -n 1 rss) KiB;"
+rm -f d/line
+if [ -z "$r" ]; then ok max-line.replace-10g; else fail max-line.replace-10g "$r"; fi
 
 finish
