@@ -242,6 +242,31 @@ done
 cmp -s out <(sed 's/1/X/g' mlbig) || r+=" --max-line 5000: wrong output;"
 if [ -z "$r" ]; then ok max-line.replace; else fail max-line.replace "$r"; fi
 
+# --max-line: `sluice grep` (status 2, as for any input error), the long
+# line in a file read in ranges, on stdin, and exactly at the limit.
+r=""
+for j in 0 2; do
+    "$SLUICE" grep -j$j --max-line 100 a ml >out 2>err ||
+        r+=" j$j: 100-byte line refused: $(cat err);"
+    cmp -s out <(grep a ml) || r+=" j$j: 100-byte line: wrong output;"
+    "$SLUICE" grep -j$j --max-line 100 a ml2 >out 2>err
+    rc=$?
+    [ $rc -eq 2 ] || r+=" j$j: 101-byte line: status $rc;"
+    [ "$(cat err)" = "sluice grep: ml2: offset 4: line longer than --max-line (100 bytes)" ] ||
+        r+=" j$j: 101-byte line: stderr $(cat err);"
+    "$SLUICE" grep -j$j --max-line 100 a <ml2 >out 2>err
+    [ $? -eq 2 ] && grep -q 'offset 4: line longer' err || r+=" j$j: stdin: $(cat err);"
+    "$SLUICE" grep -j$j --chunk-size 64k --max-line 4k 1 mlbig >out 2>err
+    rc=$?
+    [ $rc -eq 2 ] || r+=" ranges j$j: status $rc;"
+    grep -q "mlbig: offset $off: line longer than --max-line (4096 bytes)" err ||
+        r+=" ranges j$j: stderr $(cat err);"
+    n=$(stat -c %s out)
+    cmp -s out <(grep 1 mlbig | head -c "$n") || r+=" ranges j$j: wrong output;"
+    [ "$n" -le "$off" ] || r+=" ranges j$j: output past the long line;"
+done
+if [ -z "$r" ]; then ok max-line.grep; else fail max-line.grep "$r"; fi
+
 # A 10 GB line (sparse): refused at offset 0, nothing written, the old
 # file intact with --in-place, memory bounded (256 MiB: far below a line).
 truncate -s 10G d/line
@@ -256,5 +281,17 @@ no_temp || r+=" temporary file left;"
 [ "$(tail -n 1 rss)" -le 262144 ] || r+=" peak RSS $(tail -n 1 rss) KiB;"
 rm -f d/line
 if [ -z "$r" ]; then ok max-line.replace-10g; else fail max-line.replace-10g "$r"; fi
+
+truncate -s 10G d/line
+/usr/bin/time -f %M -o rss "$SLUICE" grep -j2 --max-line 4M a d/line >out 2>err
+rc=$?
+r=""
+[ $rc -eq 2 ] || r+=" status $rc;"
+grep -q 'd/line: offset 0: line longer than --max-line (4194304 bytes)' err ||
+    r+=" stderr: $(cat err);"
+[ -s out ] && r+=" output;"
+[ "$(tail -n 1 rss)" -le 262144 ] || r+=" peak RSS $(tail -n 1 rss) KiB;"
+rm -f d/line
+if [ -z "$r" ]; then ok max-line.grep-10g; else fail max-line.grep-10g "$r"; fi
 
 finish
