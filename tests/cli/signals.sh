@@ -124,14 +124,16 @@ else
 fi
 
 # replace --in-place: the temporary file beside the input exists when the
-# signal comes; it is removed, and nothing takes the input's name.
+# signal comes; it is removed, and nothing takes the input's name.  Small
+# units (more of them than the workers take at once) make the coordinator
+# hand results over before it waits on the FIFO again.
 for sig in TERM INT; do
     name="signal.replace-in-place.${sig,,}"
     rm -rf d
     mkdir d
     mkfifo d/f
     start_writer d/f 20000000
-    env --default-signal=INT timeout 120 "$SLUICE" replace -j2 --chunk-size 64k \
+    env --default-signal=INT timeout 120 "$SLUICE" replace -j2 --chunk-size 64k --max-line 32k \
         --in-place hello bye d/f 2>err &
     t=$!
     if ! wait_for 60 temp_in_d; then
