@@ -439,6 +439,7 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                   .refused = -1};
     sluice_job_opts opts = {.jobs = -1};
     uint64_t max_line = DEFAULT_MAX_LINE;
+    bool max_line_given = false;
     sluice_walk_opts walk = {.max_depth = -1};
     unsigned add_flags = SLUICE_ADD_WALK;
     const char **globs[2] = {NULL, NULL};
@@ -468,6 +469,7 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                 cli_message(prog, 0, "invalid --max-line: %s", quote(optarg));
                 goto done;
             }
+            max_line_given = true;
             break;
         case 'j':
         case OPT_CHUNK:
@@ -549,12 +551,15 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
             0)
         goto done;
     /* A unit longer than the longest line allowed: a line the engine cuts
-     * (no newline within a unit) is then a line too long. */
+     * (no newline within a unit) is then a line too long.  An explicit
+     * --chunk-size without --max-line keeps its units (lines longer than
+     * a unit are then cut between units, as documented). */
     char max_line_text[32];
     snprintf(max_line_text, sizeof max_line_text, "%" PRIu64, max_line);
     if (cli_set_plugin_option(prog, plugin, "max_line", max_line_text) < 0)
         goto done;
-    if ((opts.chunk_size ? opts.chunk_size : DEFAULT_CHUNK) <= max_line)
+    if ((max_line_given || !opts.chunk_size) &&
+        (opts.chunk_size ? opts.chunk_size : DEFAULT_CHUNK) <= max_line)
         opts.chunk_size = (size_t)max_line + 1;
     if (!regex && (!*from || strchr(from, '\n'))) {
         cli_message(prog, 0, "FROM must be one non-empty line");
