@@ -111,5 +111,28 @@ FILE *cli_joblog_open(const char *prog, const char *path);
 void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u);
 /* Closes the log; 0, or -1 after printing why (a write error). */
 int cli_joblog_close(const char *prog, const char *path, FILE *f);
+/* Signals, one way for every command (docs/exit-codes.md).
+ *
+ * cli_signals_install catches SIGINT, SIGTERM and SIGHUP, except one
+ * inherited ignored (nohup, a background job: it stays ignored).  While
+ * cli_job_run runs a job, the handler hands the signal to the engine
+ * (sluice_interrupt), which stops reading, kills and reaps the workers and
+ * returns; at any other time the handler ends the process itself.  Either
+ * way `cleanup` (async-signal-safe: unlink(2) of the command's temporary
+ * files, nothing else) runs, nothing more is written to stdout, messages
+ * are held back, and the process ends by the signal itself, its default
+ * action restored and the signal raised again, so a parent sees it die by
+ * that signal (a shell reports 128+N and stops its loop).  Worker processes
+ * inherit the handler and take the default action.
+ *
+ * SIGPIPE keeps its default action: a closed stdout ends the command
+ * quietly, killed by SIGPIPE (status 141 in a shell), as GNU tools end;
+ * the workers die with it. */
+void cli_signals_install(void (*cleanup)(void));
+/* The signal caught so far, or 0. */
+int cli_signal_caught(void);
+/* sluice_job_run; when a signal stopped the job (or came just after it),
+ * does not return: the process ends by that signal as described above. */
+int cli_job_run(sluice_job *job, char *err, size_t errlen);
 
 #endif /* SLUICE_CLI_COMMON_H */

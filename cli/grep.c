@@ -590,6 +590,7 @@ enum {
     OPT_HIDDEN,
     OPT_NO_IGNORE,
     OPT_NO_SANDBOX,
+    OPT_MAX_LINE,
 };
 
 static const struct option long_options[] = {
@@ -613,6 +614,7 @@ static const struct option long_options[] = {
     /* sluice's own */
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
@@ -676,6 +678,8 @@ static void usage(const char *prog)
           "sandbox\n"
           "      --hidden              walk hidden files and directories too\n"
           "      --no-ignore           walk files that ignore files exclude\n"
+          "      --max-line=SIZE       a longer line is an error (default "
+          "1G)\n"
           "\n"
           "A FILE that is a directory is searched recursively, in sorted "
           "order (.git,\n"
@@ -746,6 +750,7 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
     sluice_job_opts opts = {.jobs = -1};
+    uint64_t max_line = 1024ull * 1024 * 1024; /* --max-line */
     unsigned add_flags = SLUICE_ADD_WALK;
     int status = EXIT_TROUBLE;
     int matcher = -1; /* 'G', 'E', 'F' as given */
@@ -830,6 +835,12 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
             opts.jobs = (int)v;
             break;
         }
+        case OPT_MAX_LINE:
+            if (!parse_size(optarg, &max_line) || max_line == 0) {
+                grep_error(&s, 0, "invalid --max-line: '%s'", optarg);
+                goto done;
+            }
+            break;
         case OPT_CHUNK: {
             uint64_t v;
             if (!parse_size(optarg, &v) || v == 0 || v > SIZE_MAX) {
@@ -930,6 +941,10 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
                               invert ? "true" : "false") < 0 ||
         cli_set_plugin_option(s.prog, plugin, "output", output) < 0)
         goto done;
+    char max_line_text[32];
+    snprintf(max_line_text, sizeof max_line_text, "%" PRIu64, max_line);
+    if (cli_set_plugin_option(s.prog, plugin, "max_line", max_line_text) < 0)
+        goto done;
 
     s.out = malloc(OUT_CAP);
     if (!s.out) {
@@ -956,7 +971,8 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
         }
     }
 
-    rc = sluice_job_run(job, err, sizeof err);
+    cli_signals_install(NULL);
+    rc = cli_job_run(job, err, sizeof err);
     if (s.quit) {
         status = EXIT_SUCCESS;
         goto done;

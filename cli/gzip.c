@@ -22,10 +22,9 @@
  *    directory, and only then remove FILE (unless -k).  On any failure the
  *    temporary file is removed and FILE kept.  A partial file never appears
  *    under the final name.
- *  - SIGINT/SIGTERM/SIGHUP: the handler unlinks the live temporary files
- *    (paths recorded before the job starts, flags set with signals blocked)
- *    and _exits with 128+signal.  Workers inherit the handler; in them it
- *    falls back to the default action.
+ *  - SIGINT/SIGTERM/SIGHUP (cli_signals_install): the job stops, the live
+ *    temporary files are unlinked (paths recorded before the job starts,
+ *    flags set with signals blocked) and sluice dies by the signal.
  *
  *
  * Decompression (-d, `sluice gunzip`, `sluice zcat`), -t and -l run the
@@ -138,7 +137,6 @@ typedef struct gz_state {
  * reallocated while it runs. */
 static gz_file *volatile sig_files;
 static volatile uint32_t sig_n_files;
-static pid_t sig_owner;
 
 static void set_status(gz_state *s, int code)
 {
@@ -158,38 +156,16 @@ static void flush_notes(gz_state *s, uint32_t upto)
 
 /* ------------------------------------------------------------ signals */
 
-static void on_signal(int sig)
+/* The signal path's cleanup (cli_signals_install): async-signal-safe. */
+static void remove_tmps(void)
 {
-    if (getpid() != sig_owner) { /* a worker: its default action */
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
     gz_file *f = sig_files;
     for (uint32_t i = 0; f && i < sig_n_files; i++)
         if (f[i].tmp_live)
             unlink(f[i].tmp_path);
-    _exit(128 + sig);
 }
 
 static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
-
-static void install_handlers(void)
-{
-    sig_owner = getpid();
-    for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++) {
-        struct sigaction sa, old;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        for (size_t k = 0; k < sizeof caught / sizeof caught[0]; k++)
-            sigaddset(&sa.sa_mask, caught[k]);
-        /* gzip leaves an ignored SIGINT ignored (nohup, background). */
-        if (sigaction(caught[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue;
-        sigaction(caught[i], &sa, NULL);
-    }
-}
 
 static void block_signals(sigset_t *old)
 {
@@ -1229,9 +1205,9 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
 
     sig_files = s.files;
     sig_n_files = s.n_files;
-    install_handlers();
+    cli_signals_install(remove_tmps);
 
-    rc = sluice_job_run(job, err, sizeof err);
+    rc = cli_job_run(job, err, sizeof err);
     cli_progress_done(&s.progress);
     flush_notes(&s, UINT32_MAX);
     if (rc < 0 && rc != SLUICE_EINPUT) {

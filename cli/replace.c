@@ -17,7 +17,7 @@
  * fails leaves the old file (or none) in place.  Paths with a `..`
  * component are refused with -o (they would escape DIR).  Inputs arrive in
  * order, so at most one temporary file exists at a time; SIGINT, SIGTERM
- * and SIGHUP remove it and exit 128 + the signal.
+ * and SIGHUP remove it and end sluice by the signal (cli_signals_install).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,17 +43,19 @@ enum {
 enum { MODE_STDOUT, MODE_DIR, MODE_IN_PLACE };
 
 #define BUF_CAP (256 * 1024)
+#define DEFAULT_CHUNK (4 * 1024 * 1024)        /* the engine's default */
+#define DEFAULT_MAX_LINE (4 * 1024 * 1024)     /* --max-line */
+#define MAX_LINE_LIMIT (1024ull * 1024 * 1024) /* its largest value */
 
 /* The one temporary file that may exist, for the signal handler. */
 static char tmp_for_signal[4096];
 static volatile sig_atomic_t tmp_live;
 
-static void on_signal(int sig)
+/* The signal path's cleanup (cli_signals_install): async-signal-safe. */
+static void remove_tmp(void)
 {
     if (tmp_live)
         unlink(tmp_for_signal);
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 typedef struct rp_state {
@@ -69,6 +71,7 @@ typedef struct rp_state {
     int64_t cur;      /* input whose file is open, or -1 */
     char *final_path; /* its name */
     int failed_write; /* errno of a failed write to it */
+    int out_errno;    /* errno of a failed write to stdout */
     int64_t refused;  /* input whose output could not be opened, or -1 */
     /* stdout: like sed, an input whose last line has no newline gets one
      * when more output follows */
@@ -269,15 +272,19 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     if (s->len + len > BUF_CAP) {
         int rc = buf_flush(s);
         if (rc < 0) {
-            if (s->mode == MODE_STDOUT)
+            if (s->mode == MODE_STDOUT) {
+                s->out_errno = -rc;
                 return rc;
+            }
             s->failed_write = -rc;
         }
     }
     if (len > BUF_CAP) {
         int rc = write_all(s->fd, data, len);
-        if (rc < 0 && s->mode == MODE_STDOUT)
+        if (rc < 0 && s->mode == MODE_STDOUT) {
+            s->out_errno = -rc;
             return rc;
+        }
         if (rc < 0)
             s->failed_write = -rc;
         return 0;
@@ -357,6 +364,8 @@ static void usage(const char *prog)
            "      --chunk-size=SIZE  bytes per unit of a large file\n"
            "      --timeout=SECONDS, --worker-memory=SIZE  supervision (as "
            "`sluice run`)\n"
+           "      --max-line=SIZE    a longer line fails its input "
+           "(default 4M)\n"
            "      --hidden, --no-ignore, --follow, --include=GLOB, "
            "--exclude=GLOB,\n"
            "      --max-depth=N      how directories are walked (as `sluice "
@@ -373,6 +382,7 @@ static void usage(const char *prog)
 enum {
     OPT_IN_PLACE = 256,
     OPT_CHUNK,
+    OPT_MAX_LINE,
     OPT_HIDDEN,
     OPT_NO_IGNORE,
     OPT_FOLLOW,
@@ -391,6 +401,7 @@ static const struct option options[] = {
     {"in-place", no_argument, NULL, OPT_IN_PLACE},
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"hidden", no_argument, NULL, OPT_HIDDEN},
     {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
     {"follow", no_argument, NULL, OPT_FOLLOW},
@@ -434,6 +445,8 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                   .cur = -1,
                   .refused = -1};
     sluice_job_opts opts = {.jobs = -1};
+    uint64_t max_line = DEFAULT_MAX_LINE;
+    bool max_line_given = false;
     sluice_walk_opts walk = {.max_depth = -1};
     unsigned add_flags = SLUICE_ADD_WALK;
     const char **globs[2] = {NULL, NULL};
@@ -464,6 +477,14 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_NO_SANDBOX:
             opts.no_sandbox = 1;
+            break;
+        case OPT_MAX_LINE:
+            if (!parse_num(optarg, &max_line) || max_line == 0 ||
+                max_line > MAX_LINE_LIMIT) {
+                cli_message(prog, 0, "invalid --max-line: %s", quote(optarg));
+                goto done;
+            }
+            max_line_given = true;
             break;
         case 'j':
         case OPT_CHUNK:
@@ -544,6 +565,17 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         cli_set_plugin_option(prog, plugin, "regex", regex ? "true" : "false") <
             0)
         goto done;
+    /* A unit longer than the longest line allowed: a line the engine cuts
+     * (no newline within a unit) is then a line too long.  An explicit
+     * --chunk-size without --max-line keeps its units (lines longer than
+     * a unit are then cut between units, as documented). */
+    char max_line_text[32];
+    snprintf(max_line_text, sizeof max_line_text, "%" PRIu64, max_line);
+    if (cli_set_plugin_option(prog, plugin, "max_line", max_line_text) < 0)
+        goto done;
+    if ((max_line_given || !opts.chunk_size) &&
+        (opts.chunk_size ? opts.chunk_size : DEFAULT_CHUNK) <= max_line)
+        opts.chunk_size = (size_t)max_line + 1;
     if (!regex && (!*from || strchr(from, '\n'))) {
         cli_message(prog, 0, "FROM must be one non-empty line");
         goto done;
@@ -574,22 +606,22 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         cli_message(prog, 0, "%s", sluice_strerror(rc));
         goto done;
     }
-    if (s.mode != MODE_STDOUT) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
-    }
+    cli_signals_install(remove_tmp);
     s.job = job;
-    rc = sluice_job_run(job, err, sizeof err);
+    rc = cli_job_run(job, err, sizeof err);
     cli_progress_done(&s.progress);
-    if (s.mode == MODE_STDOUT && buf_flush(&s) < 0) {
-        cli_message(prog, errno, "write error");
+    int frc = s.mode == MODE_STDOUT ? buf_flush(&s) : 0;
+    if (frc < 0) {
+        cli_message(prog, -frc, "write error");
         status = EXIT_OUTPUT;
         goto done;
     }
     drop_output(&s); /* only after a failed job */
     if (rc < 0 && rc != SLUICE_EINPUT) {
-        msg(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
+        if (rc == SLUICE_EOUTPUT && s.out_errno)
+            cli_message(prog, s.out_errno, "write error");
+        else
+            msg(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
         goto done;
     }

@@ -773,7 +773,8 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         cli_message(prog, 0, "%s", sluice_strerror(rc));
         goto done;
     }
-    rc = sluice_job_run(job, err, sizeof err);
+    cli_signals_install(NULL);
+    rc = cli_job_run(job, err, sizeof err);
     cli_progress_done(&s.progress);
     if (rc < 0 && rc != SLUICE_EINPUT) {
         run_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));

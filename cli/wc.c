@@ -1237,7 +1237,8 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         s.total == TOTAL_ONLY)
         fix_width(&s);
 
-    rc = sluice_job_run(job, err, sizeof err);
+    cli_signals_install(NULL);
+    rc = cli_job_run(job, err, sizeof err);
     if (!s.width_known)
         fix_width(&s);
     cli_progress_done(&s.progress);

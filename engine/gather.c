@@ -120,6 +120,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         g->unit_bytes += rec->len;
         if (skip == rec->len)
             return 0;
+        if (rec->input == g->cur_input && g->err && g->err_seq != g->unit_seq)
+            return 0; /* after an error: its input's later output is not */
         if (g->cb && g->cb->on_output) {
             int rc = g->cb->on_output(g->cb->user, rec->input, payload + skip,
                                       rec->len - skip);

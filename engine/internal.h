@@ -86,12 +86,17 @@ typedef struct sluice__mfile {
     uint32_t flags;    /* SLUICE__MF_* */
     uint64_t err_off;  /* SLUICE__MF_FAILED: offset of the error, or
                           UINT64_MAX */
+    /* SLUICE__MF_STAT: the file as planned; a reader that finds it
+     * otherwise after reading reports "file changed as we read it". */
+    uint64_t st_dev, st_ino, st_size;
+    int64_t mtime_sec, mtime_nsec;
 } sluice__mfile;
 
 enum {
     SLUICE__MF_INLINE = 1u << 0, /* the data is in the manifest */
     SLUICE__MF_FAILED = 1u << 1, /* the input failed (errnum, message);
                                     STREAM: after this unit's data */
+    SLUICE__MF_STAT = 1u << 2,   /* st_* and mtime_* hold the plan's stat */
 };
 
 /* Bytes of a manifest entry with its path, message and inline data. */

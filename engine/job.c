@@ -192,6 +192,15 @@ static void job_err(sluice_job *job, int code, const char *fmt, ...)
     }
 }
 
+/* A signal given to sluice_interrupt fails the job: 1 when it has. */
+static int interrupted(sluice_job *job)
+{
+    int sig = sluice__interrupt_sig;
+    if (sig)
+        job_err(job, SLUICE_EINTR, "interrupted by signal %d", sig);
+    return sig != 0;
+}
+
 /* ------------------------------------------------------------- inputs */
 
 /* Makes room for one input at `at`: returns it zeroed, or NULL. */
@@ -781,6 +790,17 @@ static void put_mfile(unsigned char *slot, size_t *off, sluice__input *in,
                        .err_off = in->err_off};
     if (in->kind == SLUICE__IN_FAILED)
         m.flags |= SLUICE__MF_FAILED;
+    /* Files of size 0 are left out: those of /proc (their contents and,
+     * under /proc/self, even their inode depend on who reads them). */
+    if (in->kind == SLUICE__IN_FILE && !in->data && in->pub.stat_ok &&
+        S_ISREG(in->pub.st.st_mode) && in->pub.st.st_size > 0) {
+        m.flags |= SLUICE__MF_STAT;
+        m.st_dev = (uint64_t)in->pub.st.st_dev;
+        m.st_ino = (uint64_t)in->pub.st.st_ino;
+        m.st_size = (uint64_t)in->pub.st.st_size;
+        m.mtime_sec = (int64_t)in->pub.st.st_mtim.tv_sec;
+        m.mtime_nsec = (int64_t)in->pub.st.st_mtim.tv_nsec;
+    }
     if (in->data) {
         m.flags |= SLUICE__MF_INLINE;
         m.size = in->size;
@@ -973,7 +993,7 @@ static uint64_t range_end(sluice_job *job, uint32_t idx, sluice__input *in)
 static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
                      size_t slot_size, uint32_t *lo, uint32_t *hi)
 {
-    if (expand(job) < 0 || job->p_input >= job->ninputs)
+    if (interrupted(job) || expand(job) < 0 || job->p_input >= job->ninputs)
         return 0;
     uint32_t first = job->p_input;
     sluice__input *in = &job->inputs[first];
@@ -981,6 +1001,8 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
     job->plan_bytes = 0;
     if (in->kind == SLUICE__IN_STREAM) {
         plan_stream(job, u, slot, slot_size);
+        if (interrupted(job))
+            return 0; /* what was read is dropped with the job */
         job->plan_bytes = u->length;
     } else if (is_big(job, in)) {
         size_t off = 0;
@@ -1126,7 +1148,7 @@ static int run_inline(sluice_job *job)
     if (rc == 0 && job->desc->worker_init && job->desc->worker_init(&w->ctx))
         rc = SLUICE_EPLUGIN;
     w->ctx.global = global;
-    while (rc == 0 && !job->fatal) {
+    while (rc == 0 && !job->fatal && !interrupted(job)) {
         sluice__unit u;
         uint32_t lo, hi;
         if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
@@ -2011,7 +2033,7 @@ static int run_parallel(sluice_job *job, int nw)
         }
     }
     sluice__gather_begin_unit(&job->g, 0);
-    while (!job->fatal && !finished(job)) {
+    while (!job->fatal && !finished(job) && !interrupted(job)) {
         int bad;
         int progress = scan(job, &bad);
         if (bad >= 0) {

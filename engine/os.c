@@ -101,7 +101,7 @@ ssize_t sluice__os_read_full(int fd, void *buf, size_t n)
     while (got < n) {
         ssize_t r = read(fd, (char *)buf + got, n - got);
         if (r < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR && !sluice__interrupt_sig)
                 continue;
             return -errno;
         }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 /* Maps `size` bytes of zeroed memory shared with children forked later. */
@@ -36,7 +37,11 @@ int sluice__os_pidfd(pid_t pid);
  * prove it; UINT64_MAX: never).  Returns the bytes read or -errno. */
 ssize_t sluice__os_pread_full(int fd, void *buf, size_t n, uint64_t off,
                               uint64_t stop);
-/* Same for a stream (read(2)). */
+/* The signal given to sluice_interrupt, or 0 (interrupt.c). */
+extern volatile sig_atomic_t sluice__interrupt_sig;
+
+/* Same for a stream (read(2)); a read interrupted by a signal given to
+ * sluice_interrupt returns -EINTR instead of waiting on. */
 ssize_t sluice__os_read_full(int fd, void *buf, size_t n);
 
 /* Spins politely for a moment (a CPU pause instruction). */

@@ -665,6 +665,21 @@ static int open_input(sluice__worker *w, const sluice__mfile *m,
     return 0;
 }
 
+/* 1 when the file open on fd is no longer the one planned: another file
+ * under the name (device, inode), or a different size or modification
+ * time (written, appended to, truncated), as tar checks after reading. */
+static int changed_since_plan(const sluice__mfile *m, int fd)
+{
+    struct stat st;
+    if (!(m->flags & SLUICE__MF_STAT) || fstat(fd, &st) != 0)
+        return 0;
+    return (uint64_t)st.st_dev != m->st_dev ||
+           (uint64_t)st.st_ino != m->st_ino ||
+           (uint64_t)st.st_size != m->st_size ||
+           (int64_t)st.st_mtim.tv_sec != m->mtime_sec ||
+           (int64_t)st.st_mtim.tv_nsec != m->mtime_nsec;
+}
+
 static int run_files(sluice__worker *w, const sluice__unit *u,
                      const unsigned char *slot)
 {
@@ -750,9 +765,13 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
              * like those in /proc is no promise) only sizes the reads. */
             rc = map_range(w, &src, 0, UINT64_MAX, 1, 1, 0,
                            m->size ? m->size : UINT64_MAX);
-            if (m->fd < 0)
-                cache_drop(w);
         }
+        if (rc == 0 && changed_since_plan(m, fd)) {
+            host_error(&w->ctx, 0, UINT64_MAX, "file changed as we read it");
+            rc = 1;
+        }
+        if (!range && m->fd < 0)
+            cache_drop(w);
     piece_done:
         if (rc < 0)
             return rc;

@@ -33,6 +33,7 @@ typedef struct result {
     uint32_t n;
     uint64_t bytes[MAXIN], hash[MAXIN];
     int err[MAXIN];
+    char msg[MAXIN][128]; /* the error message, if any */
     int has[MAXIN];
     uint32_t order[MAXIN];
     char *out;
@@ -48,11 +49,11 @@ static void on_input(void *user, uint32_t i, const sluice_input *in,
 {
     (void)in;
     (void)off;
-    (void)msg;
     result *r = user;
     assert_true(r->n < MAXIN);
     r->order[r->n++] = i;
     r->err[i] = errnum;
+    snprintf(r->msg[i], sizeof r->msg[i], "%s", msg ? msg : "");
     if (partial && r->desc->counters) {
         uint64_t c[2];
         r->desc->counters(NULL, partial, c);
@@ -575,6 +576,65 @@ static void a_file_that_shrinks_while_read_is_reported_not_fatal(void **st)
     free(d);
 }
 
+/* Runs summer over `paths` with option key=mutate_path (the plugin changes
+ * that file in its first map call at offset 0) with 0, 1 and 2 workers;
+ * each time input `bad` (or none: -1) must fail with "file changed as we
+ * read it" and every other input succeed. */
+static void changed_case(const char *const *paths, size_t n, size_t big,
+                         const char *key, const char *mutate_path, int bad)
+{
+    for (int j = 0; j <= 2; j++) {
+        /* Fresh files each time: the plugin changed them. */
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 && big) {
+                unsigned char *d = calloc(1, big);
+                tu_write(paths[i], d, big);
+                free(d);
+            } else {
+                tu_write(paths[i], "some bytes\n", 11);
+            }
+        }
+        const char *kv[] = {key, mutate_path, NULL};
+        result r;
+        memset(&r, 0, sizeof r);
+        char err[512];
+        int rc =
+            run("summer", paths, (int)n, j, 4 << 20, kv, &r, err, sizeof err);
+        assert_int_equal(rc, bad >= 0 ? SLUICE_EINPUT : 0);
+        assert_int_equal(r.n, n);
+        for (size_t i = 0; i < n; i++) {
+            if ((int)i == bad)
+                assert_string_equal(r.msg[i], "file changed as we read it");
+            else
+                assert_string_equal(r.msg[i], "");
+        }
+    }
+}
+
+static void a_file_that_changes_while_read_is_reported(void **st)
+{
+    (void)st;
+    char big[512], small[512], other[512], unrelated[512];
+    snprintf(big, sizeof big, "%s/growing", tu_tmpdir());
+    snprintf(small, sizeof small, "%s/small", tu_tmpdir());
+    snprintf(other, sizeof other, "%s/other", tu_tmpdir());
+    snprintf(unrelated, sizeof unrelated, "%s/unrelated", tu_tmpdir());
+    tu_write(unrelated, "x", 1);
+    /* Appended to while its ranges are read (size). */
+    const char *ranges[] = {big, other};
+    changed_case(ranges, 2, 9 << 20, "append_path", big, 0);
+    /* A small file read whole: appended to (size), or its modification
+     * time set back (mtime alone). */
+    const char *whole[] = {small, other};
+    changed_case(whole, 2, 0, "append_path", small, 0);
+    changed_case(whole, 2, 0, "touch_path", small, 0);
+    /* Another file renamed over the name of the next input before it is
+     * opened: same size and mtime, another inode. */
+    changed_case(whole, 2, 0, "replace_path", other, 1);
+    /* A change to a file that is no input is none of the job's business. */
+    changed_case(whole, 2, 0, "append_path", unrelated, -1);
+}
+
 /* Reads a whole file into a NUL-terminated buffer (NULL on failure). */
 static char *slurp(const char *path)
 {
@@ -879,6 +939,7 @@ int main(void)
         cmocka_unit_test(stdin_pipe_is_read_as_a_stream),
         cmocka_unit_test(large_ranges_are_mapped_and_give_the_one_pass_result),
         cmocka_unit_test(a_file_that_shrinks_while_read_is_reported_not_fatal),
+        cmocka_unit_test(a_file_that_changes_while_read_is_reported),
         cmocka_unit_test(
             the_documented_example_plugin_works_and_matches_the_docs),
         cmocka_unit_test(memory_does_not_grow_with_input_size),

@@ -117,8 +117,9 @@ static struct grep_cfg {
     bool per_line;  /* regex searched one line at a time */
     bool dfa;       /* GNU's dfa decides: patterns rewritten to its meaning */
     int simd;       /* 2: AVX2, 1: SSE2, 0: portable */
-    size_t npat;    /* patterns */
-    fpat *fx;       /* npat fixed strings */
+    uint64_t max_line; /* a longer line fails its input; 0: no limit */
+    size_t npat;       /* patterns */
+    fpat *fx;          /* npat fixed strings */
     struct re_pattern_buffer *re; /* npat compiled regexes */
     fpat *must; /* per regex: a string its every match holds (len 0: none) */
 } cfg;
@@ -907,6 +908,33 @@ static bool carry_put(gstate *st, const uchar *p, size_t n)
     return true;
 }
 
+/* max_line: true after reporting a line of data[0, len) (at file offset
+ * off) longer than cfg.max_line, the first `first` bytes of the first line
+ * (begun in an earlier unit) counting too.  Only a piece longer than the
+ * limit can hold such a line: shorter ones are not scanned. */
+static bool too_long(sluice_ctx *ctx, const uchar *data, size_t len,
+                     uint64_t off, uint64_t first, uint64_t first_off)
+{
+    if (!cfg.max_line || first + len <= cfg.max_line)
+        return false;
+    uint64_t start = 0, carried = first;
+    while (start < len) {
+        const uchar *nl = memchr(data + start, '\n', len - start);
+        uint64_t l = (nl ? (uint64_t)(nl - data) : len) - start + carried;
+        if (l > cfg.max_line) {
+            ctx->api->error(ctx, 0, carried ? first_off : off + start,
+                            "line longer than --max-line (%llu bytes)",
+                            (unsigned long long)cfg.max_line);
+            return true;
+        }
+        if (!nl)
+            break;
+        carried = 0;
+        start = (uint64_t)(nl - data) + 1;
+    }
+    return false;
+}
+
 static int grep_map(sluice_ctx *ctx, const sluice_block *b, void *partial)
 {
     gstate *st = ctx->state;
@@ -930,6 +958,9 @@ static int grep_map(sluice_ctx *ctx, const sluice_block *b, void *partial)
          * newline (or goes on past it). */
         const uchar *nl = len ? memchr(data, '\n', len) : NULL;
         size_t head = nl ? (size_t)(nl - data) + 1 : len;
+        if (too_long(ctx, data, head - (nl != NULL), off, st->carry_len,
+                     st->carry_off))
+            goto refused;
         if (!carry_put(st, data, head))
             goto nomem;
         st->carry_next = off + head;
@@ -954,6 +985,8 @@ static int grep_map(sluice_ctx *ctx, const sluice_block *b, void *partial)
         const uchar *nl = len ? memrchr(data, '\n', len) : NULL;
         upto = nl ? (size_t)(nl - data) + 1 : 0;
     }
+    if (rc == 0 && too_long(ctx, data, len, off, 0, 0))
+        goto refused;
     if (rc == 0 && upto > 0)
         rc = process(ctx, st, data, upto, off, partial);
     else if (rc == 0 && cfg.out == OUT_NUMBERED)
@@ -973,6 +1006,11 @@ nomem:
     st->carry_live = false;
     st->carry_len = 0;
     ctx->api->error(ctx, ENOMEM, b->offset, "%s", "");
+    return -1;
+refused:
+    ow_flush(&st->w);
+    st->carry_live = false;
+    st->carry_len = 0;
     return -1;
 }
 
@@ -1006,8 +1044,14 @@ static uint64_t grep_boundary(sluice_ctx *ctx, sluice_read_fn rd, void *src,
         return size;
     uchar buf[16384];
     size_t step = 4096;
-    for (uint64_t pos = cut - 1; pos < size;) {
-        int64_t r = rd(src, buf, (size_t)min_sz(step, size - pos), pos);
+    /* With max_line, a line is not followed further than that: the unit
+     * then ends inside it, holding more than max_line of its bytes, and
+     * reports it. */
+    uint64_t stop = size;
+    if (cfg.max_line && cut - 1 + cfg.max_line + 1 < size)
+        stop = cut - 1 + cfg.max_line + 1;
+    for (uint64_t pos = cut - 1; pos < stop;) {
+        int64_t r = rd(src, buf, (size_t)min_sz(step, stop - pos), pos);
         if (r <= 0)
             return size;
         const uchar *nl = memchr(buf, '\n', (size_t)r);
@@ -1016,7 +1060,7 @@ static uint64_t grep_boundary(sluice_ctx *ctx, sluice_read_fn rd, void *src,
         pos += (uint64_t)r;
         step = sizeof buf;
     }
-    return size;
+    return stop; /* size, or inside a line longer than max_line */
 }
 
 static const sluice_option grep_options[] = {
@@ -1029,6 +1073,8 @@ static const sluice_option grep_options[] = {
     {"output", SLUICE_OPT_ENUM, "lines",
      "lines, numbered (-n), count (-c) or quiet (-l, -q)",
      "lines|numbered|count|quiet"},
+    {"max_line", SLUICE_OPT_INT, "0",
+     "a line longer than this many bytes fails its input (0: no limit)", NULL},
 };
 
 static const char *const grep_counter_names[] = {"selected"};
@@ -1432,6 +1478,7 @@ static int grep_global_init(sluice_ctx *ctx)
     memset(&cfg, 0, sizeof cfg);
     cfg.icase = ctx->api->option_int(ctx, "icase") > 0;
     cfg.invert = ctx->api->option_int(ctx, "invert") > 0;
+    cfg.max_line = (uint64_t)ctx->api->option_int(ctx, "max_line");
     cfg.out = strcmp(out, "numbered") == 0 ? OUT_NUMBERED
               : strcmp(out, "count") == 0  ? OUT_COUNT
               : strcmp(out, "quiet") == 0  ? OUT_QUIET

@@ -43,7 +43,8 @@ typedef struct state {
     bool re_ok;
     const char *from, *to;
     size_t from_len;
-    char tmpl[4096]; /* TO with escapes resolved (regex mode) */
+    uint64_t max_line; /* 0: lines of any length */
+    char tmpl[4096];   /* TO with escapes resolved (regex mode) */
     seg segs[MAX_SEGS];
     int nsegs;
 } state;
@@ -160,6 +161,7 @@ static int w_init(sluice_ctx *ctx)
     s->to = ctx->api->option(ctx, "to");
     s->regex = ctx->api->option_int(ctx, "regex") != 0;
     s->from_len = strlen(s->from);
+    s->max_line = (uint64_t)ctx->api->option_int(ctx, "max_line");
     if (!s->regex) {
         if (s->from_len == 0 || memchr(s->from, '\n', s->from_len)) {
             ctx->api->error(ctx, 0, UINT64_MAX,
@@ -287,12 +289,39 @@ static int map_line(state *s, const char *line, size_t len)
     return 0;
 }
 
+/* max_line: 0, or -1 after reporting the first line of the block longer
+ * than max_line bytes (newline not counted).  A line that the block
+ * cuts (it goes on into the next unit) is too long as soon as max_line of
+ * its bytes are here.  The check comes before any output of the block. */
+static int check_lines(state *s, const sluice_block *b)
+{
+    const unsigned char *p = b->data;
+    size_t len = b->len, start = 0;
+    int fend = (b->flags & SLUICE_BLOCK_FILE_END) != 0;
+    while (start < len) {
+        const unsigned char *nl = memchr(p + start, '\n', len - start);
+        uint64_t l = nl ? (uint64_t)(nl - (p + start)) : len - start;
+        if (l > s->max_line || (!nl && !fend && l >= s->max_line)) {
+            s->ctx->api->error(s->ctx, 0, b->offset + start,
+                               "line longer than --max-line (%llu bytes)",
+                               (unsigned long long)s->max_line);
+            return -1;
+        }
+        if (!nl)
+            break;
+        start = (size_t)(nl - p) + 1;
+    }
+    return 0;
+}
+
 static int map(sluice_ctx *ctx, const sluice_block *b, void *partial)
 {
     (void)partial;
     state *s = ctx->state;
     s->ctx = ctx;
     int rc;
+    if (s->max_line && check_lines(s, b) < 0)
+        return -1;
     if (!s->regex) {
         rc = map_literal(s, b->data, b->len);
     } else {
@@ -333,6 +362,8 @@ static const sluice_option opts[] = {
     {"to", SLUICE_OPT_STRING, "", "what replaces it", NULL},
     {"regex", SLUICE_OPT_BOOL, "false",
      "FROM is a POSIX extended regex; TO may use \\1..\\9 and &", NULL},
+    {"max_line", SLUICE_OPT_INT, "0",
+     "a line longer than this many bytes fails its input (0: no limit)", NULL},
 };
 
 static const sluice_plugin desc = {
@@ -344,7 +375,7 @@ static const sluice_plugin desc = {
     .description = "replace text in every line, output in input order",
     .license = "MIT",
     .options = opts,
-    .n_options = 3,
+    .n_options = sizeof opts / sizeof opts[0],
     .caps = SLUICE_CAP_ORDERED | SLUICE_CAP_RECORDS | SLUICE_CAP_WHOLE_UNIT,
     .state_size = sizeof(state),
     .global_init = g_init,

@@ -7,19 +7,23 @@
  * Option crash_marker=PATH: the first map call of the job that sees a '!'
  * byte kills its worker (requeue test) and leaves "1" in PATH;
  * crash_always=true kills it every time (poison test).
- * Option shrink_path=PATH: the map call at offset 0 has PATH truncated to
- * 1 MiB (a file changing while it is read).
+ * Options shrink_path, append_path, touch_path, replace_path=PATH: the map
+ * call at offset 0 has PATH truncated to 1 MiB, a byte appended to it, its
+ * modification time set to 2001 (same size), or a new file of the same
+ * size renamed over it (a file changing while it is read).
  *
  * Workers run sandboxed and may not write files, so global_init (in the
  * coordinator) sets up both channels: the marker file is mapped shared
- * before the fork, and a helper process truncates the file when a worker
+ * before the fork, and a helper process makes the changes when a worker
  * asks through shared memory.
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +40,7 @@ static int always;
 static char *crashed;             /* the marker file's byte, shared */
 static _Atomic int *shrink_state; /* 1: asked, 2: done (shared) */
 static pid_t shrinker = -1;
+static const char *shrink, *append, *touch, *replace;
 
 static void nap(void)
 {
@@ -43,12 +48,52 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+static int given(const char *s)
+{
+    return s && *s;
+}
+
+/* The changes the options ask for, in the helper process; 0 or -1. */
+static int change(void)
+{
+    if (given(shrink) && truncate(shrink, 1 << 20) != 0)
+        return -1;
+    if (given(append)) {
+        int fd = open(append, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0 || write(fd, "+", 1) != 1)
+            return -1;
+        close(fd);
+    }
+    if (given(touch)) {
+        struct timespec ts[2] = {{978307200, 0}, {978307200, 0}};
+        if (utimensat(AT_FDCWD, touch, ts, 0) != 0)
+            return -1;
+    }
+    if (given(replace)) {
+        struct stat st;
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.new", replace);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || stat(replace, &st) != 0 ||
+            ftruncate(fd, st.st_size) != 0 ||
+            futimens(fd, (struct timespec[2]){st.st_atim, st.st_mtim}) != 0)
+            return -1;
+        close(fd);
+        if (rename(tmp, replace) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int g_init(sluice_ctx *ctx)
 {
     const char *marker = ctx->api->option(ctx, "crash_marker");
-    const char *shrink = ctx->api->option(ctx, "shrink_path");
+    shrink = ctx->api->option(ctx, "shrink_path");
+    append = ctx->api->option(ctx, "append_path");
+    touch = ctx->api->option(ctx, "touch_path");
+    replace = ctx->api->option(ctx, "replace_path");
     always = (int)ctx->api->option_int(ctx, "crash_always");
-    if (marker && *marker) {
+    if (given(marker)) {
         int fd = open(marker, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0 || ftruncate(fd, 1) != 0)
             return -1;
@@ -58,7 +103,7 @@ static int g_init(sluice_ctx *ctx)
             return -1;
         crashed = m;
     }
-    if (shrink && *shrink) {
+    if (given(shrink) || given(append) || given(touch) || given(replace)) {
         void *m = mmap(NULL, sizeof *shrink_state, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
@@ -70,8 +115,7 @@ static int g_init(sluice_ctx *ctx)
         if (shrinker == 0) {
             while (atomic_load(shrink_state) != 1)
                 nap();
-            int rc = truncate(shrink, 1 << 20);
-            atomic_store(shrink_state, rc == 0 ? 2 : 3);
+            atomic_store(shrink_state, change() == 0 ? 2 : 3);
             _exit(0);
         }
     }
@@ -94,7 +138,7 @@ static void g_fini(sluice_ctx *ctx)
     crashed = NULL;
 }
 
-/* Has the helper truncate the file; 0 when it did. */
+/* Has the helper make the changes; 0 when it did. */
 static int shrink_now(void)
 {
     int expected = 0;
@@ -159,6 +203,9 @@ static const sluice_option opts[] = {
     {"crash_marker", SLUICE_OPT_STRING, "", "crash once, marker file", NULL},
     {"crash_always", SLUICE_OPT_BOOL, "false", "crash on every '!'", NULL},
     {"shrink_path", SLUICE_OPT_STRING, "", "truncate this file", NULL},
+    {"append_path", SLUICE_OPT_STRING, "", "append to this file", NULL},
+    {"touch_path", SLUICE_OPT_STRING, "", "set this file's mtime", NULL},
+    {"replace_path", SLUICE_OPT_STRING, "", "rename a file over this", NULL},
 };
 
 static const sluice_plugin desc = {
@@ -170,7 +217,7 @@ static const sluice_plugin desc = {
     .description = "order-sensitive hash of the input (tests)",
     .license = "MIT",
     .options = opts,
-    .n_options = 3,
+    .n_options = sizeof opts / sizeof opts[0],
     .caps = SLUICE_CAP_MERGE,
     .partial_size = sizeof(part),
     .counter_names = names,

@@ -44,7 +44,8 @@ extern "C" {
     X(OUTPUT, -1009, "output write failed")                                    \
     X(INPUT, -1010, "some inputs could not be processed")                      \
     X(NOTFOUND, -1011, "not found")                                            \
-    X(SKIPPED, -1012, "binary file skipped")
+    X(SKIPPED, -1012, "binary file skipped")                                   \
+    X(INTR, -1013, "interrupted by signal")
 
 enum {
 #define SLUICE_X_ENUM(name, value, msg) SLUICE_E##name = (value),
@@ -290,6 +291,14 @@ SLUICE_API void sluice_job_free(sluice_job *job);
  * (len bytes; may be NULL).  The inline mode (jobs == 0) never sandboxes:
  * the plugin runs in the caller's process. */
 SLUICE_API int sluice_sandbox_available(char *why, size_t len);
+/* Stops the job that runs now, or the next one, from a signal handler
+ * (async-signal-safe): no more input is read or planned, the workers are
+ * killed and reaped, nothing more is reported, and sluice_job_run returns
+ * SLUICE_EINTR.  The signal is kept for good (the process is expected to
+ * end): every later run returns SLUICE_EINTR at once. */
+SLUICE_API void sluice_interrupt(int sig);
+/* The signal given to sluice_interrupt, or 0. */
+SLUICE_API int sluice_interrupted(void);
 
 /* Number of online CPUs (at least 1). */
 SLUICE_API int sluice_cpu_count(void);
