@@ -38,6 +38,14 @@ void fuzz_write(const char *path, const void *data, size_t len);
  * derived from an input. */
 uint64_t fuzz_hash(const void *data, size_t len);
 
+/* A growing byte buffer (aborts when memory runs out). */
+typedef struct fuzz_buf {
+    unsigned char *p;
+    size_t len, cap;
+} fuzz_buf;
+/* Appends n bytes at p. */
+void fuzz_buf_add(fuzz_buf *b, const void *p, size_t n);
+
 /* splitmix64 step. */
 uint64_t fuzz_rand(uint64_t *state);
 

@@ -62,27 +62,6 @@
 
 enum { C_MEMBERS, C_COMPRESSED, C_UNCOMPRESSED, C_GARBAGE, C_ZEROS, N_C };
 
-typedef struct buf {
-    unsigned char *p;
-    size_t len, cap;
-} buf;
-
-static void buf_add(buf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            abort();
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 /* ------------------------------------------------------- the reference */
 
 static uint32_t le16(const unsigned char *p)
@@ -94,7 +73,7 @@ enum { REF_OK, REF_BAD, REF_SKIP };
 
 typedef struct ref {
     int verdict;         /* REF_* */
-    buf out;             /* decoded bytes (when REF_OK) */
+    fuzz_buf out;        /* decoded bytes (when REF_OK) */
     uint64_t garbage_at; /* first trailing garbage, UINT64_MAX none */
     uint64_t members;
     int hint_lies; /* some member is not as long as its hint says */
@@ -216,7 +195,7 @@ static uint64_t member_hint(const unsigned char *m, size_t n)
 
 /* One member at d[0..n) through zlib: returns its length, or 0 when zlib
  * refuses it or it is incomplete. */
-static size_t zlib_member(const unsigned char *d, size_t n, buf *out)
+static size_t zlib_member(const unsigned char *d, size_t n, fuzz_buf *out)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
@@ -230,7 +209,7 @@ static size_t zlib_member(const unsigned char *d, size_t n, buf *out)
         z.next_out = tmp;
         z.avail_out = sizeof tmp;
         rc = inflate(&z, Z_NO_FLUSH);
-        buf_add(out, tmp, sizeof tmp - z.avail_out);
+        fuzz_buf_add(out, tmp, sizeof tmp - z.avail_out);
         if (out->len > MAX_OUT)
             rc = Z_MEM_ERROR;
     } while (rc == Z_OK);
@@ -315,7 +294,7 @@ static unsigned char *area;
 typedef struct host {
     sluice_ctx ctx; /* first: the plugin's ctx is this */
     sluice_host_api api;
-    buf out;
+    fuzz_buf out;
     size_t reserved;
     int nerr;
     char msg[256];
@@ -338,7 +317,7 @@ static void h_commit(sluice_ctx *ctx, size_t n)
     host *h = (host *)(void *)ctx;
     if (n > h->reserved)
         fuzz_fail("commit(%zu) after reserve of %zu", n, h->reserved);
-    buf_add(&h->out, area, n);
+    fuzz_buf_add(&h->out, area, n);
     h->reserved = 0;
 }
 
@@ -398,8 +377,8 @@ static void host_close(host *h)
 }
 
 typedef struct result {
-    int ok;  /* no error reported */
-    buf out; /* output (owned) */
+    int ok;       /* no error reported */
+    fuzz_buf out; /* output (owned) */
     uint64_t c[N_C];
 } result;
 
@@ -443,7 +422,7 @@ static void plugin_unit(const unsigned char *d, size_t n, size_t at, size_t end,
     }
     if (rc != 0)
         r->ok = 0;
-    buf_add(&r->out, h.out.p, h.out.len);
+    fuzz_buf_add(&r->out, h.out.p, h.out.len);
     uint64_t c[N_C];
     desc->counters(&h.ctx, pt, c);
     r->c[C_MEMBERS] += c[C_MEMBERS];
@@ -508,7 +487,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void expect_same(const char *who, const buf *got, const ref *r)
+static void expect_same(const char *who, const fuzz_buf *got, const ref *r)
 {
     if (got->len != r->out.len ||
         (got->len && memcmp(got->p, r->out.p, got->len) != 0)) {
@@ -585,12 +564,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     sluice__gzr *z = NULL;
     if (sluice__gzr_new(pull, &ps, &z) != 0)
         fuzz_fail("sluice__gzr_new failed");
-    buf out = {NULL, 0, 0};
+    fuzz_buf out = {NULL, 0, 0};
     unsigned char tmp[8192];
     ssize_t got;
     while ((got = sluice__gzr_read(z, tmp, 1 + fuzz_rand(&rs) % sizeof tmp)) >
            0)
-        buf_add(&out, tmp, (size_t)got);
+        fuzz_buf_add(&out, tmp, (size_t)got);
     int gz_ok = got == 0;
     if (!gz_ok && !sluice__gzr_error(z, NULL))
         fuzz_fail("gzread failed without a message");

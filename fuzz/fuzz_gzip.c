@@ -19,34 +19,13 @@
 #include "sluice/plugin.h"
 #include "sluice/sluice.h"
 
-typedef struct buf {
-    unsigned char *p;
-    size_t len, cap;
-} buf;
-
-static void buf_add(buf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            abort();
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
 static sluice_plugin_handle *handle;
 static const sluice_plugin *desc;
 static int c_crc = -1, c_len = -1;
 static char path[4096];
 
 typedef struct run {
-    buf out;
+    fuzz_buf out;
     int errors;
     char msg[256];
     uint64_t ctr[8];
@@ -72,7 +51,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
 {
     run *r = user;
     (void)input;
-    buf_add(&r->out, data, len);
+    fuzz_buf_add(&r->out, data, len);
     return 0;
 }
 
@@ -83,7 +62,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 }
 
 /* Every member of g through zlib; 0 when all decode and nothing follows. */
-static int zlib_decode(const buf *g, buf *out)
+static int zlib_decode(const fuzz_buf *g, fuzz_buf *out)
 {
     size_t pos = 0;
     do {
@@ -99,7 +78,7 @@ static int zlib_decode(const buf *g, buf *out)
             z.next_out = tmp;
             z.avail_out = sizeof tmp;
             rc = inflate(&z, Z_NO_FLUSH);
-            buf_add(out, tmp, sizeof tmp - z.avail_out);
+            fuzz_buf_add(out, tmp, sizeof tmp - z.avail_out);
         } while (rc == Z_OK);
         pos = g->len - z.avail_in;
         inflateEnd(&z);
@@ -110,7 +89,7 @@ static int zlib_decode(const buf *g, buf *out)
 }
 
 typedef struct pull_src {
-    const buf *g;
+    const fuzz_buf *g;
     size_t at;
 } pull_src;
 
@@ -189,9 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned char tail[10] = {0x03, 0x00};
         put_le32(tail + 2, (uint32_t)r.ctr[c_crc]);
         put_le32(tail + 6, (uint32_t)r.ctr[c_len]);
-        buf_add(&r.out, tail, sizeof tail);
+        fuzz_buf_add(&r.out, tail, sizeof tail);
     }
-    buf back = {NULL, 0, 0};
+    fuzz_buf back = {NULL, 0, 0};
     if (zlib_decode(&r.out, &back) != 0)
         fuzz_fail("zlib cannot decode gzip level %d%s output", level,
                   single ? " single" : "");
@@ -209,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char tmp[16384];
     ssize_t got;
     while ((got = sluice__gzr_read(z, tmp, sizeof tmp)) > 0)
-        buf_add(&back, tmp, (size_t)got);
+        fuzz_buf_add(&back, tmp, (size_t)got);
     if (got < 0)
         fuzz_fail("gzread: %s", sluice__gzr_error(z, NULL));
     if (back.len != size - 1 ||

@@ -122,3 +122,19 @@ uint64_t fuzz_hash(const void *data, size_t len)
         h = (h ^ p[i]) * 0x100000001b3ull;
     return fuzz_rand(&h);
 }
+
+void fuzz_buf_add(fuzz_buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        if (!b->p)
+            abort();
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
