@@ -241,18 +241,24 @@ int fdatasync(int fd)
     return f(fd);
 }
 
+/* mode_t m: the mode argument after `flags` when flags ask for one. */
+#define OPEN_MODE(m, flags)                                                    \
+    mode_t m = 0;                                                              \
+    do {                                                                       \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {                                 \
+            va_list ap_;                                                       \
+            va_start(ap_, flags);                                              \
+            m = (mode_t)va_arg(ap_, int);                                      \
+            va_end(ap_);                                                       \
+        }                                                                      \
+    } while (0)
+
 int open(const char *path, int flags, ...)
 {
     static int (*f)(const char *, int, ...);
     if (!f)
         REAL(f, "open");
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    OPEN_MODE(mode, flags);
     if (fail_now("open",
                  call_name && !strcmp(call_name, "open") && path_matches(path)))
         return -1;
@@ -261,13 +267,7 @@ int open(const char *path, int flags, ...)
 
 int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    OPEN_MODE(mode, flags);
     return open(path, flags, mode);
 }
 
@@ -276,13 +276,7 @@ int openat(int dirfd, const char *path, int flags, ...)
     static int (*f)(int, const char *, int, ...);
     if (!f)
         REAL(f, "openat");
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    OPEN_MODE(mode, flags);
     if (fail_now("openat", call_name && !strcmp(call_name, "openat") &&
                                path_matches(path)))
         return -1;
