@@ -1705,17 +1705,19 @@ static const char *signal_name(int sig)
     }
 }
 
-/* A unit killed its worker twice while alone on it: report it through
- * on_poison, then fail the job, or (keep_going) its inputs when gather
- * gets to it. */
-static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
+/* A unit killed its worker twice while alone on it, or made a call the
+ * sandbox forbids (sandbox_nr >= 0): report it through on_poison, then
+ * fail the job, or (keep_going) its inputs when gather gets to it. */
+static void poison(sluice_job *job, const wproc *p, const flight *f, int status,
+                   int32_t sandbox_nr)
 {
     const sluice__input *in = &job->inputs[f->lo];
     sluice_poison rep = {.path = in->pub.path,
                          .input = f->lo,
                          .ninputs = f->hi - f->lo,
                          .plugin = job->desc->name,
-                         .timed_out = p->timed_out};
+                         .timed_out = p->timed_out,
+                         .sandbox_syscall = sandbox_nr};
     char where[600], cause[160], msg[1024];
     if (f->u.flags & SLUICE__UF_RANGE || f->u.kind == SLUICE__UNIT_STREAM) {
         uint64_t start = f->u.offset, end = f->u.offset + f->u.length;
@@ -1738,8 +1740,8 @@ static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
         if (job->desc->caps & SLUICE_CAP_RECORDS)
             rep.first_record = 1;
         if (rep.ninputs > 1)
-            snprintf(where, sizeof where, "a batch with %u more files",
-                     rep.ninputs - 1);
+            snprintf(where, sizeof where, "batch of %u files from %s",
+                     rep.ninputs, in->pub.path);
         else
             snprintf(where, sizeof where, "whole file");
     }
@@ -1757,10 +1759,17 @@ static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
     else if (job->opts.worker_memory && WIFSIGNALED(status))
         snprintf(extra, sizeof extra, "; worker memory limit %llu MiB",
                  (unsigned long long)(job->opts.worker_memory >> 20));
-    snprintf(msg, sizeof msg,
-             "%s: worker process died twice (%s%s) while plugin %s "
-             "processed it",
-             where, cause, extra, job->desc->name);
+    if (sandbox_nr >= 0)
+        snprintf(msg, sizeof msg,
+                 "%s: plugin %s was stopped by the sandbox (forbidden "
+                 "system call %d: %s)",
+                 where, job->desc->name, (int)sandbox_nr,
+                 sluice__sandbox_syscall_name(sandbox_nr));
+    else
+        snprintf(msg, sizeof msg,
+                 "%s: worker process died twice (%s%s) while plugin %s "
+                 "processed it",
+                 where, cause, extra, job->desc->name);
     char full[1600];
     snprintf(full, sizeof full, "%s: %s", in->pub.path, msg);
     rep.message = full;
@@ -1781,52 +1790,35 @@ static void poison(sluice_job *job, const wproc *p, const flight *f, int status)
     job_err(job, SLUICE_EWORKER, "%s", full);
 }
 
-/* "PATH: bytes A-B", "PATH" or "PATH and N more files": the unit as
- * planned, for the sandbox's report. */
-static void describe_unit(const sluice_job *job, const flight *f, char *buf,
-                          size_t len)
-{
-    const char *path = f->lo < job->ninputs ? job->inputs[f->lo].pub.path : "?";
-    if (f->u.flags & SLUICE__UF_RANGE || f->u.kind == SLUICE__UNIT_STREAM)
-        snprintf(buf, len, "%s: bytes %llu-%llu", path,
-                 (unsigned long long)f->u.offset,
-                 (unsigned long long)(f->u.offset + f->u.length));
-    else if (f->u.nfiles > 1)
-        snprintf(buf, len, "%s and %u more files", path, f->u.nfiles - 1);
-    else
-        snprintf(buf, len, "%s", path);
-}
-
-/* A worker the sandbox stopped: the job fails at once, naming the unit,
- * the plugin and the system call.  A retry would only do it again, so the
- * unit is poison the first time.  `when` is "" or " in worker_fini".
- * Returns 1 when that was the cause. */
-static int sandbox_stopped(sluice_job *job, const wproc *p, int status,
-                           const char *when)
+/* The system call the sandbox stopped worker p at, or -1 when it was not
+ * the sandbox that ended it.  The worker wrote the number: it is used as a
+ * number only. */
+static int32_t sandbox_stop(const sluice_job *job, const wproc *p, int status)
 {
     if (!job->sandbox || !WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-        return 0;
-    sluice__shm *hdr = p->region->hdr;
-    int32_t nr = atomic_load(&hdr->sandbox_nr) - 1;
-    if (nr < 0)
-        return 0;
-    /* Both values were written by the worker: used as numbers only. */
-    const char *name = sluice__sandbox_syscall_name(nr);
-    uint64_t seq = atomic_load(&hdr->unit_seq);
-    const flight *f = NULL;
+        return -1;
+    int32_t nr = atomic_load(&p->region->hdr->sandbox_nr) - 1;
+    return nr < 0 ? -1 : nr;
+}
+
+/* The unit worker p was running when it died, or NULL (between units). */
+static const flight *running_unit(const wproc *p)
+{
+    uint64_t seq = atomic_load(&p->region->hdr->unit_seq);
     for (uint32_t k = 0; k < p->nflight; k++)
         if (p->inflight[k].u.seq + 1 == seq)
-            f = &p->inflight[k];
-    char what[600] = "";
-    if (f) {
-        describe_unit(job, f, what, sizeof what - 2);
-        strcat(what, ": ");
-    }
+            return &p->inflight[k];
+    return NULL;
+}
+
+/* The sandbox stopped a worker outside any unit (worker_fini, or between
+ * units): nothing to skip, the job fails. */
+static void sandbox_fatal(sluice_job *job, int32_t nr, const char *when)
+{
     job_err(job, SLUICE_EWORKER,
-            "%splugin %s was stopped by the sandbox%s (forbidden system "
+            "plugin %s was stopped by the sandbox%s (forbidden system "
             "call %d: %s)",
-            what, job->desc->name, when, (int)nr, name);
-    return 1;
+            job->desc->name, when, (int)nr, sluice__sandbox_syscall_name(nr));
 }
 
 /* A worker is gone (or must go): requeue its units on a fresh worker. */
@@ -1849,7 +1841,12 @@ static void lost_worker(sluice_job *job, int i, int status)
         job_err(job, SLUICE_EWORKER,
                 "a worker could not install the sandbox "
                 "(try --no-sandbox)");
-    sandbox_stopped(job, p, status, "");
+    /* A unit the sandbox stopped is poison at once: a retry would only do
+     * it again.  The others on that worker are requeued as usual. */
+    int32_t sandbox_nr = sandbox_stop(job, p, status);
+    const flight *culprit = sandbox_nr >= 0 ? running_unit(p) : NULL;
+    if (sandbox_nr >= 0 && !culprit)
+        sandbox_fatal(job, sandbox_nr, "");
     /* Only a unit alone on its worker is known to be the culprit.  The
      * others are requeued and each run alone (dispatch) until the one that
      * kills a worker alone twice is found: poison. */
@@ -1863,8 +1860,12 @@ static void lost_worker(sluice_job *job, int i, int status)
             e->nfrags = 0;
             e->applied = 0;
         }
-        if (alone && ++f.alone >= 2) {
-            poison(job, p, &f, status);
+        if (culprit == &p->inflight[k]) {
+            poison(job, p, &f, status, sandbox_nr);
+            continue;
+        }
+        if (!culprit && alone && ++f.alone >= 2) {
+            poison(job, p, &f, status, -1);
             continue;
         }
         f.copy_len = f.u.manifest_len;
@@ -1995,8 +1996,9 @@ static void stop_workers(sluice_job *job, int force)
         while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
             ;
         /* worker_fini runs sandboxed too. */
-        if (!force && !job->fatal)
-            sandbox_stopped(job, p, status, " in worker_fini");
+        int32_t nr = sandbox_stop(job, p, status);
+        if (!force && !job->fatal && nr >= 0)
+            sandbox_fatal(job, nr, " in worker_fini");
         p->alive = 0;
         if (p->pidfd >= 0)
             close(p->pidfd);

@@ -36,7 +36,16 @@ typedef struct outcome {
     int input_err;       /* error of input 0 (0: none) */
     char err[512];       /* the job's message */
     char input_msg[512]; /* input 0's message */
+    int poisons;         /* on_poison calls */
+    int poison_syscall;  /* the last one's sandbox_syscall */
 } outcome;
+
+static void on_poison(void *user, const sluice_poison *p)
+{
+    outcome *o = user;
+    o->poisons++;
+    o->poison_syscall = p->sandbox_syscall;
+}
 
 static void on_input(void *user, uint32_t i, const sluice_input *in,
                      const void *partial, int errnum, uint64_t off,
@@ -76,7 +85,8 @@ static outcome run_hostile(const char *action, const char *path,
             _exit(2);
         sluice_job_opts opts = {
             .jobs = jobs, .chunk_size = chunk, .no_sandbox = no_sandbox};
-        sluice_callbacks cb = {.user = &o, .on_input = on_input};
+        sluice_callbacks cb = {
+            .user = &o, .on_input = on_input, .on_poison = on_poison};
         sluice_job *job;
         if (sluice_job_new(h, &opts, &cb, &job, e, sizeof e) ||
             sluice_job_add(job, input, 0))
@@ -161,7 +171,8 @@ static void each_forbidden_call_fails_the_job_naming_it(void **st)
         if (o.rc != SLUICE_EWORKER || !strstr(o.err, want) ||
             !strstr(o.err, "plugin hostile was stopped by the sandbox") ||
             !strstr(o.err, "forbidden system call") ||
-            strncmp(o.err, input_path, strlen(input_path)) != 0)
+            strncmp(o.err, input_path, strlen(input_path)) != 0 ||
+            o.poisons != 1 || o.poison_syscall < 0)
             fail_msg("action %s: rc %d, message \"%s\"", forbidden[i].action,
                      o.rc, o.err);
         /* Stopped before the call ran: the target is untouched. */
@@ -248,6 +259,8 @@ static void no_sandbox_lets_the_actions_through(void **st)
             /* The worker became /bin/true: it is gone, twice. */
             assert_int_equal(o.rc, SLUICE_EWORKER);
             assert_non_null(strstr(o.err, "died twice"));
+            assert_int_equal(o.poisons, 1);
+            assert_int_equal(o.poison_syscall, -1);
             continue;
         }
         char want[64];

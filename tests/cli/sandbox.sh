@@ -45,7 +45,7 @@ for case in write_file:openat open_write:openat unlink:unlinkat \
     t "$SLUICE" run "$P/hostile.so" -j2 -P action="$action" -P path=target \
         in.txt >out 2>err
     rc=$?
-    want="sluice run: in.txt: plugin hostile was stopped by the sandbox \
+    want="sluice run: in.txt: whole file: plugin hostile was stopped by the sandbox \
 (forbidden system call [0-9]*: $call)"
     if [ $rc -eq 5 ] && grep -qx "$want" err && [ "$(cat target)" = "keep me" ]
     then
@@ -83,10 +83,28 @@ mkdir -p small
 for i in 1 2 3 4 5; do printf '%s\n' "$i" >"small/f$i"; done
 t "$SLUICE" run "$P/hostile.so" -j2 -P action=socket small >out 2>err
 rc=$?
-if [ $rc -eq 5 ] && grep -q '^sluice run: small/f1 and 4 more files: plugin hostile was stopped by the sandbox (forbidden system call [0-9]*: socket)$' err; then
+if [ $rc -eq 5 ] && grep -q '^sluice run: small/f1: batch of 5 files from small/f1: plugin hostile was stopped by the sandbox (forbidden system call [0-9]*: socket)$' err; then
     ok forbidden.batch
 else
     fail forbidden.batch "rc $rc; $(cat err)"
+fi
+
+# --keep-going: the unit the sandbox stopped is poison; its input fails,
+# the other inputs are counted, exit 5.  A range unit of a large file.
+printf 'a\nb\n' >k0
+seq 1 1500000 >k1
+printf 'c\n' >k2
+t "$SLUICE" run "$P/hostile.so" -j2 -P action=socket -P input=1 --keep-going \
+    k0 k1 k2 >out 2>err
+rc=$?
+if [ $rc -eq 5 ] &&
+    grep -q '^sluice run: k1: bytes 0-[0-9]*: plugin hostile was stopped by the sandbox (forbidden system call [0-9]*: socket)$' err &&
+    [ "$(wc -l <err)" -eq 1 ] && grep -q '^ *4 k0$' out && grep -q '^ *2 k2$' out &&
+    ! grep -q k1 out
+then
+    ok keep-going
+else
+    fail keep-going "rc $rc; $(cat out err)"
 fi
 
 # -------------------------------------------------------- --no-sandbox

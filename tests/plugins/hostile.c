@@ -20,6 +20,7 @@
  *   init_socket    socket(AF_UNIX) in worker_init, which runs before the
  *                  filter: allowed
  *   fini_socket    socket(AF_UNIX) in worker_fini, which runs under it
+ * Option input=N: the input whose first block does it (default 0).
  * Option path=PATH: the file write_file, open_write, unlink and allowed
  * use.  When the action succeeds (sandbox off, or init_socket), the plugin
  * reports it through an error on the first input so a test can tell it
@@ -46,6 +47,7 @@ typedef struct part {
 
 static const char *action = "none";
 static const char *path = "";
+static uint32_t victim; /* input=N */
 static volatile sig_atomic_t got_signal;
 static int init_done; /* init_socket worked in worker_init */
 
@@ -53,6 +55,7 @@ static int g_init(sluice_ctx *ctx)
 {
     action = ctx->api->option(ctx, "action");
     path = ctx->api->option(ctx, "path");
+    victim = (uint32_t)strtoul(ctx->api->option(ctx, "input"), NULL, 10);
     return 0;
 }
 
@@ -190,7 +193,7 @@ static int map(sluice_ctx *ctx, const sluice_block *b, void *p)
         ctx->api->error(ctx, 0, b->offset, "hostile: init_socket done");
         return -1;
     }
-    if ((b->flags & SLUICE_BLOCK_FILE_BEGIN) && b->input == 0 &&
+    if ((b->flags & SLUICE_BLOCK_FILE_BEGIN) && b->input == victim &&
         strcmp(action, "none") != 0 && strcmp(action, "init_socket") != 0 &&
         strcmp(action, "fini_socket") != 0) {
         int rc = strcmp(action, "allowed") == 0 ? allowed() : act(action);
@@ -224,6 +227,7 @@ static const sluice_option opts[] = {
     {"action", SLUICE_OPT_STRING, "none", "what to try on the first block",
      NULL},
     {"path", SLUICE_OPT_STRING, "", "file the action uses", NULL},
+    {"input", SLUICE_OPT_STRING, "0", "input whose first block acts", NULL},
 };
 
 static const sluice_plugin desc = {
@@ -235,7 +239,7 @@ static const sluice_plugin desc = {
     .description = "tries what the worker sandbox forbids (tests)",
     .license = "MIT",
     .options = opts,
-    .n_options = 2,
+    .n_options = 3,
     .caps = SLUICE_CAP_MERGE,
     .partial_size = sizeof(part),
     .counter_names = names,

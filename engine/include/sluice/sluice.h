@@ -133,7 +133,8 @@ typedef struct sluice_progress {
 } sluice_progress;
 
 /* A poisoned unit: one that killed its worker twice while it was the only
- * unit on that worker (sluice_callbacks.on_poison).  Strings are valid
+ * unit on that worker, or whose plugin the sandbox stopped
+ * (sluice_callbacks.on_poison).  Strings are valid
  * during the call only. */
 typedef struct sluice_poison {
     const char *path; /* its first input */
@@ -149,6 +150,9 @@ typedef struct sluice_poison {
     int exit_status;       /* its exit status when signal == 0 */
     double timed_out;      /* > 0: killed after this many seconds */
     const char *message;   /* the whole report, as sluice_job_run gives it */
+    int sandbox_syscall;   /* >= 0: the sandbox stopped the worker at this
+                              system call (the first time: a retry would
+                              only do it again); -1 otherwise */
 } sluice_poison;
 
 /* A unit that is done (sluice_callbacks.on_unit), for a job log. */
