@@ -178,10 +178,11 @@ static const int plain[] = {
 
 #define FORBIDDEN_OPEN (O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND)
 
-/* Builds the program into f (room for `cap`); returns its length. */
-static size_t build(struct sock_filter *f, size_t cap, int coord_fd, pid_t pid)
+size_t sluice__sandbox_build(struct sock_filter *f, size_t cap, int coord_fd,
+                             int32_t pid, uint32_t *arch)
 {
     size_t n = 0;
+    *arch = SANDBOX_ARCH;
 #define PUT(...)                                                               \
     do {                                                                       \
         struct sock_filter ins_[] = {__VA_ARGS__};                             \
@@ -242,7 +243,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 int sluice__sandbox_install(int coord_fd, _Atomic int32_t *report)
 {
     struct sock_filter f[256];
-    size_t n = build(f, sizeof f / sizeof *f, coord_fd, getpid());
+    uint32_t arch;
+    size_t n = sluice__sandbox_build(f, sizeof f / sizeof *f, coord_fd,
+                                     getpid(), &arch);
     if (n == sizeof f / sizeof *f)
         return -E2BIG; /* would have been cut short */
     report_to = report;
@@ -265,6 +268,17 @@ int sluice__sandbox_install(int coord_fd, _Atomic int32_t *report)
 }
 
 #else /* no filter for this architecture */
+
+size_t sluice__sandbox_build(struct sock_filter *f, size_t cap, int coord_fd,
+                             int32_t pid, uint32_t *arch)
+{
+    (void)f;
+    (void)cap;
+    (void)coord_fd;
+    (void)pid;
+    *arch = 0;
+    return 0;
+}
 
 int sluice__sandbox_install(int coord_fd, _Atomic int32_t *report)
 {
