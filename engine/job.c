@@ -407,8 +407,10 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
 {
     *out = NULL;
     sluice_job *job = calloc(1, sizeof *job);
-    if (!job)
+    if (!job) {
+        snprintf(err, errlen, "out of memory");
         return SLUICE_ENOMEM;
+    }
     job->plugin = plugin;
     job->desc = plugin->desc;
     if (opts)
@@ -2010,8 +2012,8 @@ static void stop_workers(sluice_job *job, int force)
 
 static int run_parallel(sluice_job *job, int nw)
 {
-    job->nw = nw;
     job->w = calloc((size_t)nw, sizeof *job->w);
+    job->nw = job->w ? nw : 0;
     uint32_t ws = 1;
     while (ws < (uint32_t)nw * SLUICE_CREDITS * 4)
         ws *= 2;
@@ -2093,8 +2095,11 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
         err[0] = '\0';
     int rc = sluice__gather_init(&job->g, job->desc, &job->coord.ctx, &job->cb,
                                  job->inputs, job->ninputs);
-    if (rc < 0)
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", sluice_strerror(rc));
         return rc;
+    }
     for (uint32_t i = 0; i < job->ninputs; i++)
         count_input(job, &job->inputs[i]);
     int nw = job->opts.jobs < 0 ? sluice_cpu_count() : job->opts.jobs;

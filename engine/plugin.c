@@ -139,8 +139,7 @@ static void list_dir(lister *l, const char *dir, int sub)
         size_t len = strlen(names[i]);
         if (sub) {
             snprintf(name, sizeof name, "%s", names[i]);
-            snprintf(path, sizeof path, "%s/%s/%s.so", dir, names[i],
-                     names[i]);
+            snprintf(path, sizeof path, "%s/%s/%s.so", dir, names[i], names[i]);
         } else {
             if (len < 4 || strcmp(names[i] + len - 3, ".so") != 0)
                 continue;
@@ -198,8 +197,7 @@ int sluice_plugin_list(const char *self_exe,
     const char *slash = self ? strrchr(self, '/') : NULL;
     if (slash) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%.*s/../plugins", (int)(slash - self),
-                 self);
+        snprintf(dir, sizeof dir, "%.*s/../plugins", (int)(slash - self), self);
         list_dir(&l, dir, 1);
     }
     list_dir(&l, SLUICE_PLUGINDIR, 0);
@@ -463,8 +461,10 @@ int sluice_plugin_set_option(sluice_plugin_handle *h, const char *key,
         return SLUICE_EOPTION;
     }
     char *copy = strdup(value);
-    if (!copy)
+    if (!copy) {
+        set_err(err, errlen, "out of memory");
         return SLUICE_ENOMEM;
+    }
     free(h->values[i]);
     h->values[i] = copy;
     return 0;

@@ -11,6 +11,12 @@
  * file, "CALL N PID" is appended to it, so a test knows whether its run
  * met the fault or ran past it.
  *
+ * FAULT_CALL=malloc fails the Nth allocation instead (malloc, calloc,
+ * realloc, posix_memalign, aligned_alloc, memalign: one counter; errno
+ * ENOMEM; FAULT_PATH does not apply).  FAULT_COUNT=FILE: the process that
+ * loaded the shim writes the number of calls counted to FILE when it
+ * exits, so a test knows how many there are to fail.
+ *
  * Only calls made through these symbols are seen: stdio's writes, mmap'd
  * reads and the dynamic loader's are not.
  *
@@ -78,11 +84,21 @@ __attribute__((constructor)) static void fault_init(void)
 
 static void write_report(const char *line);
 
+static void write_line(const char *file, const char *line);
+
 __attribute__((destructor)) static void fault_fini(void)
 {
-    if (shared && getpid() == owner && atomic_load(&shared->pending)) {
+    if (!shared || getpid() != owner)
+        return;
+    if (atomic_load(&shared->pending)) {
         atomic_store(&shared->pending, 0);
         write_report(shared->line);
+    }
+    const char *c = getenv("FAULT_COUNT");
+    if (c) {
+        char line[32];
+        snprintf(line, sizeof line, "%ld\n", atomic_load(&shared->counter));
+        write_line(c, line);
     }
 }
 
@@ -125,8 +141,12 @@ static int fd_matches(int fd)
 static void write_report(const char *line)
 {
     const char *r = getenv("FAULT_REPORT");
-    if (!r)
-        return;
+    if (r)
+        write_line(r, line);
+}
+
+static void write_line(const char *r, const char *line)
+{
     int (*ropen)(const char *, int, ...);
     ssize_t (*rwrite)(int, const void *, size_t);
     REAL(ropen, "open");
@@ -281,4 +301,58 @@ int openat(int dirfd, const char *path, int flags, ...)
                                path_matches(path)))
         return -1;
     return f(dirfd, path, flags, mode);
+}
+
+/* ---------------------------------------------------------- allocation */
+
+/* glibc's own entry points: no dlsym (which allocates) needed. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+void *memalign(size_t align, size_t n);
+
+static int alloc_fails(void)
+{
+    return call_name && call_name[0] == 'm' && !strcmp(call_name, "malloc") &&
+           fail_now("malloc", 1);
+}
+
+void *malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t k, size_t n)
+{
+    return alloc_fails() ? NULL : __libc_calloc(k, n);
+}
+
+void *realloc(void *p, size_t n)
+{
+    /* realloc(p, 0) frees: it cannot fail. */
+    if (p && n == 0)
+        return __libc_realloc(p, n);
+    return alloc_fails() ? NULL : __libc_realloc(p, n);
+}
+
+void *memalign(size_t align, size_t n)
+{
+    return alloc_fails() ? NULL : __libc_memalign(align, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    return memalign(align, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0)
+        return EINVAL;
+    void *p = memalign(align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
 }

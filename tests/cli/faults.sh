@@ -142,6 +142,84 @@ for j in 0 2; do
         out_gunzip d/z "$SLUICE" gunzip -j$j -f -k d/z.gz
 done
 
+# ------------------------------------------------- allocation failures
+
+# alloc_case NAME PREP CHECK CMD... -- fails the Nth allocation (malloc,
+# calloc, realloc, aligned) of the command and its workers, for N from 1
+# to one past the number a clean run makes.  A run that meets the
+# failure either gets over it (a worker that died is replaced) with the
+# right output, or ends with a message and a documented status (1, 2, 3
+# or 5): never a crash, a hang, a partial file under the final name or a
+# temporary file left.
+alloc_case() {
+    local name=$1 prep=$2 check=$3
+    shift 3
+    if [ $sanitized -eq 1 ]; then
+        skip "$name" "LD_PRELOAD shim under sanitizers"
+        return
+    fi
+    $prep
+    rm -f cnt
+    timeout 60 env LD_PRELOAD="$SHIM" FAULT_CALL=malloc FAULT_N=999999999 \
+        FAULT_COUNT="$W/cnt" "$@" >out 2>err
+    local total n rc r="" errs=0 overcome=0
+    total=$(cat cnt 2>/dev/null)
+    if [ -z "$total" ] || [ "$total" -lt 10 ]; then
+        fail "$name" "counting run: status $?, count '$total': $(cat err)"
+        return
+    fi
+    # Every N up to 400 calls; past that (grep's regexec allocates per
+    # candidate line) 400 evenly spread, the last one and one past it.
+    local step=$(((total + 399) / 400))
+    for n in $(seq 1 "$step" "$total") "$total" $((total + 1)); do
+        $prep
+        rm -f rep out err
+        timeout 60 env LD_PRELOAD="$SHIM" FAULT_CALL=malloc FAULT_N="$n" \
+            FAULT_REPORT="$W/rep" "$@" >out 2>err
+        rc=$?
+        if [ $rc -ge 124 ]; then
+            r+=" N=$n: status $rc (timeout or signal): $(head -c 300 err);"
+        elif [ $rc -eq 0 ]; then
+            $check 0 || r+=" N=$n: status 0, wrong output;"
+            [ -s rep ] && overcome=$((overcome + 1))
+        else
+            errs=$((errs + 1))
+            [ -s rep ] || r+=" N=$n: no fault, status $rc: $(cat err);"
+            case $rc in 1 | 2 | 3 | 5) ;; *) r+=" N=$n: status $rc;" ;; esac
+            grep -q '^sluice [a-z]*: ' err ||
+                r+=" N=$n: status $rc without a message: $(head -c 300 err);"
+            $check 1 || r+=" N=$n: output wrong;"
+        fi
+        no_temp || r+=" N=$n: temporary file left: $(ls -A d);"
+    done
+    [ -s rep ] && r+=" N=$((total + 1)) still met a failure;"
+    [ $errs -gt 0 ] || r+=" no run failed;"
+    if [ -z "$r" ]; then
+        ok "$name ($total allocations: $errs errors, $overcome overcome)"
+    else
+        fail "$name" "$r"
+    fi
+}
+
+prep_tree() {
+    prep_plain
+    for i in 1 2 3 4 5 6; do head -n $((i * 500)) orig >"d/t$i"; done
+}
+out_tree() {
+    [ "$1" -ne 0 ] || [ "$(tail -n 1 out | tr -s ' ')" = "$(cd d && wc t1 t2 t3 t4 t5 t6 in | tail -n 1 | tr -s ' ')" ]
+}
+alloc_case alloc.wc.j0 prep_plain out_wc "$SLUICE" wc -j0 d/in
+alloc_case alloc.wc.j2 prep_plain out_wc "$SLUICE" wc -j2 d/in
+alloc_case alloc.wc-tree.j2 prep_tree out_tree "$SLUICE" wc -j2 d
+alloc_case alloc.grep.j2 prep_plain out_grep "$SLUICE" grep -j2 some d/in
+alloc_case alloc.replace.j2 prep_plain out_replace \
+    "$SLUICE" replace -j2 --in-place some SOME d/in
+alloc_case alloc.gzip.j2 prep_gz out_gzip "$SLUICE" gzip -j2 -f -k d/in
+alloc_case alloc.gunzip.j2 prep_gunzip out_gunzip \
+    "$SLUICE" gunzip -j2 -f -k d/z.gz
+alloc_case alloc.run.j2 prep_plain out_any \
+    "$SLUICE" run "$SLUICE_BUILD_ROOT/tests/ordered.so" -j2 d/in
+
 # ------------------------------------------------------- a full device
 
 # full_case NAME STATUS MESSAGE CMD... -- CMD's stdout is /dev/full
