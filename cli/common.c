@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,23 +136,15 @@ int cli_supervise_option(const char *prog, int c, const char *arg,
 
 /* ------------------------------------------------------------- job log */
 
-FILE *cli_joblog_open(const char *prog, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_message(prog, errno, "%s", path);
-        return NULL;
-    }
-    fputs("seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult\n", f);
-    return f;
-}
+#define JOBLOG_MAGIC "# sluice job log 2"
+#define JOBLOG_COLUMNS                                                         \
+    "seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult\tfingerpr"     \
+    "int\tpartials"
 
-void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
+/* A path as one field: tab, newline and backslash escaped. */
+static void put_path(FILE *f, const char *p)
 {
-    const sluice_input *in = sluice_job_input(job, u->input);
-    fprintf(f, "%llu\t", (unsigned long long)u->seq);
-    /* A path is one field: tabs, newlines and backslashes escaped. */
-    for (const char *p = in ? in->path : "?"; *p; p++) {
+    for (; *p; p++) {
         if (*p == '\t')
             fputs("\\t", f);
         else if (*p == '\n')
@@ -161,9 +154,280 @@ void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
         else
             fputc(*p, f);
     }
-    fprintf(f, "\t%u\t%llu\t%llu\t%d\t%u\t%s\n", u->ninputs,
+}
+
+/* Undoes put_path in place. */
+static void unescape_path(char *p)
+{
+    char *o = p;
+    for (; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            *o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Splits line (no newline) at tabs into at most max fields. */
+static int split_tabs(char *line, char **field, int max)
+{
+    int n = 0;
+    field[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            field[n++] = p + 1;
+        }
+    return n;
+}
+
+/* One "# input" line: the file must be what it was. */
+static int check_input(const char *prog, const char *log, char *rest)
+{
+    char *f[5];
+    if (split_tabs(rest, f, 5) != 5)
+        return -1;
+    unescape_path(f[4]);
+    struct stat st;
+    if (stat(f[4], &st) != 0) {
+        cli_message(prog, errno, "%s: cannot resume (named by %s)", f[4], log);
+        return -2;
+    }
+    char now[160];
+    snprintf(now, sizeof now, "%llu\t%llu\t%llu\t%lld.%09ld",
+             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+             (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+             (long)st.st_mtim.tv_nsec);
+    char then[160];
+    snprintf(then, sizeof then, "%s\t%s\t%s\t%s", f[0], f[1], f[2], f[3]);
+    if (strcmp(now, then) != 0) {
+        cli_message(prog, 0,
+                    "%s: changed since %s was written (size, time or "
+                    "inode): cannot resume",
+                    f[4], log);
+        return -2;
+    }
+    return 0;
+}
+
+/* The check after a unit's partials: FNV-1a of the bytes, so that a log
+ * damaged on disk or by hand is refused, not counted. */
+static uint64_t partials_check(const unsigned char *d, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ d[i]) * 1099511628211ull;
+    return h;
+}
+
+/* One unit line: a unit done, handed to the job. */
+static int resume_unit(const char *prog, const char *log, unsigned long lineno,
+                       char *line, sluice_job *job)
+{
+    char *f[10];
+    if (split_tabs(line, f, 10) != 10)
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long seq = strtoull(f[0], &end, 10);
+    if (errno || end == f[0] || *end)
+        return -1;
+    if (strcmp(f[7], "ok") != 0 || !strcmp(f[8], "-") || !strcmp(f[9], "-"))
+        return 0; /* poison, or not resumable: it runs again */
+    unsigned long long fp = strtoull(f[8], &end, 16);
+    if (*end || fp == 0)
+        return -1;
+    char *dot = strchr(f[9], '.');
+    if (!dot)
+        return -1;
+    *dot = '\0';
+    unsigned long long check = strtoull(dot + 1, &end, 16);
+    size_t hex = strlen(f[9]);
+    if (*end || end == dot + 1 || hex % 2 != 0)
+        return -1;
+    unsigned char *data = malloc(hex / 2 + 1);
+    if (!data) {
+        cli_message(prog, ENOMEM, "%s", log);
+        return -2;
+    }
+    for (size_t i = 0; i < hex / 2; i++) {
+        int hi = hexval(f[9][2 * i]), lo = hexval(f[9][2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(data);
+            return -1;
+        }
+        data[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (partials_check(data, hex / 2) != check) {
+        free(data);
+        return -1;
+    }
+    int rc = sluice_job_resume_unit(job, seq, fp, data, hex / 2);
+    free(data);
+    if (rc == SLUICE_ENOMEM) {
+        cli_message(prog, ENOMEM, "%s", log);
+        return -2;
+    }
+    if (rc < 0) {
+        cli_message(prog, 0, "%s: line %lu: this plugin's jobs cannot resume",
+                    log, lineno);
+        return -2;
+    }
+    return 0;
+}
+
+/* Reads the log at `path` into the job.  0; 1 when there is none; -1
+ * after a message. */
+static int joblog_read(const char *prog, const char *path, sluice_job *job)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        if (errno == ENOENT)
+            return 1;
+        cli_message(prog, errno, "%s", path);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long lineno = 0;
+    int rc = 0, job_seen = 0;
+    char want[32];
+    snprintf(want, sizeof want, "%016llx",
+             (unsigned long long)sluice_job_fingerprint(job));
+    while (rc == 0 && (n = getline(&line, &cap, in)) > 0) {
+        lineno++;
+        if (line[n - 1] != '\n')
+            break; /* cut short when the run that wrote it died */
+        line[n - 1] = '\0';
+        if (lineno == 1) {
+            if (strcmp(line, JOBLOG_MAGIC) != 0) {
+                cli_message(prog, 0,
+                            "%s: not a job log this version of sluice "
+                            "can resume from",
+                            path);
+                rc = -1;
+            }
+            continue;
+        }
+        int r = 0;
+        if (!strncmp(line, "# job\t", 6)) {
+            job_seen = 1;
+            if (strcmp(line + 6, want) != 0) {
+                cli_message(prog, 0,
+                            "%s: written by another job (the plugin, its "
+                            "options or the unit size differ): cannot "
+                            "resume",
+                            path);
+                rc = -1;
+            }
+        } else if (!strncmp(line, "# input\t", 8)) {
+            r = check_input(prog, path, line + 8);
+        } else if (line[0] == '#' || !strcmp(line, JOBLOG_COLUMNS)) {
+            continue;
+        } else if (!job_seen) {
+            r = -1;
+        } else {
+            r = resume_unit(prog, path, lineno, line, job);
+        }
+        if (r == -1)
+            cli_message(prog, 0, "%s: line %lu: not a job log line", path,
+                        lineno);
+        if (r < 0)
+            rc = -1;
+    }
+    if (rc == 0 && ferror(in)) {
+        cli_message(prog, errno, "%s", path);
+        rc = -1;
+    }
+    if (rc == 0 && !job_seen && lineno > 0) {
+        cli_message(prog, 0, "%s: no job line: cannot resume", path);
+        rc = -1;
+    }
+    free(line);
+    fclose(in);
+    return rc;
+}
+
+FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
+                      int resume)
+{
+    int fresh = 1;
+    if (resume) {
+        int rc = joblog_read(prog, path, job);
+        if (rc < 0)
+            return NULL;
+        fresh = rc == 1;
+    }
+    FILE *f = fopen(path, fresh ? "w" : "a");
+    if (!f) {
+        cli_message(prog, errno, "%s", path);
+        return NULL;
+    }
+    /* A line per unit reaches the file at once: what a killed run did is
+     * there for --resume. */
+    setvbuf(f, NULL, _IOLBF, 0);
+    if (fresh)
+        fprintf(f, "%s\n# job\t%016llx\n%s\n", JOBLOG_MAGIC,
+                (unsigned long long)sluice_job_fingerprint(job),
+                JOBLOG_COLUMNS);
+    return f;
+}
+
+void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
+{
+    if (!f || u->resumed)
+        return; /* its line is in the log already */
+    /* The files the unit read, so that --resume can tell they did not
+     * change before it starts: regular files on disk (not archive members,
+     * which the engine checks as it plans). */
+    static uint32_t listed; /* inputs before this one are listed */
+    if (u->fingerprint)
+        for (uint32_t i = u->input; i < u->input + u->ninputs; i++) {
+            if (i < listed)
+                continue;
+            listed = i + 1;
+            const sluice_input *in = sluice_job_input(job, i);
+            if (!in || !in->stat_ok || !S_ISREG(in->st.st_mode) ||
+                in->st.st_ino == 0)
+                continue;
+            fprintf(f, "# input\t%llu\t%llu\t%llu\t%lld.%09ld\t",
+                    (unsigned long long)in->st.st_dev,
+                    (unsigned long long)in->st.st_ino,
+                    (unsigned long long)in->st.st_size,
+                    (long long)in->st.st_mtim.tv_sec,
+                    (long)in->st.st_mtim.tv_nsec);
+            put_path(f, in->path);
+            fputc('\n', f);
+        }
+    const sluice_input *in = sluice_job_input(job, u->input);
+    fprintf(f, "%llu\t", (unsigned long long)u->seq);
+    put_path(f, in ? in->path : "?");
+    fprintf(f, "\t%u\t%llu\t%llu\t%d\t%u\t%s\t", u->ninputs,
             (unsigned long long)u->offset, (unsigned long long)u->bytes,
             (int)u->pid, u->attempts, u->poisoned ? "poison" : "ok");
+    if (u->fingerprint && u->result) {
+        fprintf(f, "%016llx\t", (unsigned long long)u->fingerprint);
+        const unsigned char *d = u->result;
+        for (size_t i = 0; i < u->result_len; i++)
+            fprintf(f, "%02x", d[i]);
+        fprintf(f, ".%016llx\n",
+                (unsigned long long)partials_check(d, u->result_len));
+    } else {
+        fputs("-\t-\n", f);
+    }
 }
 
 int cli_joblog_close(const char *prog, const char *path, FILE *f)

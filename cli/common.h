@@ -85,6 +85,7 @@ enum {
     CLI_OPT_WORKER_MEMORY,
     CLI_OPT_KEEP_GOING,
     CLI_OPT_JOBLOG,
+    CLI_OPT_RESUME,
 };
 #define CLI_SUPERVISE_OPTIONS                                                  \
     {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                     \
@@ -96,8 +97,9 @@ enum {
         "keep-going", no_argument, NULL, CLI_OPT_KEEP_GOING                    \
     }
 #define CLI_JOBLOG_OPTION                                                      \
+    {"joblog", required_argument, NULL, CLI_OPT_JOBLOG},                       \
     {                                                                          \
-        "joblog", required_argument, NULL, CLI_OPT_JOBLOG                      \
+        "resume", no_argument, NULL, CLI_OPT_RESUME                            \
     }
 /* Returns 1 when getopt result c was one of them (opts updated), 0 when
  * not, -1 after printing why its argument is invalid. */
@@ -105,8 +107,14 @@ int cli_supervise_option(const char *prog, int c, const char *arg,
                          sluice_job_opts *opts);
 
 /* --joblog FILE: one tab-separated line per finished unit (docs/engine.md,
- * "Job log").  Opens FILE and writes the header; NULL after printing why. */
-FILE *cli_joblog_open(const char *prog, const char *path);
+ * "Job log"), and --resume.  Call once the job is set up (its plugin
+ * options set), before adding inputs.  Without `resume`: creates FILE and
+ * writes the header.  With it: reads FILE, refuses (a message, NULL) when
+ * it was written by another job or an input it names changed, hands the
+ * units it holds as done to the job, and opens FILE to append to it; a
+ * missing FILE starts afresh.  NULL after printing why (exit status 2). */
+FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
+                      int resume);
 /* The line of one unit (an on_unit callback's body). */
 void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u);
 /* Closes the log; 0, or -1 after printing why (a write error). */

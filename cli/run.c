@@ -295,6 +295,7 @@ typedef struct run_state {
     bool poisoned;   /* --keep-going skipped a poisoned unit */
     FILE *joblog;    /* --joblog, or NULL */
     const char *joblog_path;
+    int resume;    /* --resume */
     int out_errno; /* stdout failed */
     char *out;     /* pending stdout bytes */
     size_t out_len;
@@ -460,6 +461,9 @@ static void run_usage(const char *prog)
            "      --joblog=FILE      a line per finished unit: input, "
            "offset, bytes,\n"
            "                           worker, attempts, result\n"
+           "      --resume           skip the units the --joblog FILE holds as "
+           "done\n"
+           "                           (a job stopped, killed or failed)\n"
            "      --keep-going       report a unit that kills its worker "
            "twice and\n"
            "                           count the rest (exit status 5)\n"
@@ -602,6 +606,9 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         case CLI_OPT_JOBLOG:
             s.joblog_path = optarg;
             break;
+        case CLI_OPT_RESUME:
+            s.resume = 1;
+            break;
         case 'P': {
             char **p = realloc(pk, (npk + 1) * sizeof *p);
             if (!p)
@@ -743,13 +750,15 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     s.rep.text = rep_text;
     s.rep.arg = &s;
 
-    if (s.joblog_path && !(s.joblog = cli_joblog_open(prog, s.joblog_path)))
+    if (s.resume && !s.joblog_path) {
+        cli_message(prog, 0, "--resume needs --joblog=FILE");
         goto done;
+    }
     sluice_callbacks cb = {.user = &s,
                            .on_input = on_input,
                            .on_output = on_output,
                            .on_progress = on_progress,
-                           .on_unit = s.joblog ? on_unit : NULL};
+                           .on_unit = s.joblog_path ? on_unit : NULL};
     cli_progress_init(&s.progress, prog, progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
@@ -757,6 +766,9 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
     s.job = job;
+    if (s.joblog_path &&
+        !(s.joblog = cli_joblog_open(prog, s.joblog_path, job, s.resume)))
+        goto done;
     walk.include = globs[0];
     walk.exclude = globs[1];
     sluice_job_walk_opts(job, &walk);
@@ -778,7 +790,9 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     cli_progress_done(&s.progress);
     if (rc < 0 && rc != SLUICE_EINPUT) {
         run_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
-        status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
+        status = rc == SLUICE_EOUTPUT   ? EXIT_OUTPUT
+                 : rc == SLUICE_ERESUME ? EXIT_CONFIG
+                                        : EXIT_JOB;
         goto done;
     }
     if (s.counting) {

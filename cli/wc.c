@@ -105,6 +105,7 @@ typedef struct wc_state {
     bool poisoned;        /* --keep-going skipped a poisoned unit */
     FILE *joblog;         /* --joblog, or NULL */
     const char *joblog_path;
+    int resume; /* --resume */
 
     const sluice_plugin *plugin;
     int counter_index[N_COUNTS]; /* in the plugin's counters, or -1 */
@@ -644,6 +645,9 @@ static void usage(const char *prog)
           "      --joblog=FILE      a line per finished unit: input, "
           "offset, bytes,\n"
           "                           worker, attempts, result\n"
+          "      --resume           skip the units the --joblog FILE holds as "
+          "done\n"
+          "                           (a job stopped, killed or failed)\n"
           "      --keep-going       report a unit that kills its worker "
           "twice and\n"
           "                           count the rest (exit status 5)\n"
@@ -898,6 +902,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         switch (c) {
         case CLI_OPT_JOBLOG:
             s.joblog_path = optarg;
+            break;
+        case CLI_OPT_RESUME:
+            s.resume = 1;
             break;
         case 'c':
             s.print[C_BYTES] = true;
@@ -1174,7 +1181,8 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     s.out_tty = isatty(STDOUT_FILENO);
     report_begin(&s.rep);
 
-    if (s.joblog_path && !(s.joblog = cli_joblog_open(s.prog, s.joblog_path))) {
+    if (s.resume && !s.joblog_path) {
+        wc_error(&s, 0, "--resume needs --joblog=FILE");
         status = EXIT_CONFIG;
         goto done;
     }
@@ -1182,7 +1190,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                            .on_input = on_input,
                            .on_output = on_output,
                            .on_progress = on_progress,
-                           .on_unit = s.joblog ? on_unit : NULL};
+                           .on_unit = s.joblog_path ? on_unit : NULL};
     cli_progress_init(&s.progress, s.prog, s.progress_force);
     int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
     if (rc < 0) {
@@ -1195,6 +1203,11 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     sluice_job_walk_opts(job, &walk);
     sluice_job_archive_limits(job, &arc_lim);
     s.job = job;
+    if (s.joblog_path &&
+        !(s.joblog = cli_joblog_open(s.prog, s.joblog_path, job, s.resume))) {
+        status = EXIT_CONFIG;
+        goto done;
+    }
 
     /* Every name, in order; names GNU refuses never reach the engine but
      * keep their place among the inputs. */
@@ -1245,7 +1258,9 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     size_t n_rows = sluice_job_inputs(job) + s.skips.n;
     if (rc < 0 && rc != SLUICE_EINPUT) {
         wc_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
-        status = rc == SLUICE_EOUTPUT ? EXIT_OUTPUT : EXIT_JOB;
+        status = rc == SLUICE_EOUTPUT   ? EXIT_OUTPUT
+                 : rc == SLUICE_ERESUME ? EXIT_CONFIG
+                                        : EXIT_JOB;
         goto done;
     }
     flush_skips(&s, UINT32_MAX);

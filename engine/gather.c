@@ -45,6 +45,8 @@ void sluice__gather_free(sluice__gather *g)
 {
     free(g->acc);
     g->acc = NULL;
+    free(g->cap);
+    g->cap = NULL;
 }
 
 void sluice__gather_begin_unit(sluice__gather *g, uint64_t seq)
@@ -53,6 +55,8 @@ void sluice__gather_begin_unit(sluice__gather *g, uint64_t seq)
         g->unit_seq = seq;
         g->skip_records = 0;
         g->skip_bytes = 0;
+        g->cap_len = 0;
+        g->cap_bad = 0;
     }
     g->unit_records = 0;
     g->unit_bytes = 0;
@@ -106,6 +110,38 @@ void sluice__gather_poison(sluice__gather *g, uint32_t lo, uint32_t hi,
     }
 }
 
+/* Keeps an applied record of the current unit for the job log, its input
+ * counted from the unit's first (`lo`), so the log does not depend on how
+ * many inputs came before the unit. */
+static void capture(sluice__gather *g, const sluice__rec *rec,
+                    const unsigned char *payload, uint32_t lo)
+{
+    if (rec->type == SLUICE__REC_ERROR)
+        g->cap_bad = 1;
+    if (g->cap_bad)
+        return;
+    size_t pad = sluice__pad8(rec->len);
+    size_t need = g->cap_len + sizeof *rec + pad;
+    if (need > g->cap_size) {
+        size_t ncap = g->cap_size ? g->cap_size * 2 : 256;
+        while (ncap < need)
+            ncap *= 2;
+        unsigned char *n = realloc(g->cap, ncap);
+        if (!n) {
+            g->cap_bad = 1;
+            return;
+        }
+        g->cap = n;
+        g->cap_size = ncap;
+    }
+    sluice__rec r = *rec;
+    r.input -= lo;
+    memcpy(g->cap + g->cap_len, &r, sizeof r);
+    memcpy(g->cap + g->cap_len + sizeof r, payload, rec->len);
+    memset(g->cap + g->cap_len + sizeof *rec + rec->len, 0, pad - rec->len);
+    g->cap_len = need;
+}
+
 static int apply_one(sluice__gather *g, const sluice__rec *rec,
                      const unsigned char *payload, uint32_t lo, uint32_t hi)
 {
@@ -140,6 +176,8 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         return 0; /* applied before this unit's worker died */
     if (rec->input != g->cur_input)
         return SLUICE_ECORRUPT;
+    if (g->capture)
+        capture(g, rec, payload, lo);
     switch (rec->type) {
     case SLUICE__REC_PARTIAL:
         if (rec->len != g->plugin->partial_size ||

@@ -323,6 +323,12 @@ typedef struct sluice__gather {
     uint64_t unit_bytes;
     uint64_t skip_records;
     uint64_t skip_bytes;
+    /* The current unit's records as applied (not DATA), for the job log
+     * (--resume), while `capture` is set. */
+    int capture;
+    unsigned char *cap;
+    size_t cap_len, cap_size;
+    int cap_bad; /* an ERROR record, or out of memory: not resumable */
 } sluice__gather;
 
 int sluice__gather_init(sluice__gather *g, const sluice_plugin *plugin,

@@ -57,11 +57,21 @@ int sluice__coord_eventfd = -1;
 
 /* A fragment of records waiting in the reorder window. */
 typedef struct frag {
-    sluice__region *region;
+    sluice__region *region; /* NULL: a result from the job log, in `buf` */
+    const unsigned char *buf;
     uint64_t pos;
     uint32_t len;
     uint32_t last;
 } frag;
+
+/* A unit done in an earlier run, from the job log (--resume). */
+typedef struct resumed {
+    uint64_t seq;
+    uint64_t fp;         /* the unit's fingerprint then */
+    unsigned char *data; /* its records, inputs counted from the unit's
+                            first */
+    size_t len;
+} resumed;
 
 /* One slot of the reorder window: a unit between dispatch and gather. */
 typedef struct wentry {
@@ -78,6 +88,8 @@ typedef struct wentry {
     uint64_t offset;  /* planned offset of a range (on_unit) */
     pid_t pid;        /* worker of its last run */
     uint32_t runs;    /* times it was dispatched */
+    uint64_t fp;      /* its fingerprint (0: cannot be resumed) */
+    int resumed;      /* its result came from the job log */
 } wentry;
 
 /* A unit in flight on a worker, or waiting to be retried. */
@@ -174,6 +186,13 @@ struct sluice_job {
     size_t errlen;
     size_t chunk, batch;
     uint32_t block;
+
+    /* --resume: units done in an earlier run, sorted by seq. */
+    resumed *res;
+    uint32_t nres, res_cap, res_next;
+    int res_sorted;
+    /* Inline mode: the inputs of the unit being run. */
+    uint32_t unit_lo, unit_hi;
 };
 
 static void job_err(sluice_job *job, int code, const char *fmt, ...)
@@ -396,10 +415,185 @@ const sluice_input *sluice_job_input(const sluice_job *job, uint32_t i)
     return i < job->ninputs ? &job->inputs[i].pub : NULL;
 }
 
+/* --------------------------------------------------------------- resume */
+
+#define FNV_OFFSET 14695981039346656037ull
+#define FNV_PRIME 1099511628211ull
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    return h;
+}
+
+static uint64_t fnv_u64(uint64_t h, uint64_t v)
+{
+    return fnv(h, &v, sizeof v);
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+uint64_t sluice_job_fingerprint(const sluice_job *job)
+{
+    const sluice_plugin *d = job->desc;
+    uint64_t h = fnv_str(FNV_OFFSET, "sluice job 1");
+    h = fnv_str(h, d->name);
+    h = fnv_str(h, d->version);
+    h = fnv_u64(h, d->abi_major);
+    for (uint32_t i = 0; i < d->n_options; i++) {
+        h = fnv_str(h, d->options[i].key);
+        h = fnv_str(h, job->plugin->values[i] ? job->plugin->values[i]
+                                              : d->options[i].default_value);
+    }
+    h = fnv_u64(h, job->chunk);
+    h = fnv_u64(h, job->batch);
+    h = fnv_u64(h, job->block);
+    h = fnv_u64(h, (uint64_t)job->opts.skip_binary);
+    return h ? h : 1;
+}
+
+/* What identifies a planned unit: its kind and range, and each of its
+ * inputs' path, device, inode, size and mtime.  0 for what cannot be
+ * resumed (a stream: its bytes are gone). */
+static uint64_t unit_fp(const sluice_job *job, const sluice__unit *u,
+                        uint32_t lo, uint32_t hi)
+{
+    if (u->kind == SLUICE__UNIT_STREAM)
+        return 0;
+    uint64_t h = fnv_u64(FNV_OFFSET, u->kind);
+    h = fnv_u64(h, u->flags &
+                       (SLUICE__UF_RANGE | SLUICE__UF_BEGIN | SLUICE__UF_END));
+    h = fnv_u64(h, u->flags & SLUICE__UF_RANGE ? u->offset : 0);
+    h = fnv_u64(h, u->flags & SLUICE__UF_RANGE ? u->length : 0);
+    h = fnv_u64(h, hi - lo);
+    for (uint32_t i = lo; i < hi && i < job->ninputs; i++) {
+        const sluice__input *in = &job->inputs[i];
+        if (in->kind == SLUICE__IN_STREAM)
+            return 0;
+        const struct stat *st = &in->pub.st;
+        h = fnv_str(h, in->pub.path);
+        h = fnv_u64(h, (uint64_t)in->kind);
+        h = fnv_u64(h, in->size);
+        if (in->pub.stat_ok) {
+            h = fnv_u64(h, (uint64_t)st->st_dev);
+            h = fnv_u64(h, (uint64_t)st->st_ino);
+            h = fnv_u64(h, (uint64_t)st->st_size);
+            h = fnv_u64(h, (uint64_t)st->st_mtim.tv_sec);
+            h = fnv_u64(h, (uint64_t)st->st_mtim.tv_nsec);
+        }
+    }
+    return h ? h : 1;
+}
+
+int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
+                           const void *result, size_t len)
+{
+    if ((job->desc->caps & SLUICE_CAP_ORDERED) || fingerprint == 0 ||
+        !(job->desc->caps & SLUICE_CAP_MERGE) || len % 8 != 0 ||
+        len > UINT32_MAX)
+        return SLUICE_EINVAL;
+    if (job->nres == job->res_cap) {
+        uint32_t ncap = job->res_cap ? job->res_cap * 2 : 64;
+        resumed *n = realloc(job->res, ncap * sizeof *n);
+        if (!n)
+            return SLUICE_ENOMEM;
+        job->res = n;
+        job->res_cap = ncap;
+    }
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return SLUICE_ENOMEM;
+    memcpy(copy, result, len);
+    job->res[job->nres++] =
+        (resumed){.seq = seq, .fp = fingerprint, .data = copy, .len = len};
+    job->res_sorted = 0;
+    return 0;
+}
+
+static int cmp_resumed(const void *a, const void *b)
+{
+    const resumed *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorts the logged units by seq; of two for one seq the first is kept. */
+static void resume_sort(sluice_job *job)
+{
+    if (job->res_sorted)
+        return;
+    qsort(job->res, job->nres, sizeof *job->res, cmp_resumed);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < job->nres; i++) {
+        if (k > 0 && job->res[k - 1].seq == job->res[i].seq) {
+            free(job->res[i].data);
+            continue;
+        }
+        job->res[k++] = job->res[i];
+    }
+    job->nres = k;
+    job->res_next = 0;
+    job->res_sorted = 1;
+}
+
+/* The logged result of unit u (just planned, inputs [lo, hi)), or NULL
+ * when it must run.  A logged unit that is no longer the same fails the
+ * job (SLUICE_ERESUME). */
+static const resumed *resume_find(sluice_job *job, const sluice__unit *u,
+                                  uint32_t lo, uint32_t hi, uint64_t fp)
+{
+    while (job->res_next < job->nres && job->res[job->res_next].seq < u->seq)
+        job->res_next++;
+    if (job->res_next >= job->nres || job->res[job->res_next].seq != u->seq)
+        return NULL;
+    const resumed *r = &job->res[job->res_next];
+    if (r->fp != fp) {
+        const char *path = lo < job->ninputs ? job->inputs[lo].pub.path : "?";
+        job_err(job, SLUICE_ERESUME,
+                "%s: not what the job log recorded for unit %llu (%s): "
+                "cannot resume",
+                path, (unsigned long long)u->seq,
+                fp == 0 ? "it is a stream now"
+                        : "the input changed, or the inputs before it did");
+        return NULL;
+    }
+    return r;
+}
+
+/* Applies a logged result: its inputs are rebased on the unit's first. */
+static int resume_apply(sluice_job *job, const unsigned char *data, size_t len,
+                        uint32_t lo, uint32_t hi)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return SLUICE_ENOMEM;
+    memcpy(copy, data, len);
+    for (size_t at = 0; at + sizeof(sluice__rec) <= len;) {
+        sluice__rec rec;
+        memcpy(&rec, copy + at, sizeof rec);
+        if (rec.input >= hi - lo || rec.type == SLUICE__REC_PAD ||
+            rec.type == SLUICE__REC_DATA) {
+            free(copy);
+            return SLUICE_ECORRUPT;
+        }
+        rec.input += lo;
+        memcpy(copy + at, &rec, sizeof rec);
+        at += sizeof rec + sluice__pad8(rec.len);
+    }
+    int rc = sluice__gather_apply(&job->g, copy, len, 0, len, lo, hi);
+    free(copy);
+    return rc;
+}
+
 /* ------------------------------------------------------------- job life */
 
 static int coord_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
                        uint32_t len, int last, size_t need);
+static void unit_done(sluice_job *job, const wentry *e, int poisoned);
 
 int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
                    const sluice_callbacks *cb, sluice_job **out, char *err,
@@ -483,6 +677,9 @@ void sluice_job_free(sluice_job *job)
         free((char *)in->pub.path);
     }
     free(job->inputs);
+    for (uint32_t i = 0; i < job->nres; i++)
+        free(job->res[i].data);
+    free(job->res);
     free(job->carry);
     free(job->lb);
     if (job->hook_fd >= 0 && job->hook_fd != STDIN_FILENO)
@@ -1068,7 +1265,7 @@ static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
 static int inline_apply(sluice_job *job, uint64_t pos, uint32_t len)
 {
     int rc = sluice__gather_apply(&job->g, job->coord_out, SLUICE_OUT_SIZE, pos,
-                                  len, job->g.cur_input, job->ninputs + 1);
+                                  len, job->unit_lo, job->unit_hi);
     atomic_store(&job->coord_tail, pos + len);
     return rc;
 }
@@ -1123,6 +1320,8 @@ static int run_finish(sluice_job *job)
     w->cur_path = "";
     sluice__gather_begin_unit(&job->g, job->next_seq);
     job->g.cur_input = job->ninputs; /* DATA only */
+    job->unit_lo = job->ninputs;
+    job->unit_hi = job->ninputs + 1;
     int rc = job->desc->finish(&w->ctx);
     if (rc != 0 && !job->fatal)
         job_err(job, SLUICE_EPLUGIN, "plugin %s: finish failed",
@@ -1156,8 +1355,38 @@ static int run_inline(sluice_job *job)
         if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
             break;
         sluice__gather_begin_unit(&job->g, u.seq);
-        rc = sluice__worker_unit(w, &u, slot, SLUICE_SLOT_SIZE);
+        job->unit_lo = lo;
+        job->unit_hi = hi;
+        wentry e = {.seq = u.seq,
+                    .lo = lo,
+                    .hi = hi,
+                    .bytes = job->plan_bytes,
+                    .offset = u.flags & SLUICE__UF_RANGE ? u.offset : 0,
+                    .pid = getpid(),
+                    .runs = 1,
+                    .fp = unit_fp(job, &u, lo, hi)};
+        const resumed *r =
+            job->nres ? resume_find(job, &u, lo, hi, e.fp) : NULL;
+        if (job->fatal)
+            break;
+        if (r) {
+            rc = resume_apply(job, r->data, r->len, lo, hi);
+            if (rc < 0 && rc != SLUICE_ENOMEM) {
+                job_err(job, SLUICE_ERESUME,
+                        "%s: the job log's result for unit %llu is invalid",
+                        job->inputs[lo].pub.path, (unsigned long long)u.seq);
+                break;
+            }
+            job->cur_seq++;
+            e.resumed = 1;
+            e.runs = 0;
+            e.pid = 0;
+        } else {
+            rc = sluice__worker_unit(w, &u, slot, SLUICE_SLOT_SIZE);
+        }
         job->done_bytes += job->plan_bytes;
+        if (rc == 0 && !job->fatal)
+            unit_done(job, &e, 0);
         report_progress(job, 0);
     }
     if (job->desc->worker_fini)
@@ -1369,6 +1598,8 @@ static int push_unit(sluice_job *job, wproc *p, flight *f)
         e->nfrags = 0;
         e->applied = 0;
         e->runs = 0;
+        e->resumed = 0;
+        e->fp = unit_fp(job, &f->u, f->lo, f->hi);
     }
     e->runs++;
     e->pid = p->pid;
@@ -1395,6 +1626,35 @@ static int stream_continues(const sluice_job *job)
     return job->p_input < job->ninputs &&
            job->inputs[job->p_input].kind == SLUICE__IN_STREAM &&
            (job->p_off > 0 || job->p_fd >= 0);
+}
+
+/* Unit f's result comes from the job log: it is done as it is planned. */
+static int log_result(sluice_job *job, const flight *f, const resumed *r,
+                      uint64_t fp)
+{
+    wentry *e = win_at(job, f->u.seq);
+    if (e->cap == 0) {
+        e->frags = malloc(4 * sizeof *e->frags);
+        if (!e->frags) {
+            job_err(job, SLUICE_ENOMEM, "out of memory");
+            return SLUICE_ENOMEM;
+        }
+        e->cap = 4;
+    }
+    e->used = 1;
+    e->seq = f->u.seq;
+    e->applied = 0;
+    e->runs = 0;
+    e->pid = 0;
+    e->resumed = 1;
+    e->fp = fp;
+    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
+    e->lo = f->lo;
+    e->hi = f->hi;
+    e->bytes = f->bytes;
+    e->frags[0] = (frag){.buf = r->data, .len = (uint32_t)r->len, .last = 1};
+    e->nfrags = 1;
+    return 0;
 }
 
 /* Sends work to workers with free credits.  Returns units dispatched. */
@@ -1446,6 +1706,18 @@ static int dispatch(sluice_job *job)
             if (!plan_next(job, &f.u, slot, SLUICE_SLOT_SIZE, &f.lo, &f.hi))
                 return sent;
             f.bytes = job->plan_bytes;
+            if (job->nres) {
+                uint64_t fp = unit_fp(job, &f.u, f.lo, f.hi);
+                const resumed *r = resume_find(job, &f.u, f.lo, f.hi, fp);
+                if (job->fatal)
+                    return sent;
+                if (r) {
+                    if (log_result(job, &f, r, fp) < 0)
+                        return sent;
+                    sent++;
+                    continue;
+                }
+            }
             if (starts && f.u.kind == SLUICE__UNIT_STREAM &&
                 sluice__boundary(job->desc))
                 job->pin = best;
@@ -1534,7 +1806,8 @@ static wproc *owner_of(sluice_job *job, const sluice__region *r)
     return NULL;
 }
 
-/* Tells on_unit that unit cur_seq (entry e) is done. */
+/* Tells on_unit that unit cur_seq (entry e) is done, with what gather
+ * kept of its records when it can be resumed. */
 static void unit_done(sluice_job *job, const wentry *e, int poisoned)
 {
     if (!job->cb.on_unit)
@@ -1546,7 +1819,13 @@ static void unit_done(sluice_job *job, const wentry *e, int poisoned)
                           .bytes = e->bytes,
                           .pid = (int32_t)e->pid,
                           .attempts = e->runs,
-                          .poisoned = poisoned};
+                          .poisoned = poisoned,
+                          .resumed = e->resumed};
+    if (!poisoned && e->fp && job->g.capture && !job->g.cap_bad) {
+        u.fingerprint = e->fp;
+        u.result = job->g.cap ? job->g.cap : (const void *)"";
+        u.result_len = job->g.cap_len;
+    }
     job->cb.on_unit(job->cb.user, &u);
 }
 
@@ -1577,12 +1856,18 @@ static int gather(sluice_job *job)
         frag *f = &e->frags[e->applied];
         if (e->applied == 0 && !(job->g.unit_seq == job->cur_seq))
             sluice__gather_begin_unit(&job->g, job->cur_seq);
-        int rc =
-            sluice__gather_apply(&job->g, f->region->out, f->region->out_size,
-                                 f->pos, f->len, e->lo, e->hi);
+        int rc = f->region ? sluice__gather_apply(&job->g, f->region->out,
+                                                  f->region->out_size, f->pos,
+                                                  f->len, e->lo, e->hi)
+                           : resume_apply(job, f->buf, f->len, e->lo, e->hi);
         if (rc < 0) {
             if (rc == SLUICE_EOUTPUT)
                 job_err(job, rc, "write error");
+            else if (!f->region)
+                job_err(job, rc == SLUICE_ENOMEM ? rc : SLUICE_ERESUME,
+                        "%s: the job log's result for unit %llu is invalid",
+                        job->inputs[e->lo].pub.path,
+                        (unsigned long long)job->cur_seq);
             else
                 job_err(job, rc, "worker sent invalid records for unit %llu",
                         (unsigned long long)job->cur_seq);
@@ -1590,7 +1875,7 @@ static int gather(sluice_job *job)
         }
         e->applied++;
         done++;
-        wproc *p = owner_of(job, f->region);
+        wproc *p = f->region ? owner_of(job, f->region) : NULL;
         if (p) {
             p->consumed = f->pos + f->len;
             atomic_store_explicit(&p->region->hdr->out_tail, p->consumed,
@@ -2100,6 +2385,11 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
             snprintf(err, errlen, "%s", sluice_strerror(rc));
         return rc;
     }
+    /* The job log keeps the results of aggregations only: ordered output
+     * is not logged. */
+    job->g.capture = job->cb.on_unit && (job->desc->caps & SLUICE_CAP_MERGE) &&
+                     !(job->desc->caps & SLUICE_CAP_ORDERED);
+    resume_sort(job);
     for (uint32_t i = 0; i < job->ninputs; i++)
         count_input(job, &job->inputs[i]);
     int nw = job->opts.jobs < 0 ? sluice_cpu_count() : job->opts.jobs;

@@ -920,6 +920,154 @@ static void a_stream_with_a_boundary_hook_stays_on_one_worker(void **st)
     free(d);
 }
 
+/* ------------------------------------------------------------- resume */
+
+#define MAXUNITS 256
+
+/* What on_unit reported: each unit's fingerprint and result. */
+typedef struct unitlog {
+    result r;
+    uint32_t n;
+    uint64_t seq[MAXUNITS], fp[MAXUNITS];
+    unsigned char *res[MAXUNITS];
+    size_t len[MAXUNITS];
+    int resumed[MAXUNITS];
+} unitlog;
+
+static void log_unit(void *user, const sluice_unit_done *u)
+{
+    unitlog *l = user;
+    assert_true(l->n < MAXUNITS);
+    l->seq[l->n] = u->seq;
+    l->fp[l->n] = u->fingerprint;
+    l->len[l->n] = u->result_len;
+    l->resumed[l->n] = u->resumed;
+    l->res[l->n] = malloc(u->result_len + 1);
+    assert_non_null(l->res[l->n]);
+    if (u->result_len)
+        memcpy(l->res[l->n], u->result, u->result_len);
+    l->n++;
+}
+
+static void log_input(void *user, uint32_t i, const sluice_input *in,
+                      const void *partial, int errnum, uint64_t off,
+                      const char *msg)
+{
+    on_input(&((unitlog *)user)->r, i, in, partial, errnum, off, msg);
+}
+
+static void free_log(unitlog *l)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        free(l->res[i]);
+}
+
+/* Runs summer over dir with `jobs` workers, 64 KiB units; `from`: units to
+ * resume (every `every`-th of it, with `fp_delta` added to fingerprints
+ * and `flip` xor-ed into the first byte of each result). */
+static int run_logged(const char *dir, int jobs, const unitlog *from, int every,
+                      uint64_t fp_delta, unsigned char flip, unitlog *l,
+                      char *err, size_t errlen)
+{
+    sluice_plugin_handle *h;
+    char e[512];
+    assert_int_equal(
+        sluice_plugin_open(tu_plugin("summer"), NULL, &h, e, sizeof e), 0);
+    memset(l, 0, sizeof *l);
+    l->r.desc = sluice_plugin_get(h);
+    sluice_job_opts o = {.jobs = jobs, .chunk_size = 64 << 10};
+    sluice_callbacks cb = {
+        .user = l, .on_input = log_input, .on_unit = log_unit};
+    sluice_job *job;
+    assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
+    for (uint32_t i = 0; from && i < from->n; i += (uint32_t)every) {
+        unsigned char *d = malloc(from->len[i] + 1);
+        assert_non_null(d);
+        memcpy(d, from->res[i], from->len[i]);
+        if (from->len[i])
+            d[0] ^= flip;
+        assert_int_equal(sluice_job_resume_unit(job, from->seq[i],
+                                                from->fp[i] + fp_delta, d,
+                                                from->len[i]),
+                         0);
+        free(d);
+    }
+    assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
+    int rc = sluice_job_run(job, err, errlen);
+    sluice_job_free(job);
+    sluice_plugin_close(h);
+    return rc;
+}
+
+static void a_job_resumes_from_the_units_its_log_holds(void **st)
+{
+    (void)st;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/resume", tu_tmpdir());
+    mkdir(dir, 0755);
+    size_t sizes[12];
+    char *paths[12];
+    unsigned char *data[12];
+    make_files(dir, 12, sizes, paths, data, 99);
+    char err[512];
+    for (int jobs = 0; jobs <= 2; jobs += 2) {
+        static unitlog first, again;
+        assert_int_equal(
+            run_logged(dir, jobs, NULL, 1, 0, 0, &first, err, sizeof err), 0);
+        assert_true(first.n > 8);
+        for (uint32_t i = 0; i < first.n; i++) {
+            assert_int_equal(first.seq[i], i);
+            assert_true(first.fp[i] != 0);
+            assert_false(first.resumed[i]);
+        }
+        /* Every other unit from the log: the same results, and those
+         * units are reported as resumed, with the same fingerprints. */
+        assert_int_equal(
+            run_logged(dir, jobs, &first, 2, 0, 0, &again, err, sizeof err), 0);
+        assert_int_equal(again.n, first.n);
+        assert_int_equal(again.r.n, first.r.n);
+        for (uint32_t i = 0; i < first.r.n; i++) {
+            assert_int_equal(again.r.bytes[i], first.r.bytes[i]);
+            assert_int_equal(again.r.hash[i], first.r.hash[i]);
+            assert_int_equal(again.r.err[i], 0);
+        }
+        for (uint32_t i = 0; i < again.n; i++) {
+            assert_int_equal(again.resumed[i], i % 2 == 0);
+            assert_int_equal(again.fp[i], first.fp[i]);
+        }
+        free_log(&again);
+        /* A fingerprint that does not match: SLUICE_ERESUME, naming the
+         * input. */
+        assert_int_equal(
+            run_logged(dir, jobs, &first, 3, 1, 0, &again, err, sizeof err),
+            SLUICE_ERESUME);
+        assert_non_null(strstr(err, "not what the job log recorded"));
+        assert_non_null(strstr(err, dir));
+        free_log(&again);
+        /* A result whose records are damaged: refused, not applied. */
+        assert_int_equal(
+            run_logged(dir, jobs, &first, 1, 0, 0x40, &again, err, sizeof err),
+            SLUICE_ERESUME);
+        assert_non_null(strstr(err, "is invalid"));
+        free_log(&again);
+        free_log(&first);
+    }
+    /* Ordered plugins log no results: they cannot resume. */
+    sluice_plugin_handle *h;
+    char e[512];
+    assert_int_equal(
+        sluice_plugin_open(tu_plugin("ordered"), NULL, &h, e, sizeof e), 0);
+    sluice_job *job;
+    assert_int_equal(sluice_job_new(h, NULL, NULL, &job, e, sizeof e), 0);
+    assert_int_equal(sluice_job_resume_unit(job, 0, 1, "", 0), SLUICE_EINVAL);
+    sluice_job_free(job);
+    sluice_plugin_close(h);
+    for (int i = 0; i < 12; i++) {
+        free(paths[i]);
+        free(data[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1093,7 @@ int main(void)
         cmocka_unit_test(memory_does_not_grow_with_input_size),
         cmocka_unit_test(a_boundary_hook_keeps_units_on_frames_with_lookbehind),
         cmocka_unit_test(a_stream_with_a_boundary_hook_stays_on_one_worker),
+        cmocka_unit_test(a_job_resumes_from_the_units_its_log_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

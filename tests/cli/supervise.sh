@@ -123,28 +123,32 @@ else fail worker-memory-refuses-tiny "exit $rc; $(cat err)"; fi
 sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log good
 size=$(wc -c <good)
 if [ "$rc" -eq 0 ] && cmp -s want_good out &&
-    head -n 1 log | grep -qx "$(printf 'seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult')" &&
-    awk -F'\t' -v size="$size" 'NR > 1 {
-        if ($1 != NR - 2 || $2 != "good" || $7 != 1 || $8 != "ok" || $6 <= 0) bad = 1
+    head -n 1 log | grep -qx '# sluice job log 2' &&
+    sed -n 2p log | grep -q "^# job$(printf '\t')[0-9a-f]\{16\}$" &&
+    sed -n 3p log | grep -qx "$(printf 'seq\tinput\tfiles\toffset\tbytes\tworker\tattempts\tresult\tfingerprint\tpartials')" &&
+    [ "$(grep -c '^# input' log)" -eq 1 ] &&
+    awk -F'\t' -v size="$size" '/^[0-9]/ {
+        if ($1 != n++ || $2 != "good" || $7 != 1 || $8 != "ok" || $6 <= 0) bad = 1
+        if ($9 !~ /^[0-9a-f]+$/ || $10 !~ /^[0-9a-f]+\.[0-9a-f]+$/) bad = 1
         if ($4 != sum) bad = 1
         sum += $5
-    } END { exit (bad || sum != size || NR < 3) }' log; then
+    } END { exit (bad || sum != size || n < 2) }' log; then
     ok joblog-lists-every-unit
 else fail joblog-lists-every-unit "exit $rc; $(cat log)"; fi
 
 # ... a unit whose worker died once says attempts 2; a poisoned one poison.
 rm -f "$T/fired"
 sx "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log -P "once=$T/fired" once
-if [ "$rc" -eq 0 ] && [ "$(awk -F'\t' 'NR > 1 && $7 >= 2' log | wc -l)" -ge 1 ] &&
-    [ "$(awk -F'\t' 'NR > 1 && $8 != "ok"' log | wc -l)" -eq 0 ]; then
+if [ "$rc" -eq 0 ] && [ "$(awk -F'\t' '/^[0-9]/ && $7 >= 2' log | wc -l)" -ge 1 ] &&
+    [ "$(awk -F'\t' '/^[0-9]/ && $8 != "ok"' log | wc -l)" -eq 0 ]; then
     ok joblog-counts-attempts
 else fail joblog-counts-attempts "exit $rc; $(cat log)"; fi
 sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log good
 wc_rc=$rc
 sx "$SLUICE" run "$F" -j2 --chunk-size=64k --keep-going --joblog=log bad
 if [ "$wc_rc" -eq 0 ] && [ "$rc" -eq 5 ] &&
-    [ "$(awk -F'\t' -v at="$bad_off" 'NR > 1 && $8 == "poison" && $4 <= at && $7 >= 2' log | wc -l)" -eq 1 ] &&
-    [ "$(awk -F'\t' 'NR > 1 && $8 == "poison"' log | wc -l)" -eq 1 ]; then
+    [ "$(awk -F'\t' -v at="$bad_off" '/^[0-9]/ && $8 == "poison" && $4 <= at && $7 >= 2 && $9 == "-"' log | wc -l)" -eq 1 ] &&
+    [ "$(awk -F'\t' '/^[0-9]/ && $8 == "poison"' log | wc -l)" -eq 1 ]; then
     ok joblog-marks-the-poison
 else fail joblog-marks-the-poison "exit $wc_rc/$rc; $(cat log)"; fi
 sx "$SLUICE" run "$F" --joblog=/nonexistent/dir/log good
@@ -163,5 +167,147 @@ else fail grep-takes-timeout "exit $rc; $(cat err)"; fi
 sx "$SLUICE" grep --keep-going CRASH bad
 if [ "$rc" -eq 2 ]; then ok grep-has-no-keep-going
 else fail grep-has-no-keep-going "exit $rc; $(cat err)"; fi
+
+# ---------------------------------------------------------------- --resume
+# units LOG: the seq numbers of its unit lines, in file order.
+units() { awk -F'\t' '/^[0-9]/ { printf "%s ", $1 }' "$1"; }
+mkdir -p tree/sub
+for i in 1 2 3 4 5; do text "tree/sub/f$i" $((10 + i)); done
+text tree/g 20
+
+# A log cut short (as a killed run leaves it): --resume runs only the
+# units it lacks, appends their lines, and prints what a fresh run prints;
+# with workers and inline, and for `sluice run`.
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log good tree
+cp out want_resume
+cp log full_log
+n=$(grep -c '^[0-9]' full_log)
+all=$(units full_log)
+for cmd in "wc -j2" "wc -j0" "run $F -j2"; do
+    if [ "${cmd%% *}" = run ]; then
+        sx "$SLUICE" $cmd --chunk-size=64k --joblog=log good tree
+        cp out want_run
+        cp log full_run
+        src=full_run want=want_run
+    else
+        src=full_log want=want_resume
+    fi
+    head -n 9 "$src" >log
+    kept=$(units log)
+    sx "$SLUICE" $cmd --chunk-size=64k --joblog=log --resume good tree
+    new=$(($(grep -c '^[0-9]' log) - $(echo "$kept" | wc -w)))
+    if [ "$rc" -eq 0 ] && cmp -s "$want" out && [ -n "$kept" ] &&
+        [ "$(units log | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "$(units "$src" | tr ' ' '\n' | sort -n | tr '\n' ' ')" ] &&
+        [ "$(units log | tr ' ' '\n' | sort | uniq -d)" = "" ] &&
+        [ "$(units log)" = "$(units "$src")" ] && [ "$new" -gt 3 ]; then
+        ok "resume.runs-the-rest ($cmd)"
+    else
+        fail "resume.runs-the-rest ($cmd)" "exit $rc; kept: $kept; now: $(units log); $(cat err)"
+    fi
+done
+
+# A run killed with SIGKILL: its log holds what it finished.  A HANG that
+# fires once (-P once=FILE, shared by both runs) holds the job at one unit
+# of the last file until the kill; the resumed run goes past it.
+text hangf 40 HANG 15000
+hang_off=$(grep -b -m1 HANG hangf | cut -d: -f1)
+printf 1 >ref_once # a marker already fired: the reference never hangs
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k -P "once=$T/ref_once" \
+    --joblog=reflog good tree hangf
+cp out want_hang
+k=$(awk -F'\t' -v at="$hang_off" '/^[0-9]/ && $2 == "hangf" && $4 <= at && at < $4 + $5 { print $1 }' reflog)
+rm -f log hang_once
+timeout 60 "$SLUICE" run "$F" -j2 --chunk-size=64k -P "once=$T/hang_once" \
+    --joblog=log good tree hangf >out 2>err &
+pid=$!
+for _ in $(seq 1 300); do
+    c=$(grep -c '^[0-9]' log 2>/dev/null)
+    [ "${c:-0}" -ge "${k:-1}" ] && break
+    sleep 0.1
+done
+sleep 0.3
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+got=$(grep -c '^[0-9]' log)
+sx "$SLUICE" run "$F" -j2 --chunk-size=64k -P "once=$T/hang_once" \
+    --joblog=log --resume good tree hangf
+if [ -n "$k" ] && [ "$got" -eq "$k" ] && [ "$rc" -eq 0 ] &&
+    cmp -s want_hang out && [ "$(units log)" = "$(units reflog)" ]; then
+    ok "resume.after-sigkill ($got of $(grep -c '^[0-9]' reflog) units logged)"
+else
+    fail resume.after-sigkill "unit $k hangs; logged $got; exit $rc; $(cat out err); $(units log)"
+fi
+
+# What it refuses, before it prints anything (exit 2, nothing on stdout).
+refuse() { # NAME MESSAGE CMD...
+    local name=$1 msg=$2
+    shift 2
+    cp full_log log
+    sx "$@"
+    if [ "$rc" -eq 2 ] && [ ! -s out ] && grep -q "$msg" err; then
+        ok "resume.refuses-$name"
+    else
+        fail "resume.refuses-$name" "exit $rc; $(cat out err)"
+    fi
+}
+refuse other-unit-size 'log: written by another job' \
+    "$SLUICE" wc -j2 --chunk-size=128k --joblog=log --resume good tree
+refuse other-options 'log: written by another job' \
+    "$SLUICE" wc -l -j2 --chunk-size=64k --joblog=log --resume good tree
+refuse other-plugin 'log: written by another job' \
+    "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log --resume good tree
+refuse no-joblog 'needs --joblog' \
+    "$SLUICE" wc -j2 --chunk-size=64k --resume good tree
+cp -p tree/g g.saved
+touch -d '2001-01-01' tree/g
+refuse changed-input 'tree/g: changed since log was written' \
+    "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+cp -p g.saved tree/g
+printf 'not a log\n' >notlog
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=notlog --resume good
+if [ "$rc" -eq 2 ] && grep -q 'notlog: not a job log' err && [ "$(cat notlog)" = "not a log" ]; then
+    ok resume.refuses-not-a-log
+else fail resume.refuses-not-a-log "exit $rc; $(cat err)"; fi
+cp full_log log
+sed -i '5s/^\([0-9]*\)\t/\1x\t/' log
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc" -eq 2 ] && grep -q 'log: line 5: not a job log line' err; then
+    ok resume.refuses-a-bad-line
+else fail resume.refuses-a-bad-line "exit $rc; $(cat err)"; fi
+# A partial changed on disk fails the line's check.
+cp full_log log
+awk -F'\t' 'BEGIN { OFS = "\t" } /^[0-9]/ && !done { sub(/^0/, "1", $10); done = 1 } { print }' full_log >log
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc" -eq 2 ] && grep -q 'log: line [0-9]*: not a job log line' err && ! cmp -s log full_log; then
+    ok resume.refuses-a-damaged-partial
+else fail resume.refuses-a-damaged-partial "exit $rc; $(cat err)"; fi
+
+# A file added among the logged ones shifts the plan: the engine finds the
+# unit changed as it plans it (exit 2, naming it).
+cp full_log log
+text tree/sub/f0 30
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc" -eq 2 ] && grep -q 'tree/.*: not what the job log recorded for unit [0-9]*' err; then
+    ok resume.refuses-a-new-file-before-logged-units
+else fail resume.refuses-a-new-file-before-logged-units "exit $rc; $(cat err)"; fi
+rm tree/sub/f0
+
+# No log yet: a fresh run that writes one.
+rm -f log
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc" -eq 0 ] && cmp -s want_resume out && [ "$(units log)" = "$all" ]; then
+    ok resume.without-a-log-starts-afresh
+else fail resume.without-a-log-starts-afresh "exit $rc; $(cat err)"; fi
+
+# Ordered output is not logged: every unit runs again, same output.
+O="$P/faulty_ordered.so"
+sx "$SLUICE" run "$O" -j2 --chunk-size=64k --joblog=log good
+cp out want_ordered
+head -n 6 log >log2 && mv log2 log
+sx "$SLUICE" run "$O" -j2 --chunk-size=64k --joblog=log --resume good
+if [ "$rc" -eq 0 ] && cmp -s want_ordered out &&
+    [ "$(awk -F'\t' '/^[0-9]/ && $9 != "-"' log | wc -l)" -eq 0 ]; then
+    ok resume.ordered-output-runs-again
+else fail resume.ordered-output-runs-again "exit $rc; $(cat err)"; fi
 
 finish

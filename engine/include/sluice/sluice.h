@@ -45,7 +45,8 @@ extern "C" {
     X(INPUT, -1010, "some inputs could not be processed")                      \
     X(NOTFOUND, -1011, "not found")                                            \
     X(SKIPPED, -1012, "binary file skipped")                                   \
-    X(INTR, -1013, "interrupted by signal")
+    X(INTR, -1013, "interrupted by signal")                                    \
+    X(RESUME, -1014, "the job does not match its job log")
 
 enum {
 #define SLUICE_X_ENUM(name, value, msg) SLUICE_E##name = (value),
@@ -165,6 +166,15 @@ typedef struct sluice_unit_done {
     int32_t pid;       /* worker process of its last run */
     uint32_t attempts; /* runs: 1 + worker deaths while it was in flight */
     int poisoned;      /* 1: poison, its inputs failed (keep_going) */
+    /* For --resume (sluice_job_resume_unit): what identifies the unit (its
+     * kind and range, and each input's path, device, inode, size and
+     * mtime), and the records it gave, as gather applied them.  0 and NULL
+     * when it cannot be resumed: a stream, an ordered plugin, an input
+     * error in it, a poisoned unit. */
+    uint64_t fingerprint;
+    const void *result;
+    size_t result_len;
+    int resumed; /* 1: taken from the job log, not run */
 } sluice_unit_done;
 
 /* Callbacks of a job.  APPEND ONLY. */
@@ -190,7 +200,7 @@ typedef struct sluice_callbacks {
      * sluice_job_opts.keep_going applies. */
     void (*on_poison)(void *user, const sluice_poison *p);
     /* Optional: a unit is done, in unit order, after the results it
-     * completes went to on_input (parallel mode only). */
+     * completes went to on_input. */
     void (*on_unit)(void *user, const sluice_unit_done *u);
 } sluice_callbacks;
 
@@ -285,6 +295,20 @@ SLUICE_API void sluice_job_partial_init(sluice_job *job, void *partial);
 SLUICE_API int sluice_job_merge(sluice_job *job, void *into, const void *next);
 SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
                                     uint64_t *out);
+/* Resuming a job from its log (docs/engine.md, "Job log").  The job's
+ * fingerprint: the plugin's name, version and option values, and the unit
+ * sizes; a log written by a job with another fingerprint cannot resume
+ * this one.  Then, before sluice_job_run, each unit the log holds as done
+ * (sluice_unit_done's fingerprint and result), in any order: when the run
+ * plans unit `seq` it uses the logged result instead of running it, after
+ * checking that the unit still has that fingerprint.  If it does not (an
+ * input changed, or the plan did), the job fails with SLUICE_ERESUME,
+ * naming the input.  SLUICE_EINVAL for an ordered plugin (its output is
+ * not logged) or a zero fingerprint; SLUICE_ENOMEM. */
+SLUICE_API uint64_t sluice_job_fingerprint(const sluice_job *job);
+SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
+                                      uint64_t fingerprint, const void *result,
+                                      size_t len);
 /* Frees a job (calls global_fini). */
 SLUICE_API void sluice_job_free(sluice_job *job);
 
