@@ -445,6 +445,13 @@ uint64_t sluice_job_fingerprint(const sluice_job *job)
     h = fnv_str(h, d->name);
     h = fnv_str(h, d->version);
     h = fnv_u64(h, d->abi_major);
+    /* The plugin's file: a rebuilt plugin may count differently. */
+    struct stat st;
+    if (job->plugin->path && stat(job->plugin->path, &st) == 0) {
+        h = fnv_u64(h, (uint64_t)st.st_size);
+        h = fnv_u64(h, (uint64_t)st.st_mtim.tv_sec);
+        h = fnv_u64(h, (uint64_t)st.st_mtim.tv_nsec);
+    }
     for (uint32_t i = 0; i < d->n_options; i++) {
         h = fnv_str(h, d->options[i].key);
         h = fnv_str(h, job->plugin->values[i] ? job->plugin->values[i]

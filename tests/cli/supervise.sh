@@ -256,6 +256,13 @@ refuse other-options 'log: written by another job' \
     "$SLUICE" wc -l -j2 --chunk-size=64k --joblog=log --resume good tree
 refuse other-plugin 'log: written by another job' \
     "$SLUICE" run "$F" -j2 --chunk-size=64k --joblog=log --resume good tree
+cp "$F" myplug.so
+sx "$SLUICE" run ./myplug.so -j2 --chunk-size=64k --joblog=plog good
+touch -d '2001-01-01' myplug.so
+sx "$SLUICE" run ./myplug.so -j2 --chunk-size=64k --joblog=plog --resume good
+if [ "$rc" -eq 2 ] && [ ! -s out ] && grep -q 'plog: written by another job' err; then
+    ok resume.refuses-a-rebuilt-plugin
+else fail resume.refuses-a-rebuilt-plugin "exit $rc; $(cat out err)"; fi
 refuse no-joblog 'needs --joblog' \
     "$SLUICE" wc -j2 --chunk-size=64k --resume good tree
 cp -p tree/g g.saved

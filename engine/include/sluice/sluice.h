@@ -296,8 +296,8 @@ SLUICE_API int sluice_job_merge(sluice_job *job, void *into, const void *next);
 SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
                                     uint64_t *out);
 /* Resuming a job from its log (docs/engine.md, "Job log").  The job's
- * fingerprint: the plugin's name, version and option values, and the unit
- * sizes; a log written by a job with another fingerprint cannot resume
+ * fingerprint: the plugin's name, version, file (size and mtime) and
+ * option values, and the unit sizes; a log written by a job with another fingerprint cannot resume
  * this one.  Then, before sluice_job_run, each unit the log holds as done
  * (sluice_unit_done's fingerprint and result), in any order: when the run
  * plans unit `seq` it uses the logged result instead of running it, after
