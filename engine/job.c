@@ -71,6 +71,7 @@ typedef struct resumed {
     unsigned char *data; /* its records, inputs counted from the unit's
                             first */
     size_t len;
+    uint32_t order; /* as handed in: the first of two for one seq wins */
 } resumed;
 
 /* One slot of the reorder window: a unit between dispatch and gather. */
@@ -516,8 +517,12 @@ int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
     if (!copy)
         return SLUICE_ENOMEM;
     memcpy(copy, result, len);
-    job->res[job->nres++] =
-        (resumed){.seq = seq, .fp = fingerprint, .data = copy, .len = len};
+    job->res[job->nres] = (resumed){.seq = seq,
+                                    .fp = fingerprint,
+                                    .data = copy,
+                                    .len = len,
+                                    .order = job->nres};
+    job->nres++;
     job->res_sorted = 0;
     return 0;
 }
@@ -525,13 +530,15 @@ int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
 static int cmp_resumed(const void *a, const void *b)
 {
     const resumed *x = a, *y = b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* Sorts the logged units by seq; of two for one seq the first is kept. */
 static void resume_sort(sluice_job *job)
 {
-    if (job->res_sorted)
+    if (job->res_sorted || job->nres == 0)
         return;
     qsort(job->res, job->nres, sizeof *job->res, cmp_resumed);
     uint32_t k = 0;
