@@ -232,6 +232,84 @@ static uint64_t partials_check(const unsigned char *d, size_t n)
     return h;
 }
 
+/* Partials as the log writes them: bytes in hex, a run of zero bytes
+ * (most of a plugin's partial is often zero) as zNy with N the run's
+ * length in hex. */
+static void encode_partials(FILE *f, const unsigned char *d, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[512];
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (o > sizeof buf - 24) {
+            fwrite(buf, 1, o, f);
+            o = 0;
+        }
+        size_t run = 0;
+        while (i + run < n && d[i + run] == 0)
+            run++;
+        if (run >= 3) {
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "z%zxy", run);
+            i += run;
+            continue;
+        }
+        buf[o++] = digits[d[i] >> 4];
+        buf[o++] = digits[d[i] & 15];
+        i++;
+    }
+    fwrite(buf, 1, o, f);
+}
+
+/* Undoes encode_partials: 0 with *out (malloc'd) and *len; -1 malformed;
+ * -2 out of memory. */
+static int decode_partials(const char *s, unsigned char **out, size_t *len)
+{
+    size_t cap = 256, n = 0;
+    unsigned char *d = malloc(cap);
+    if (!d)
+        return -2;
+    while (*s) {
+        size_t add = 1;
+        int zero = *s == 'z';
+        if (zero) {
+            char *end;
+            errno = 0;
+            unsigned long long run = strtoull(s + 1, &end, 16);
+            if (errno || end == s + 1 || *end != 'y' || run > (1u << 30)) {
+                free(d);
+                return -1;
+            }
+            add = (size_t)run;
+            s = end + 1;
+        }
+        if (n + add > cap) {
+            while (cap < n + add)
+                cap *= 2;
+            unsigned char *nd = realloc(d, cap);
+            if (!nd) {
+                free(d);
+                return -2;
+            }
+            d = nd;
+        }
+        if (zero) {
+            memset(d + n, 0, add);
+        } else {
+            int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+            if (lo < 0) {
+                free(d);
+                return -1;
+            }
+            d[n] = (unsigned char)(hi << 4 | lo);
+            s += 2;
+        }
+        n += add;
+    }
+    *out = d;
+    *len = n;
+    return 0;
+}
+
 /* One unit line: a unit done, handed to the job. */
 static int resume_unit(const char *prog, const char *log, unsigned long lineno,
                        char *line, sluice_job *job)
@@ -254,27 +332,20 @@ static int resume_unit(const char *prog, const char *log, unsigned long lineno,
         return -1;
     *dot = '\0';
     unsigned long long check = strtoull(dot + 1, &end, 16);
-    size_t hex = strlen(f[9]);
-    if (*end || end == dot + 1 || hex % 2 != 0)
+    if (*end || end == dot + 1)
         return -1;
-    unsigned char *data = malloc(hex / 2 + 1);
-    if (!data) {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    int rc = decode_partials(f[9], &data, &len);
+    if (rc == -2) {
         cli_message(prog, ENOMEM, "%s", log);
         return -2;
     }
-    for (size_t i = 0; i < hex / 2; i++) {
-        int hi = hexval(f[9][2 * i]), lo = hexval(f[9][2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(data);
-            return -1;
-        }
-        data[i] = (unsigned char)(hi << 4 | lo);
-    }
-    if (partials_check(data, hex / 2) != check) {
+    if (rc < 0 || partials_check(data, len) != check) {
         free(data);
         return -1;
     }
-    int rc = sluice_job_resume_unit(job, seq, fp, data, hex / 2);
+    rc = sluice_job_resume_unit(job, seq, fp, data, len);
     free(data);
     if (rc == SLUICE_ENOMEM) {
         cli_message(prog, ENOMEM, "%s", log);
@@ -376,9 +447,6 @@ FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
         cli_message(prog, errno, "%s", path);
         return NULL;
     }
-    /* A line per unit reaches the file at once: what a killed run did is
-     * there for --resume. */
-    setvbuf(f, NULL, _IOLBF, 0);
     if (fresh)
         fprintf(f, "%s\n# job\t%016llx\n%s\n", JOBLOG_MAGIC,
                 (unsigned long long)sluice_job_fingerprint(job),
@@ -420,14 +488,15 @@ void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
             (int)u->pid, u->attempts, u->poisoned ? "poison" : "ok");
     if (u->fingerprint && u->result) {
         fprintf(f, "%016llx\t", (unsigned long long)u->fingerprint);
-        const unsigned char *d = u->result;
-        for (size_t i = 0; i < u->result_len; i++)
-            fprintf(f, "%02x", d[i]);
+        encode_partials(f, u->result, u->result_len);
         fprintf(f, ".%016llx\n",
-                (unsigned long long)partials_check(d, u->result_len));
+                (unsigned long long)partials_check(u->result, u->result_len));
     } else {
         fputs("-\t-\n", f);
     }
+    /* Each unit's lines reach the file at once: what a killed run did is
+     * there for --resume. */
+    fflush(f);
 }
 
 int cli_joblog_close(const char *prog, const char *path, FILE *f)
