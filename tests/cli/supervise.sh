@@ -129,7 +129,7 @@ if [ "$rc" -eq 0 ] && cmp -s want_good out &&
     [ "$(grep -c '^# input' log)" -eq 1 ] &&
     awk -F'\t' -v size="$size" '/^[0-9]/ {
         if ($1 != n++ || $2 != "good" || $7 != 1 || $8 != "ok" || $6 <= 0) bad = 1
-        if ($9 !~ /^[0-9a-f]+$/ || $10 !~ /^[0-9a-f]+\.[0-9a-f]+$/) bad = 1
+        if ($9 !~ /^[0-9a-f]+$/ || $10 !~ /^[0-9a-fyz]+\.[0-9a-f]+$/) bad = 1
         if ($4 != sum) bad = 1
         sum += $5
     } END { exit (bad || sum != size || n < 2) }' log; then
