@@ -462,7 +462,7 @@ void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
      * change before it starts: regular files on disk (not archive members,
      * which the engine checks as it plans). */
     static uint32_t listed; /* inputs before this one are listed */
-    if (u->fingerprint)
+    if (u->resumable)
         for (uint32_t i = u->input; i < u->input + u->ninputs; i++) {
             if (i < listed)
                 continue;
@@ -486,7 +486,7 @@ void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
     fprintf(f, "\t%u\t%llu\t%llu\t%d\t%u\t%s\t", u->ninputs,
             (unsigned long long)u->offset, (unsigned long long)u->bytes,
             (int)u->pid, u->attempts, u->poisoned ? "poison" : "ok");
-    if (u->fingerprint && u->result) {
+    if (u->resumable) {
         fprintf(f, "%016llx\t", (unsigned long long)u->fingerprint);
         encode_partials(f, u->result, u->result_len);
         fprintf(f, ".%016llx\n",

@@ -57,6 +57,7 @@ void sluice__gather_begin_unit(sluice__gather *g, uint64_t seq)
         g->skip_bytes = 0;
         g->cap_len = 0;
         g->cap_bad = 0;
+        g->cap_err = 0;
     }
     g->unit_records = 0;
     g->unit_bytes = 0;
@@ -95,6 +96,8 @@ static void deliver(sluice__gather *g)
 void sluice__gather_poison(sluice__gather *g, uint32_t lo, uint32_t hi,
                            int range, int ends, const char *msg)
 {
+    if (g->collect)
+        return; /* not collected: the process that gathers runs it */
     for (uint32_t i = lo; i < hi && i < g->ninputs; i++) {
         if (i < g->cur_input)
             continue; /* reported before its worker died */
@@ -117,7 +120,7 @@ static void capture(sluice__gather *g, const sluice__rec *rec,
                     const unsigned char *payload, uint32_t lo)
 {
     if (rec->type == SLUICE__REC_ERROR)
-        g->cap_bad = 1;
+        g->cap_err = 1;
     if (g->cap_bad)
         return;
     size_t pad = sluice__pad8(rec->len);
@@ -174,6 +177,16 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
     g->unit_records++;
     if (g->unit_records <= g->skip_records)
         return 0; /* applied before this unit's worker died */
+    if (g->collect) {
+        if (rec->type != SLUICE__REC_PARTIAL &&
+            rec->type != SLUICE__REC_ERROR && rec->type != SLUICE__REC_END)
+            return SLUICE_ECORRUPT;
+        if (rec->type == SLUICE__REC_PARTIAL &&
+            rec->len != g->plugin->partial_size)
+            return SLUICE_ECORRUPT;
+        capture(g, rec, payload, lo);
+        return 0;
+    }
     if (rec->input != g->cur_input)
         return SLUICE_ECORRUPT;
     if (g->capture)

@@ -328,7 +328,12 @@ typedef struct sluice__gather {
     int capture;
     unsigned char *cap;
     size_t cap_len, cap_size;
-    int cap_bad; /* an ERROR record, or out of memory: not resumable */
+    int cap_bad; /* out of memory: nothing kept */
+    int cap_err; /* an ERROR record among them: the unit runs again on
+                    --resume */
+    /* sluice_job_run_share: records are checked and kept, not applied: the
+     * units of other processes are missing, results are not delivered. */
+    int collect;
 } sluice__gather;
 
 int sluice__gather_init(sluice__gather *g, const sluice_plugin *plugin,

@@ -188,6 +188,14 @@ struct sluice_job {
     size_t chunk, batch;
     uint32_t block;
 
+    /* The operands as added, for sluice_job_clone. */
+    char **op_path;
+    unsigned *op_flags;
+    /* sluice_job_run_share: only units [share_first, share_end) run, and
+     * gather collects their records instead of delivering results. */
+    uint64_t share_first, share_end;
+    int collect;
+
     /* --resume: units done in an earlier run, sorted by seq. */
     resumed *res;
     uint32_t nres, res_cap, res_next;
@@ -344,6 +352,18 @@ static int job_add(sluice_job *job, const char *operand, unsigned flags)
 
 int sluice_job_add(sluice_job *job, const char *operand, unsigned flags)
 {
+    /* Kept for sluice_job_clone. */
+    char **np = realloc(job->op_path, (job->noperands + 1) * sizeof *np);
+    if (np)
+        job->op_path = np;
+    unsigned *nf = realloc(job->op_flags, (job->noperands + 1) * sizeof *nf);
+    if (nf)
+        job->op_flags = nf;
+    char *copy = np && nf ? strdup(operand) : NULL;
+    if (!copy)
+        return SLUICE_ENOMEM;
+    job->op_path[job->noperands] = copy;
+    job->op_flags[job->noperands] = flags;
     int rc = job_add(job, operand, flags);
     job->noperands++;
     return rc;
@@ -628,6 +648,7 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     if (cb)
         job->cb = *cb;
     job->walk.max_depth = -1;
+    job->share_end = UINT64_MAX;
     sluice_job_archive_limits(job, NULL);
     job->p_fd = -1;
     job->pin = -1;
@@ -691,6 +712,10 @@ void sluice_job_free(sluice_job *job)
         free((char *)in->pub.path);
     }
     free(job->inputs);
+    for (uint32_t i = 0; i < job->noperands; i++)
+        free(job->op_path[i]);
+    free(job->op_path);
+    free(job->op_flags);
     for (uint32_t i = 0; i < job->nres; i++)
         free(job->res[i].data);
     free(job->res);
@@ -1206,7 +1231,8 @@ static uint64_t range_end(sluice_job *job, uint32_t idx, sluice__input *in)
 static int plan_next(sluice_job *job, sluice__unit *u, unsigned char *slot,
                      size_t slot_size, uint32_t *lo, uint32_t *hi)
 {
-    if (interrupted(job) || expand(job) < 0 || job->p_input >= job->ninputs)
+    if (interrupted(job) || job->next_seq >= job->share_end ||
+        expand(job) < 0 || job->p_input >= job->ninputs)
         return 0;
     uint32_t first = job->p_input;
     sluice__input *in = &job->inputs[first];
@@ -1368,6 +1394,8 @@ static int run_inline(sluice_job *job)
         uint32_t lo, hi;
         if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
             break;
+        if (u.seq < job->share_first)
+            continue; /* another rank's (sluice_job_run_share) */
         sluice__gather_begin_unit(&job->g, u.seq);
         job->unit_lo = lo;
         job->unit_hi = hi;
@@ -1720,6 +1748,8 @@ static int dispatch(sluice_job *job)
             if (!plan_next(job, &f.u, slot, SLUICE_SLOT_SIZE, &f.lo, &f.hi))
                 return sent;
             f.bytes = job->plan_bytes;
+            if (f.u.seq < job->share_first)
+                continue; /* another rank's (sluice_job_run_share) */
             if (job->nres) {
                 uint64_t fp = unit_fp(job, &f.u, f.lo, f.hi);
                 const resumed *r = resume_find(job, &f.u, f.lo, f.hi, fp);
@@ -1835,10 +1865,11 @@ static void unit_done(sluice_job *job, const wentry *e, int poisoned)
                           .attempts = e->runs,
                           .poisoned = poisoned,
                           .resumed = e->resumed};
-    if (!poisoned && e->fp && job->g.capture && !job->g.cap_bad) {
-        u.fingerprint = e->fp;
+    u.fingerprint = e->fp;
+    if (!poisoned && job->g.capture && !job->g.cap_bad) {
         u.result = job->g.cap ? job->g.cap : (const void *)"";
         u.result_len = job->g.cap_len;
+        u.resumable = e->fp != 0 && !job->g.cap_err;
     }
     job->cb.on_unit(job->cb.user, &u);
 }
@@ -2241,8 +2272,8 @@ static void reap(sluice_job *job)
 
 static int finished(const sluice_job *job)
 {
-    return job->p_input >= job->ninputs && job->nretry == 0 &&
-           job->cur_seq == job->next_seq;
+    return (job->p_input >= job->ninputs || job->next_seq >= job->share_end) &&
+           job->nretry == 0 && job->cur_seq == job->next_seq;
 }
 
 static void sleep_once(sluice_job *job)
@@ -2335,7 +2366,7 @@ static int run_parallel(sluice_job *job, int nw)
             goto out;
         }
     }
-    sluice__gather_begin_unit(&job->g, 0);
+    sluice__gather_begin_unit(&job->g, job->share_first);
     while (!job->fatal && !finished(job) && !interrupted(job)) {
         int bad;
         int progress = scan(job, &bad);
@@ -2403,6 +2434,8 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
      * is not logged. */
     job->g.capture = job->cb.on_unit && (job->desc->caps & SLUICE_CAP_MERGE) &&
                      !(job->desc->caps & SLUICE_CAP_ORDERED);
+    job->g.collect = job->collect;
+    job->cur_seq = job->share_first;
     resume_sort(job);
     for (uint32_t i = 0; i < job->ninputs; i++)
         count_input(job, &job->inputs[i]);
@@ -2412,8 +2445,9 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
     else
         run_parallel(job, nw);
     report_progress(job, 1);
-    run_finish(job);
-    if (!job->fatal && job->g.cur_input < job->ninputs)
+    if (!job->collect)
+        run_finish(job);
+    if (!job->fatal && !job->collect && job->g.cur_input < job->ninputs)
         job_err(job, SLUICE_EWORKER, "internal error: %u inputs unreported",
                 job->ninputs - job->g.cur_input);
     /* Like wc, leave a regular stdin at its end. */
@@ -2425,4 +2459,82 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
     if (job->fatal)
         return job->fatal;
     return failed ? SLUICE_EINPUT : 0;
+}
+
+/* ----------------------------------------------- sharing among processes */
+
+sluice_job *sluice_job_clone(const sluice_job *job, char *err, size_t errlen)
+{
+    sluice_job *c;
+    if (sluice_job_new(job->plugin, &job->opts, &job->cb, &c, err, errlen) < 0)
+        return NULL;
+    c->walk = job->walk;
+    c->arc_lim = job->arc_lim;
+    for (uint32_t i = 0; i < job->noperands; i++)
+        if (sluice_job_add(c, job->op_path[i], job->op_flags[i]) ==
+            SLUICE_ENOMEM) {
+            snprintf(err, errlen, "out of memory");
+            sluice_job_free(c);
+            return NULL;
+        }
+    return c;
+}
+
+int64_t sluice_job_plan(sluice_job *job,
+                        void (*each)(void *user, uint64_t seq, uint64_t bytes),
+                        void *user, char *err, size_t errlen)
+{
+    job->err = err;
+    job->errlen = errlen;
+    if (err && errlen)
+        err[0] = '\0';
+    unsigned char *slot = malloc(SLUICE_SLOT_SIZE);
+    if (!slot) {
+        job_err(job, SLUICE_ENOMEM, "out of memory");
+        return SLUICE_ENOMEM;
+    }
+    int64_t n = 0;
+    for (;;) {
+        if (expand(job) < 0 && !job->fatal)
+            job_err(job, SLUICE_ENOMEM, "out of memory");
+        if (job->fatal || job->p_input >= job->ninputs)
+            break;
+        const sluice__input *in = &job->inputs[job->p_input];
+        if (in->kind == SLUICE__IN_STREAM) {
+            job_err(job, SLUICE_EINVAL,
+                    "%s: not a regular file: a stream cannot be shared "
+                    "among processes",
+                    in->pub.path);
+            break;
+        }
+        sluice__unit u;
+        uint32_t lo, hi;
+        if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
+            break;
+        if (each)
+            each(user, u.seq, job->plan_bytes + 4096 * (uint64_t)(hi - lo));
+        n++;
+    }
+    free(slot);
+    if (!job->fatal && interrupted(job))
+        job_err(job, SLUICE_EINTR, "%s", sluice_strerror(SLUICE_EINTR));
+    return job->fatal ? job->fatal : n;
+}
+
+int sluice_job_run_share(sluice_job *job, uint64_t first, uint64_t end,
+                         void (*on_unit)(void *user, const sluice_unit_done *u),
+                         void *user, char *err, size_t errlen)
+{
+    if (first > end || !on_unit || (job->desc->caps & SLUICE_CAP_ORDERED)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", sluice_strerror(SLUICE_EINVAL));
+        return SLUICE_EINVAL;
+    }
+    job->share_first = first;
+    job->share_end = end;
+    job->collect = 1;
+    memset(&job->cb, 0, sizeof job->cb);
+    job->cb.user = user;
+    job->cb.on_unit = on_unit;
+    return sluice_job_run(job, err, errlen);
 }

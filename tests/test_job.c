@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1068,6 +1069,120 @@ static void a_job_resumes_from_the_units_its_log_holds(void **st)
     }
 }
 
+/* ------------------------------------------------------------ sharing */
+
+static void count_unit(void *user, uint64_t seq, uint64_t weight)
+{
+    (void)seq;
+    assert_true(weight > 0);
+    (*(uint64_t *)user)++;
+}
+
+typedef struct shared_units {
+    uint32_t n;
+    uint64_t seq[MAXUNITS], fp[MAXUNITS];
+    unsigned char *res[MAXUNITS];
+    size_t len[MAXUNITS];
+} shared_units;
+
+static void keep_unit(void *user, const sluice_unit_done *u)
+{
+    shared_units *k = user;
+    assert_true(k->n < MAXUNITS);
+    assert_non_null(u->result);
+    k->seq[k->n] = u->seq;
+    k->fp[k->n] = u->fingerprint;
+    k->len[k->n] = u->result_len;
+    k->res[k->n] = malloc(u->result_len + 1);
+    assert_non_null(k->res[k->n]);
+    memcpy(k->res[k->n], u->result, u->result_len);
+    k->n++;
+}
+
+static void a_job_shared_by_three_processes_gives_the_one_pass_result(void **st)
+{
+    (void)st;
+    char dir[512], missing[600];
+    snprintf(dir, sizeof dir, "%s/share", tu_tmpdir());
+    mkdir(dir, 0755);
+    size_t sizes[10];
+    char *paths[10];
+    unsigned char *data[10];
+    make_files(dir, 10, sizes, paths, data, 7);
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    for (int jobs = 0; jobs <= 2; jobs += 2) {
+        sluice_plugin_handle *h;
+        char e[512];
+        assert_int_equal(
+            sluice_plugin_open(tu_plugin("summer"), NULL, &h, e, sizeof e), 0);
+        result want, got;
+        memset(&want, 0, sizeof want);
+        memset(&got, 0, sizeof got);
+        want.desc = got.desc = sluice_plugin_get(h);
+        sluice_job_opts o = {.jobs = jobs, .chunk_size = 64 << 10};
+        sluice_callbacks cb = {.user = &want, .on_input = on_input};
+        sluice_job *job;
+        assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
+        assert_int_equal(sluice_job_add(job, paths[0], 0), 0);
+        assert_int_equal(sluice_job_add(job, missing, 0), 0);
+        assert_int_equal(sluice_job_add(job, dir, SLUICE_ADD_WALK), 0);
+        /* The plan, from a clone. */
+        sluice_job *plan = sluice_job_clone(job, e, sizeof e);
+        assert_non_null(plan);
+        uint64_t n = 0;
+        int64_t planned = sluice_job_plan(plan, count_unit, &n, e, sizeof e);
+        assert_int_equal(planned, (int64_t)n);
+        sluice_job_free(plan);
+        assert_true(n >= 6);
+        /* Three shares, each on its own clone. */
+        static shared_units k;
+        memset(&k, 0, sizeof k);
+        uint64_t cut[4] = {0, n / 3, 2 * n / 3, n};
+        for (int r = 0; r < 3; r++) {
+            sluice_job *c = sluice_job_clone(job, e, sizeof e);
+            assert_non_null(c);
+            assert_int_equal(sluice_job_run_share(c, cut[r], cut[r + 1],
+                                                  keep_unit, &k, e, sizeof e),
+                             0);
+            sluice_job_free(c);
+        }
+        assert_int_equal(k.n, n);
+        /* The gathering process: every unit from the records, handed in
+         * any order, on a job of its own (delivering to `got`). */
+        sluice_callbacks cb2 = {.user = &got, .on_input = on_input};
+        sluice_job *fin2;
+        assert_int_equal(sluice_job_new(h, &o, &cb2, &fin2, e, sizeof e), 0);
+        assert_int_equal(sluice_job_add(fin2, paths[0], 0), 0);
+        assert_int_equal(sluice_job_add(fin2, missing, 0), 0);
+        assert_int_equal(sluice_job_add(fin2, dir, SLUICE_ADD_WALK), 0);
+        for (uint32_t i = k.n; i-- > 0;)
+            assert_int_equal(sluice_job_resume_unit(fin2, k.seq[i], k.fp[i],
+                                                    k.res[i], k.len[i]),
+                             0);
+        assert_int_equal(sluice_job_run(fin2, e, sizeof e), SLUICE_EINPUT);
+        sluice_job_free(fin2);
+        assert_int_equal(sluice_job_run(job, e, sizeof e), SLUICE_EINPUT);
+        sluice_job_free(job);
+        sluice_plugin_close(h);
+        assert_int_equal(got.n, want.n);
+        for (uint32_t i = 0; i < want.n; i++) {
+            assert_int_equal(got.order[i], want.order[i]);
+            assert_int_equal(got.err[i], want.err[i]);
+            assert_int_equal(got.has[i], want.has[i]);
+            assert_int_equal(got.bytes[i], want.bytes[i]);
+            assert_int_equal(got.hash[i], want.hash[i]);
+            assert_string_equal(got.msg[i], want.msg[i]);
+        }
+        assert_int_equal(want.err[1], ENOENT);
+        for (uint32_t i = 0; i < k.n; i++)
+            free(k.res[i]);
+    }
+    for (int i = 0; i < 10; i++) {
+        free(paths[i]);
+        free(data[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1094,6 +1209,8 @@ int main(void)
         cmocka_unit_test(a_boundary_hook_keeps_units_on_frames_with_lookbehind),
         cmocka_unit_test(a_stream_with_a_boundary_hook_stays_on_one_worker),
         cmocka_unit_test(a_job_resumes_from_the_units_its_log_holds),
+        cmocka_unit_test(
+            a_job_shared_by_three_processes_gives_the_one_pass_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

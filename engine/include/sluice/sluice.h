@@ -166,15 +166,17 @@ typedef struct sluice_unit_done {
     int32_t pid;       /* worker process of its last run */
     uint32_t attempts; /* runs: 1 + worker deaths while it was in flight */
     int poisoned;      /* 1: poison, its inputs failed (keep_going) */
-    /* For --resume (sluice_job_resume_unit): what identifies the unit (its
-     * kind and range, and each input's path, device, inode, size and
-     * mtime), and the records it gave, as gather applied them.  0 and NULL
-     * when it cannot be resumed: a stream, an ordered plugin, an input
-     * error in it, a poisoned unit. */
+    /* For --resume and sharing (sluice_job_resume_unit): what identifies
+     * the unit (its kind and range, and each input's path, device, inode,
+     * size and mtime; 0 for a stream), and the records it gave, as gather
+     * applied them (NULL for an ordered plugin or a poisoned unit, or when
+     * they could not be kept). */
     uint64_t fingerprint;
     const void *result;
     size_t result_len;
-    int resumed; /* 1: taken from the job log, not run */
+    int resumed;   /* 1: taken from the job log, not run */
+    int resumable; /* 1: a job log may keep it (a result, a fingerprint,
+                      no input error in it) */
 } sluice_unit_done;
 
 /* Callbacks of a job.  APPEND ONLY. */
@@ -297,18 +299,44 @@ SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
                                     uint64_t *out);
 /* Resuming a job from its log (docs/engine.md, "Job log").  The job's
  * fingerprint: the plugin's name, version, file (size and mtime) and
- * option values, and the unit sizes; a log written by a job with another fingerprint cannot resume
- * this one.  Then, before sluice_job_run, each unit the log holds as done
- * (sluice_unit_done's fingerprint and result), in any order: when the run
- * plans unit `seq` it uses the logged result instead of running it, after
- * checking that the unit still has that fingerprint.  If it does not (an
- * input changed, or the plan did), the job fails with SLUICE_ERESUME,
- * naming the input.  SLUICE_EINVAL for an ordered plugin (its output is
- * not logged) or a zero fingerprint; SLUICE_ENOMEM. */
+ * option values, and the unit sizes; a log written by a job with another
+ * fingerprint cannot resume this one.  Then, before sluice_job_run, each unit
+ * the log holds as done (sluice_unit_done's fingerprint and result), in any
+ * order: when the run plans unit `seq` it uses the logged result instead of
+ * running it, after checking that the unit still has that fingerprint.  If it
+ * does not (an input changed, or the plan did), the job fails with
+ * SLUICE_ERESUME, naming the input.  SLUICE_EINVAL for an ordered plugin (its
+ * output is not logged) or a zero fingerprint; SLUICE_ENOMEM. */
 SLUICE_API uint64_t sluice_job_fingerprint(const sluice_job *job);
 SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
                                       uint64_t fingerprint, const void *result,
                                       size_t len);
+/* Sharing one job among processes (sluice-mpi; docs/distributed.md).
+ * Every process configures the same job and plans the same units.
+ * sluice_job_clone: a new job with the same plugin, options, callbacks,
+ * walk options, archive limits and operands, not yet run (its plugin's
+ * global_init runs again); NULL with a message.  sluice_job_plan: plans
+ * every unit without running any, calling each(user, seq, weight) with its
+ * input bytes plus 4096 per input (what a unit costs); returns the number
+ * of units, or a negative code with a message (SLUICE_EINVAL: a stream,
+ * which cannot be planned twice).  A planned job is spent: run a clone.
+ * sluice_job_run_share: runs only units [first, end) of the plan and hands
+ * each one's records to on_unit (sluice_unit_done's result, input errors
+ * included) instead of delivering results: no other callback is called.
+ * The process that gathers passes every unit's records to
+ * sluice_job_resume_unit on a clone and runs it: it delivers what one run
+ * would have (a unit missing from the records, say a poisoned one, runs
+ * there).  SLUICE_EINVAL for an ordered plugin. */
+SLUICE_API sluice_job *sluice_job_clone(const sluice_job *job, char *err,
+                                        size_t errlen);
+SLUICE_API int64_t sluice_job_plan(sluice_job *job,
+                                   void (*each)(void *user, uint64_t seq,
+                                                uint64_t weight),
+                                   void *user, char *err, size_t errlen);
+SLUICE_API int
+sluice_job_run_share(sluice_job *job, uint64_t first, uint64_t end,
+                     void (*on_unit)(void *user, const sluice_unit_done *u),
+                     void *user, char *err, size_t errlen);
 /* Frees a job (calls global_fini). */
 SLUICE_API void sluice_job_free(sluice_job *job);
 
