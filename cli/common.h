@@ -142,5 +142,9 @@ int cli_signal_caught(void);
 /* sluice_job_run; when a signal stopped the job (or came just after it),
  * does not return: the process ends by that signal as described above. */
 int cli_job_run(sluice_job *job, char *err, size_t errlen);
+/* What cli_job_run runs the job with: NULL, sluice_job_run; sluice-mpi
+ * sets its own (cli/distributed.c), which shares the job among the ranks. */
+typedef int cli_job_runner_fn(sluice_job *job, char *err, size_t errlen);
+extern cli_job_runner_fn *cli_job_runner;
 
 #endif /* SLUICE_CLI_COMMON_H */

@@ -1,5 +1,8 @@
 /*
  * main.c -- the `sluice` command: finds the subcommand and runs it.
+ * Built a second time with SLUICE_MPI as `sluice-mpi` (cli/distributed.c),
+ * which joins an MPI world first and offers the commands that can share their
+ * job among its ranks.
  *
  * `sluice NAME ARGS...` runs the subcommand NAME from the table below with
  * argv[0] replaced by "sluice NAME", so that its messages and getopt's read
@@ -26,7 +29,12 @@
 #define SLUICE_VERSION "0.1.0"
 #endif
 
+#ifdef SLUICE_MPI
+#include "distributed.h"
+#define PROG "sluice-mpi"
+#else
 #define PROG "sluice"
+#endif
 #define EXIT_USAGE 2
 
 typedef struct command {
@@ -35,6 +43,14 @@ typedef struct command {
     const char *summary; /* one line for `sluice --help` */
 } command;
 
+#ifdef SLUICE_MPI
+/* The aggregations: their results merge (docs/distributed.md). */
+static const command commands[] = {
+    {"run", cli_run_main, "run a merging plugin over files and trees"},
+    {"wc", cli_wc_main,
+     "print newline, word, and byte counts (GNU wc compatible)"},
+};
+#else
 static const command commands[] = {
     {"grep", cli_grep_main,
      "print lines that match patterns, in parallel (GNU grep compatible)"},
@@ -52,6 +68,7 @@ static const command commands[] = {
      "print newline, word, and byte counts (GNU wc compatible)"},
     {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
 };
+#endif
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -127,7 +144,20 @@ static int run_command(const command *cmd, int argc, char **argv,
     return cmd->main(argc, argv, &env);
 }
 
+static int run_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+#ifdef SLUICE_MPI
+    if (cli_mpi_init(&argc, &argv, PROG) < 0)
+        return EXIT_USAGE;
+    return cli_mpi_finish(run_main(argc, argv));
+#else
+    return run_main(argc, argv);
+#endif
+}
+
+static int run_main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
 

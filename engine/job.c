@@ -2480,6 +2480,11 @@ sluice_job *sluice_job_clone(const sluice_job *job, char *err, size_t errlen)
     return c;
 }
 
+const sluice_plugin *sluice_job_plugin(const sluice_job *job)
+{
+    return job->desc;
+}
+
 int64_t sluice_job_plan(sluice_job *job,
                         void (*each)(void *user, uint64_t seq, uint64_t bytes),
                         void *user, char *err, size_t errlen)

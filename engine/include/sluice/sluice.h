@@ -329,6 +329,8 @@ SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
  * there).  SLUICE_EINVAL for an ordered plugin. */
 SLUICE_API sluice_job *sluice_job_clone(const sluice_job *job, char *err,
                                         size_t errlen);
+/* The plugin a job runs. */
+SLUICE_API const sluice_plugin *sluice_job_plugin(const sluice_job *job);
 SLUICE_API int64_t sluice_job_plan(sluice_job *job,
                                    void (*each)(void *user, uint64_t seq,
                                                 uint64_t weight),

@@ -1,0 +1,139 @@
+#!/bin/bash
+# tests/cli/mpi.sh -- sluice-mpi under Open MPI's mpirun, 1 to 3 ranks
+# oversubscribed on this machine's cores (docs/distributed.md).
+#
+#  - The same stdout, stderr lines and exit status as the local `sluice`:
+#    wc on a file, a tree, both with a missing file, with counter, format
+#    and engine options, -j0; `run` with a merging plugin.
+#  - What it refuses: a stream (stdin), an ordered plugin, a launch by
+#    another MPI's launcher (the world size its environment announces is
+#    not MPI's).
+#  - A rank killed mid-job ends the job at once: non-zero status, nothing
+#    on stdout.
+# Every run has a timeout.  Exits 77 (skipped) when sluice-mpi was not
+# built or mpirun is missing.
+# Environment: SLUICE_BUILD_ROOT, SLUICE_TEST_PLUGIN_DIR.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+MPI_SLUICE="$SLUICE_BUILD_ROOT/cli/sluice-mpi"
+P=${SLUICE_TEST_PLUGIN_DIR:?}
+if [ ! -x "$MPI_SLUICE" ] || ! command -v mpirun >/dev/null; then
+    echo "SKIP: needs sluice-mpi (meson option mpi) and mpirun"
+    exit 77
+fi
+export LC_ALL=C
+# Open MPI refuses root without these; the ranks share 2 cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+# Its runtime keeps memory until exit: not sluice's leaks.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+cd "$T" || exit 1
+
+mpi() { # NP ARGS... -- runs sluice-mpi; stdout out, stderr err, status rc
+    local np=$1
+    shift
+    timeout 120 mpirun -np "$np" "$MPI_SLUICE" "$@" >out 2>err
+    rc=$?
+}
+loc() { # ARGS... -- the local sluice; lout, lerr, lrc
+    timeout 120 "$SLUICE" "$@" >lout 2>lerr
+    lrc=$?
+}
+# sluice's own messages, the command's name left out (mpirun adds lines of
+# its own when a rank exits non-zero).
+msgs() { grep '^sluice' "$1" | sed 's/^sluice\(-mpi\)\? [a-z]*: //'; }
+
+# Inputs: a large file (many units), a tree of small files (batches).
+awk 'BEGIN { srand(3); for (i = 0; i < 300000; i++) {
+    n = int(rand() * 12); s = ""
+    for (k = 0; k < n; k++) s = s sprintf("%c", 97 + int(rand() * 26)) " "
+    print s } }' >big
+mkdir -p tree/a tree/b
+for i in $(seq 1 40); do
+    head -c $((i * 997)) big >"tree/$([ $((i % 2)) -eq 0 ] && echo a || echo b)/f$i"
+done
+printf 'caf\xc3\xa9 na\xc3\xafve\n' >tree/utf8
+
+same() { # NAME ARGS... -- sluice-mpi on 1, 2 and 3 ranks against sluice
+    local name=$1
+    shift
+    loc "$@"
+    local np r=""
+    for np in 1 2 3; do
+        mpi "$np" "$@"
+        [ "$rc" -eq "$lrc" ] || r+=" np $np: status $rc, local $lrc;"
+        cmp -s out lout || r+=" np $np: stdout differs: $(diff lout out | head -5);"
+        [ "$(msgs err)" = "$(msgs lerr)" ] ||
+            r+=" np $np: messages differ: $(msgs err) / $(msgs lerr);"
+    done
+    if [ -z "$r" ]; then ok "$name"; else fail "$name" "$r"; fi
+}
+
+same wc.file wc --chunk-size=64k big
+same wc.tree wc tree
+same wc.file-tree-missing wc --chunk-size=64k big missing tree
+same wc.counters wc -l -w --chunk-size=64k big tree
+LC_ALL=C.UTF-8
+same wc.chars-max-line-utf8 wc -m -L tree
+LC_ALL=C
+same wc.json wc --json --chunk-size=128k big tree
+same wc.inline wc -j0 --chunk-size=64k big tree
+same wc.total-only wc --total=only --chunk-size=64k big tree
+same run.summer run "$P/summer.so" --chunk-size=64k big tree
+
+# More ranks than units: the extra ranks get no share.
+same wc.more-ranks-than-units wc tree/utf8
+
+# ------------------------------------------------------------ refusals
+mpi 2 wc - <big
+if [ "$rc" -ne 0 ] && grep -q '^sluice-mpi wc: .*-: not a regular file: a stream cannot be shared' err && [ ! -s out ]; then
+    ok refuses.stdin
+else fail refuses.stdin "status $rc; $(cat out err)"; fi
+mpi 2 run "$P/ordered.so" big
+if [ "$rc" -eq 5 ] && grep -q 'plugin ordered writes ordered output' err && [ ! -s out ]; then
+    ok refuses.ordered-plugin
+else fail refuses.ordered-plugin "status $rc; $(cat err)"; fi
+# Another MPI's launcher starts each process as a world of one, telling it
+# the real size in its environment (MPICH's hydra: PMI_SIZE).
+timeout 60 env PMI_SIZE=3 "$MPI_SLUICE" wc big >out 2>err
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q 'started as one of 3 processes (PMI_SIZE) but MPI sees a world of 1' err && [ ! -s out ]; then
+    ok refuses.foreign-launcher
+else fail refuses.foreign-launcher "status $rc; $(cat err)"; fi
+
+# ------------------------------------------------------------- faults
+# A rank killed mid-job: mpirun ends the others; nothing is printed.
+timeout 120 mpirun -np 2 "$MPI_SLUICE" run "$P/faulty.so" -P slow_us=200000 \
+    --chunk-size=16k big >out 2>err &
+mp=$!
+ranks=""
+# The ranks: sluice-mpi processes whose parent is mpirun (their workers'
+# parent is a rank).
+ranks_of_mpirun() {
+    local pid
+    for pid in $(pgrep -f "^$MPI_SLUICE run"); do
+        [ "$(ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')")" = mpirun ] &&
+            echo "$pid"
+    done
+}
+for _ in $(seq 1 100); do
+    ranks=$(ranks_of_mpirun)
+    [ "$(echo "$ranks" | wc -w)" -ge 2 ] && break
+    sleep 0.1
+done
+sleep 1
+start=$(date +%s)
+kill -9 "$(echo "$ranks" | sed -n 2p)" 2>/dev/null
+wait "$mp"
+rc=$?
+took=$(($(date +%s) - start))
+sleep 0.5
+left=$(pgrep -f "$MPI_SLUICE run" | wc -l)
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ ! -s out ] && [ "$took" -lt 30 ] &&
+    [ "$left" -eq 0 ]; then
+    ok "fault.rank-killed (status $rc after ${took}s)"
+else fail fault.rank-killed "status $rc after ${took}s; $left processes left; $(cat out err | head -20)"; fi
+
+finish
