@@ -22,6 +22,10 @@
  *      prints them.  Other ranks print nothing (their stdout is
  *      /dev/null).
  *
+ * Each rank clears the CPU binding the launcher gave it (Open MPI binds a
+ * rank to one core by default): its workers are its parallelism, so one
+ * rank per node (`mpirun --map-by node`) uses the whole node.
+ *
  * A rank whose share fails (a poisoned unit, a worker that cannot start)
  * reports it and every rank exits with status 5; nothing is printed on
  * stdout.  A rank that dies ends the whole job: the MPI runtime kills the
@@ -36,6 +40,7 @@
 
 #include <fcntl.h>
 #include <mpi.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +85,8 @@ static void put(buf *b, const void *d, size_t n)
 static void keep_unit(void *user, const sluice_unit_done *u)
 {
     buf *b = user;
+    if (u->poisoned)
+        return; /* --keep-going: rank 0 runs it again and reports it */
     if (!u->result) {
         b->oom = 1; /* the engine could not keep them */
         return;
@@ -309,6 +316,15 @@ int cli_mpi_init(int *argc, char ***argv, const char *prog)
         return -1;
     }
     cli_job_runner = mpi_job_run;
+    /* A rank is a whole engine: its workers are its parallelism.  Open MPI
+     * binds each rank to one core by default (its workers would share
+     * it): the rank is let run on every online CPU again. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (long i = 0; i < ncpu && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, &all);
+    sched_setaffinity(0, sizeof all, &all);
     if (rank != 0) {
         /* One copy of the output: rank 0's. */
         int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);

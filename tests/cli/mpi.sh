@@ -83,6 +83,11 @@ same wc.inline wc -j0 --chunk-size=64k big tree
 same wc.total-only wc --total=only --chunk-size=64k big tree
 same run.summer run "$P/summer.so" --chunk-size=64k big tree
 
+# A poisoned unit under --keep-going: its rank leaves it out, rank 0 runs
+# it again and reports it as the local command does.
+{ head -n 100000 big; echo CRASH; tail -n 100000 big; } >crash
+same run.keep-going run "$P/faulty.so" --keep-going --chunk-size=64k big crash tree
+
 # More ranks than units: the extra ranks get no share.
 same wc.more-ranks-than-units wc tree/utf8
 
