@@ -432,21 +432,62 @@ static int joblog_read(const char *prog, const char *path, sluice_job *job)
     return rc;
 }
 
+int cli_joblog_rank, cli_joblog_nranks = 1;
+
+/* PATH.rank-N: the log of rank N > 0 of sluice-mpi. */
+static char *rank_path(const char *path, int n)
+{
+    size_t len = strlen(path) + 32;
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s.rank-%d", path, n);
+    return p;
+}
+
 FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
                       int resume)
 {
+    /* Rank 0 (and the local sluice) writes PATH, rank N PATH.rank-N; a
+     * resume reads them all: a unit done by any rank is done. */
+    char *own =
+        cli_joblog_rank > 0 ? rank_path(path, cli_joblog_rank) : strdup(path);
+    if (!own) {
+        cli_message(prog, ENOMEM, "%s", path);
+        return NULL;
+    }
     int fresh = 1;
     if (resume) {
         int rc = joblog_read(prog, path, job);
-        if (rc < 0)
+        for (int n = 1; rc >= 0 && n < (1 << 20); n++) {
+            char *rp = rank_path(path, n);
+            int r = rp ? joblog_read(prog, rp, job) : -1;
+            free(rp);
+            if (r == 1)
+                break; /* no such rank's log */
+            rc = r < 0 ? r : 0;
+        }
+        if (rc < 0) {
+            free(own);
             return NULL;
-        fresh = rc == 1;
+        }
+        fresh = access(own, F_OK) != 0;
+    } else if (cli_joblog_rank == 0) {
+        /* A fresh log: the logs of ranks this run does not have go. */
+        for (int n = cli_joblog_nranks; n < (1 << 20); n++) {
+            char *rp = rank_path(path, n);
+            int gone = !rp || unlink(rp) != 0;
+            free(rp);
+            if (gone)
+                break;
+        }
     }
-    FILE *f = fopen(path, fresh ? "w" : "a");
+    FILE *f = fopen(own, fresh ? "w" : "a");
     if (!f) {
-        cli_message(prog, errno, "%s", path);
+        cli_message(prog, errno, "%s", own);
+        free(own);
         return NULL;
     }
+    free(own);
     if (fresh)
         fprintf(f, "%s\n# job\t%016llx\n%s\n", JOBLOG_MAGIC,
                 (unsigned long long)sluice_job_fingerprint(job),
@@ -454,8 +495,9 @@ FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
     return f;
 }
 
-void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u)
+void cli_joblog_unit(FILE *f, const sluice_unit_done *u)
 {
+    const sluice_job *job = u->job;
     if (!f || u->resumed)
         return; /* its line is in the log already */
     /* The files the unit read, so that --resume can tell they did not

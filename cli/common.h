@@ -115,8 +115,11 @@ int cli_supervise_option(const char *prog, int c, const char *arg,
  * missing FILE starts afresh.  NULL after printing why (exit status 2). */
 FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
                       int resume);
-/* The line of one unit (an on_unit callback's body). */
-void cli_joblog_unit(FILE *f, const sluice_job *job, const sluice_unit_done *u);
+/* The lines of one unit (an on_unit callback's body). */
+void cli_joblog_unit(FILE *f, const sluice_unit_done *u);
+/* sluice-mpi: this process's rank (its log is FILE.rank-N when N > 0) and
+ * the number of ranks; 0 and 1 for the local sluice. */
+extern int cli_joblog_rank, cli_joblog_nranks;
 /* Closes the log; 0, or -1 after printing why (a write error). */
 int cli_joblog_close(const char *prog, const char *path, FILE *f);
 /* Signals, one way for every command (docs/exit-codes.md).

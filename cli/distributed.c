@@ -57,6 +57,7 @@ typedef struct buf {
     unsigned char *p;
     size_t len, cap;
     int oom;
+    const sluice_callbacks *cli; /* the command's: its job log */
 } buf;
 
 static void put(buf *b, const void *d, size_t n)
@@ -85,6 +86,8 @@ static void put(buf *b, const void *d, size_t n)
 static void keep_unit(void *user, const sluice_unit_done *u)
 {
     buf *b = user;
+    if (b->cli->on_unit) /* --joblog: this rank's log */
+        b->cli->on_unit(b->cli->user, u);
     if (u->poisoned)
         return; /* --keep-going: rank 0 runs it again and reports it */
     if (!u->result) {
@@ -222,7 +225,7 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
     /* 2, 3. This rank's share, its records kept. */
     uint64_t first = share_start(&p, rank), end = share_start(&p, rank + 1);
     free(p.weight);
-    buf b = {0};
+    buf b = {.cli = sluice_job_callbacks(job)};
     c = sluice_job_clone(job, err, errlen);
     rc = c ? sluice_job_run_share(c, first, end, keep_unit, &b, err, errlen)
            : SLUICE_ENOMEM;
@@ -316,6 +319,8 @@ int cli_mpi_init(int *argc, char ***argv, const char *prog)
         return -1;
     }
     cli_job_runner = mpi_job_run;
+    cli_joblog_rank = rank;
+    cli_joblog_nranks = nranks;
     /* A rank is a whole engine: its workers are its parallelism.  Open MPI
      * binds each rank to one core by default (its workers would share
      * it): the rank is let run on every online CPU again. */

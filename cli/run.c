@@ -425,7 +425,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
 static void on_unit(void *user, const sluice_unit_done *u)
 {
     run_state *s = user;
-    cli_joblog_unit(s->joblog, s->job, u);
+    cli_joblog_unit(s->joblog, u);
 }
 
 static void on_progress(void *user, const sluice_progress *p)

@@ -409,7 +409,7 @@ static void rep_text(void *arg, const uint64_t *cv, const char *name)
 static void on_unit(void *user, const sluice_unit_done *u)
 {
     wc_state *s = user;
-    cli_joblog_unit(s->joblog, s->job, u);
+    cli_joblog_unit(s->joblog, u);
 }
 
 static void on_progress(void *user, const sluice_progress *p)

@@ -1864,7 +1864,8 @@ static void unit_done(sluice_job *job, const wentry *e, int poisoned)
                           .pid = (int32_t)e->pid,
                           .attempts = e->runs,
                           .poisoned = poisoned,
-                          .resumed = e->resumed};
+                          .resumed = e->resumed,
+                          .job = job};
     u.fingerprint = e->fp;
     if (!poisoned && job->g.capture && !job->g.cap_bad) {
         u.result = job->g.cap ? job->g.cap : (const void *)"";
@@ -2470,19 +2471,28 @@ sluice_job *sluice_job_clone(const sluice_job *job, char *err, size_t errlen)
         return NULL;
     c->walk = job->walk;
     c->arc_lim = job->arc_lim;
-    for (uint32_t i = 0; i < job->noperands; i++)
-        if (sluice_job_add(c, job->op_path[i], job->op_flags[i]) ==
-            SLUICE_ENOMEM) {
-            snprintf(err, errlen, "out of memory");
-            sluice_job_free(c);
-            return NULL;
-        }
+    int rc = 0;
+    for (uint32_t i = 0; i < job->noperands && rc != SLUICE_ENOMEM; i++)
+        rc = sluice_job_add(c, job->op_path[i], job->op_flags[i]);
+    for (uint32_t i = 0; i < job->nres && rc != SLUICE_ENOMEM; i++)
+        rc = sluice_job_resume_unit(c, job->res[i].seq, job->res[i].fp,
+                                    job->res[i].data, job->res[i].len);
+    if (rc == SLUICE_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        sluice_job_free(c);
+        return NULL;
+    }
     return c;
 }
 
 const sluice_plugin *sluice_job_plugin(const sluice_job *job)
 {
     return job->desc;
+}
+
+const sluice_callbacks *sluice_job_callbacks(const sluice_job *job)
+{
+    return &job->cb;
 }
 
 int64_t sluice_job_plan(sluice_job *job,

@@ -141,4 +141,46 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ ! -s out ] && [ "$took" -lt 30 ] &&
     ok "fault.rank-killed (status $rc after ${took}s)"
 else fail fault.rank-killed "status $rc after ${took}s; $left processes left; $(cat out err | head -20)"; fi
 
+# --joblog: rank 0 writes FILE, rank N FILE.rank-N.  A rank killed
+# mid-job, then --resume: the units any rank finished are taken from the
+# logs, the rest runs, the output is the uninterrupted run's.  The local
+# sluice resumes from the same logs.
+slow=(run "$P/faulty.so" -P slow_us=100000 --chunk-size=16k)
+loc "${slow[@]}" big
+cp lout want_slow
+rm -f log log.rank-*
+timeout 120 mpirun -np 2 "$MPI_SLUICE" "${slow[@]}" --joblog=log big >out 2>err &
+for _ in $(seq 1 200); do
+    a=$(grep -c '^[0-9]' log 2>/dev/null)
+    b=$(grep -c '^[0-9]' log.rank-1 2>/dev/null)
+    [ "${a:-0}" -ge 3 ] && [ "${b:-0}" -ge 3 ] && break
+    sleep 0.1
+done
+ranks=""
+for _ in $(seq 1 50); do
+    ranks=$(ranks_of_mpirun)
+    [ "$(echo "$ranks" | wc -w)" -ge 2 ] && break
+    sleep 0.1
+done
+kill -9 "$(echo "$ranks" | sed -n 2p)" 2>/dev/null
+wait
+before=$(cat log log.rank-1 | grep -c '^[0-9]')
+timeout 120 "$SLUICE" run "$P/faulty.so" --chunk-size=16k --joblog=full.log big >/dev/null 2>&1
+total=$(grep -c '^[0-9]' full.log)
+mpi 2 "${slow[@]}" --joblog=log --resume big
+after=$(cat log log.rank-1 | grep -c '^[0-9]')
+seqs=$(cat log log.rank-1 | awk -F'\t' '/^[0-9]/ { print $1 }' | sort -n | uniq | wc -l)
+if [ "$rc" -eq 0 ] && cmp -s want_slow out && [ "$before" -ge 6 ] &&
+    [ "$before" -lt "$total" ] && [ "$after" -eq "$total" ] && [ "$seqs" -eq "$total" ]; then
+    ok "joblog.resume-after-a-rank-died ($before of $total units kept)"
+else
+    fail joblog.resume-after-a-rank-died "status $rc; units $before before, $after after, $seqs distinct, $total in all; $(cat err | head -5)"
+fi
+timeout 120 "$SLUICE" "${slow[@]}" --joblog=log --resume big >lout 2>lerr
+lrc=$?
+if [ "$lrc" -eq 0 ] && cmp -s want_slow lout &&
+    [ "$(cat log log.rank-1 | grep -c '^[0-9]')" -eq "$total" ]; then
+    ok joblog.local-resume-from-rank-logs
+else fail joblog.local-resume-from-rank-logs "status $lrc; $(cat lerr)"; fi
+
 finish

@@ -177,6 +177,8 @@ typedef struct sluice_unit_done {
     int resumed;   /* 1: taken from the job log, not run */
     int resumable; /* 1: a job log may keep it (a result, a fingerprint,
                       no input error in it) */
+    const struct sluice_job *job; /* the job that ran it: `input` indexes
+                                     its inputs (sluice_job_input) */
 } sluice_unit_done;
 
 /* Callbacks of a job.  APPEND ONLY. */
@@ -314,8 +316,9 @@ SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
 /* Sharing one job among processes (sluice-mpi; docs/distributed.md).
  * Every process configures the same job and plans the same units.
  * sluice_job_clone: a new job with the same plugin, options, callbacks,
- * walk options, archive limits and operands, not yet run (its plugin's
- * global_init runs again); NULL with a message.  sluice_job_plan: plans
+ * walk options, archive limits, operands and units handed in by
+ * sluice_job_resume_unit, not yet run (its plugin's global_init runs
+ * again); NULL with a message.  sluice_job_plan: plans
  * every unit without running any, calling each(user, seq, weight) with its
  * input bytes plus 4096 per input (what a unit costs); returns the number
  * of units, or a negative code with a message (SLUICE_EINVAL: a stream,
@@ -329,8 +332,9 @@ SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
  * there).  SLUICE_EINVAL for an ordered plugin. */
 SLUICE_API sluice_job *sluice_job_clone(const sluice_job *job, char *err,
                                         size_t errlen);
-/* The plugin a job runs. */
+/* The plugin a job runs, and the callbacks it was made with. */
 SLUICE_API const sluice_plugin *sluice_job_plugin(const sluice_job *job);
+SLUICE_API const sluice_callbacks *sluice_job_callbacks(const sluice_job *job);
 SLUICE_API int64_t sluice_job_plan(sluice_job *job,
                                    void (*each)(void *user, uint64_t seq,
                                                 uint64_t weight),
