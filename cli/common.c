@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -205,13 +206,14 @@ static int check_input(const char *prog, const char *log, char *rest)
         cli_message(prog, errno, "%s: cannot resume (named by %s)", f[4], log);
         return -2;
     }
+    /* Not the device: the nodes of a shared file system (sluice-mpi)
+     * number it each their own way. */
     char now[160];
-    snprintf(now, sizeof now, "%llu\t%llu\t%llu\t%lld.%09ld",
-             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-             (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
-             (long)st.st_mtim.tv_nsec);
+    snprintf(now, sizeof now, "%llu\t%llu\t%lld.%09ld",
+             (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+             (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
     char then[160];
-    snprintf(then, sizeof then, "%s\t%s\t%s\t%s", f[0], f[1], f[2], f[3]);
+    snprintf(then, sizeof then, "%s\t%s\t%s", f[1], f[2], f[3]);
     if (strcmp(now, then) != 0) {
         cli_message(prog, 0,
                     "%s: changed since %s was written (size, time or "
@@ -260,8 +262,12 @@ static void encode_partials(FILE *f, const unsigned char *d, size_t n)
     fwrite(buf, 1, o, f);
 }
 
-/* Undoes encode_partials: 0 with *out (malloc'd) and *len; -1 malformed;
- * -2 out of memory. */
+/* What one unit's records may decode to: far more than any unit gives
+ * (a batch of files times a plugin's partial), far less than memory. */
+#define PARTIALS_MAX ((size_t)256 << 20)
+
+/* Undoes encode_partials: 0 with *out (malloc'd) and *len, a multiple of
+ * 8 bytes; -1 malformed; -2 out of memory. */
 static int decode_partials(const char *s, unsigned char **out, size_t *len)
 {
     size_t cap = 256, n = 0;
@@ -275,12 +281,16 @@ static int decode_partials(const char *s, unsigned char **out, size_t *len)
             char *end;
             errno = 0;
             unsigned long long run = strtoull(s + 1, &end, 16);
-            if (errno || end == s + 1 || *end != 'y' || run > (1u << 30)) {
+            if (errno || end == s + 1 || *end != 'y' || run > PARTIALS_MAX) {
                 free(d);
                 return -1;
             }
             add = (size_t)run;
             s = end + 1;
+        }
+        if (n + add > PARTIALS_MAX) {
+            free(d);
+            return -1;
         }
         if (n + add > cap) {
             while (cap < n + add)
@@ -304,6 +314,10 @@ static int decode_partials(const char *s, unsigned char **out, size_t *len)
             s += 2;
         }
         n += add;
+    }
+    if (n % 8 != 0) {
+        free(d);
+        return -1;
     }
     *out = d;
     *len = n;
@@ -352,8 +366,10 @@ static int resume_unit(const char *prog, const char *log, unsigned long lineno,
         return -2;
     }
     if (rc < 0) {
-        cli_message(prog, 0, "%s: line %lu: this plugin's jobs cannot resume",
-                    log, lineno);
+        cli_message(prog, 0,
+                    "%s: line %lu: plugin %s cannot resume (its "
+                    "output is ordered)",
+                    log, lineno, sluice_job_plugin(job)->name);
         return -2;
     }
     return 0;
@@ -434,6 +450,39 @@ static int joblog_read(const char *prog, const char *path, sluice_job *job)
 
 int cli_joblog_rank, cli_joblog_nranks = 1;
 
+/* Cuts the log at `path` after its last complete line (a run killed while
+ * writing a line leaves part of it: appending to it would spoil the next
+ * line).  Returns the bytes kept: 0 when none (append a header first), -1
+ * when there is no such file. */
+static off_t complete_lines(const char *prog, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    off_t keep = 0;
+    if (fstat(fd, &st) == 0) {
+        char buf[4096];
+        off_t end = st.st_size;
+        while (end > 0 && keep == 0) {
+            size_t n = end < (off_t)sizeof buf ? (size_t)end : sizeof buf;
+            ssize_t got = pread(fd, buf, n, end - (off_t)n);
+            if (got != (ssize_t)n)
+                break;
+            for (size_t i = n; i-- > 0;)
+                if (buf[i] == '\n') {
+                    keep = end - (off_t)n + (off_t)i + 1;
+                    break;
+                }
+            end -= (off_t)n;
+        }
+        if (keep < st.st_size && ftruncate(fd, keep) != 0)
+            cli_message(prog, errno, "%s", path);
+    }
+    close(fd);
+    return keep;
+}
+
 /* PATH.rank-N: the log of rank N > 0 of sluice-mpi. */
 static char *rank_path(const char *path, int n)
 {
@@ -470,7 +519,7 @@ FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
             free(own);
             return NULL;
         }
-        fresh = access(own, F_OK) != 0;
+        fresh = complete_lines(prog, own) <= 0;
     } else if (cli_joblog_rank == 0) {
         /* A fresh log: the logs of ranks this run does not have go. */
         for (int n = cli_joblog_nranks; n < (1 << 20); n++) {
@@ -488,10 +537,12 @@ FILE *cli_joblog_open(const char *prog, const char *path, sluice_job *job,
         return NULL;
     }
     free(own);
-    if (fresh)
+    if (fresh) {
         fprintf(f, "%s\n# job\t%016llx\n%s\n", JOBLOG_MAGIC,
                 (unsigned long long)sluice_job_fingerprint(job),
                 JOBLOG_COLUMNS);
+        fflush(f);
+    }
     return f;
 }
 

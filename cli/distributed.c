@@ -39,6 +39,7 @@
 #include "distributed.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <mpi.h>
 #include <sched.h>
 #include <stdio.h>
@@ -105,14 +106,17 @@ typedef struct plan {
     uint64_t n;
     uint64_t *weight;
     size_t cap;
-    uint64_t hash; /* of the weights: the ranks compare it */
+    uint64_t hash; /* of the weights and fingerprints: the ranks compare
+                      it */
     int oom;
 } plan;
 
-static void plan_unit(void *user, uint64_t seq, uint64_t weight)
+static void plan_unit(void *user, uint64_t seq, uint64_t weight,
+                      uint64_t fingerprint)
 {
     plan *p = user;
     (void)seq;
+    p->hash = (p->hash ^ fingerprint) * 1099511628211ull;
     if (p->n == p->cap) {
         size_t ncap = p->cap ? p->cap * 2 : 1024;
         uint64_t *nw = realloc(p->weight, ncap * sizeof *nw);
@@ -241,20 +245,45 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
         return fail_all(rc, err, errlen);
     }
 
-    /* 4. The records on rank 0, which delivers them. */
+    /* 4. The records on rank 0, which delivers them: the sizes first, so
+     * that every rank knows whether they fit one gather. */
+    uint64_t mylen = b.len, sum = 0;
+    MPI_Allreduce(&mylen, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
     int len = (int)b.len;
-    int *lens = rank == 0 ? calloc((size_t)nranks, sizeof *lens) : NULL;
-    int *offs = rank == 0 ? calloc((size_t)nranks, sizeof *offs) : NULL;
-    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int *lens = NULL, *offs = NULL;
     unsigned char *all = NULL;
+    rc = 0;
+    if (sum > (uint64_t)INT_MAX) {
+        snprintf(err, errlen,
+                 "the units' records come to %llu bytes, more than one "
+                 "gather takes (2 GiB): use fewer, larger units "
+                 "(--chunk-size)",
+                 (unsigned long long)sum);
+        rc = rank == 0 ? SLUICE_ENOMEM : 0;
+    } else if (rank == 0) {
+        lens = calloc((size_t)nranks, sizeof *lens);
+        offs = calloc((size_t)nranks, sizeof *offs);
+        all = malloc(sum ? (size_t)sum : 1);
+        if (!lens || !offs || !all) {
+            snprintf(err, errlen, "out of memory for %llu bytes of records",
+                     (unsigned long long)sum);
+            rc = SLUICE_ENOMEM;
+        }
+    }
+    if (agree(rc) < 0) {
+        free(b.p);
+        free(lens);
+        free(offs);
+        free(all);
+        return fail_all(rc, err, errlen);
+    }
+    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
     size_t total = 0;
-    if (rank == 0) {
+    if (rank == 0)
         for (int r = 0; r < nranks; r++) {
             offs[r] = (int)total;
             total += (size_t)lens[r];
         }
-        all = malloc(total ? total : 1);
-    }
     MPI_Gatherv(b.p, len, MPI_BYTE, all, lens, offs, MPI_BYTE, 0,
                 MPI_COMM_WORLD);
     free(b.p);
@@ -262,10 +291,6 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
     free(offs);
     if (rank != 0)
         return 0; /* stdout is /dev/null here: the command prints nothing */
-    if (!all) {
-        snprintf(err, errlen, "out of memory");
-        return SLUICE_ENOMEM;
-    }
     for (size_t at = 0; at + 24 <= total;) {
         uint64_t head[3];
         memcpy(head, all + at, sizeof head);

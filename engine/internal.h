@@ -236,6 +236,9 @@ typedef struct sluice__input {
                             current member (not owned) */
     unsigned char *data; /* FILE: the member's bytes (owned) */
     char *msg;           /* FAILED: the message, else strerror(err) */
+    uint64_t container;  /* archive members: the identity (inode, size,
+                            mtime) of the archives holding them, hashed;
+                            0 for files on disk */
     uint64_t err_off;    /* FAILED: byte offset of the error, or
                             UINT64_MAX */
 } sluice__input;

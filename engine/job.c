@@ -25,6 +25,7 @@
  * equal.
  */
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <signal.h>
@@ -143,8 +144,9 @@ struct sluice_job {
     uint32_t ins;
     uint32_t exp_operand;
     unsigned exp_flags;
-    int exp_depth;        /* archive nesting of the new inputs */
-    sluice__arc *exp_arc; /* the archive they come from */
+    int exp_depth;          /* archive nesting of the new inputs */
+    sluice__arc *exp_arc;   /* the archive they come from */
+    uint64_t exp_container; /* their sluice__input.container */
 
     /* planner */
     uint32_t p_input;
@@ -270,6 +272,7 @@ static sluice__input *new_input(sluice_job *job, const char *path)
         job->ins++;
     in->pub.path = copy;
     in->pub.operand = job->expanding ? job->exp_operand : job->noperands;
+    in->container = job->expanding ? job->exp_container : 0;
     return in;
 }
 
@@ -482,11 +485,15 @@ uint64_t sluice_job_fingerprint(const sluice_job *job)
     h = fnv_u64(h, job->batch);
     h = fnv_u64(h, job->block);
     h = fnv_u64(h, (uint64_t)job->opts.skip_binary);
+    /* What decides how bytes are read as text (wc -m, -w). */
+    h = fnv_str(h, setlocale(LC_CTYPE, NULL));
+    h = fnv_u64(h, getenv("POSIXLY_CORRECT") != NULL);
     return h ? h : 1;
 }
 
 /* What identifies a planned unit: its kind and range, and each of its
- * inputs' path, device, inode, size and mtime.  0 for what cannot be
+ * inputs' path, inode, size and mtime (and for archive members, the
+ * archive's).  0 for what cannot be
  * resumed (a stream: its bytes are gone). */
 static uint64_t unit_fp(const sluice_job *job, const sluice__unit *u,
                         uint32_t lo, uint32_t hi)
@@ -507,8 +514,10 @@ static uint64_t unit_fp(const sluice_job *job, const sluice__unit *u,
         h = fnv_str(h, in->pub.path);
         h = fnv_u64(h, (uint64_t)in->kind);
         h = fnv_u64(h, in->size);
+        h = fnv_u64(h, in->container);
+        /* Not st_dev: the nodes of a shared file system number it each
+         * their own way (sluice-mpi compares fingerprints across them). */
         if (in->pub.stat_ok) {
-            h = fnv_u64(h, (uint64_t)st->st_dev);
             h = fnv_u64(h, (uint64_t)st->st_ino);
             h = fnv_u64(h, (uint64_t)st->st_size);
             h = fnv_u64(h, (uint64_t)st->st_mtim.tv_sec);
@@ -588,9 +597,8 @@ static const resumed *resume_find(sluice_job *job, const sluice__unit *u,
     if (r->fp != fp) {
         const char *path = lo < job->ninputs ? job->inputs[lo].pub.path : "?";
         job_err(job, SLUICE_ERESUME,
-                "%s: not what the job log recorded for unit %llu (%s): "
-                "cannot resume",
-                path, (unsigned long long)u->seq,
+                "%s: unit %llu is not the unit that was done before (%s)", path,
+                (unsigned long long)u->seq,
                 fp == 0 ? "it is a stream now"
                         : "the input changed, or the inputs before it did");
         return NULL;
@@ -629,9 +637,11 @@ static int coord_flush(sluice__worker *w, uint64_t seq, uint64_t pos,
                        uint32_t len, int last, size_t need);
 static void unit_done(sluice_job *job, const wentry *e, int poisoned);
 
-int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
-                   const sluice_callbacks *cb, sluice_job **out, char *err,
-                   size_t errlen)
+/* A new job; with `twin`, one that shares twin's plugin globals: its
+ * global_init is not run again, nor global_fini at the end (clones). */
+static int job_create(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
+                      const sluice_callbacks *cb, sluice_job **out, char *err,
+                      size_t errlen, const sluice_job *twin)
 {
     *out = NULL;
     sluice_job *job = calloc(1, sizeof *job);
@@ -674,6 +684,11 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     job->coord.ctx.worker = -1;
     job->coord.flush = coord_flush;
     job->coord.flush_arg = job;
+    if (twin) {
+        job->coord.ctx.global = twin->coord.ctx.global;
+        *out = job;
+        return 0;
+    }
     if (job->desc->global_init) {
         char why[SLUICE_MSG_MAX] = "";
         job->coord.err_sink = why;
@@ -690,6 +705,13 @@ int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
     job->global_inited = 1;
     *out = job;
     return 0;
+}
+
+int sluice_job_new(sluice_plugin_handle *plugin, const sluice_job_opts *opts,
+                   const sluice_callbacks *cb, sluice_job **out, char *err,
+                   size_t errlen)
+{
+    return job_create(plugin, opts, cb, out, err, errlen, NULL);
 }
 
 void sluice_job_free(sluice_job *job)
@@ -985,6 +1007,16 @@ static int expand(sluice_job *job)
         job->exp_operand = ph->pub.operand;
         job->exp_flags = ph->add_flags;
         job->exp_arc = NULL;
+        job->exp_container = ph->container;
+        if (!S_ISDIR(ph->pub.st.st_mode)) {
+            /* What is read from an archive is as old as the archive. */
+            uint64_t h = fnv_u64(FNV_OFFSET, ph->container);
+            h = fnv_u64(h, (uint64_t)ph->pub.st.st_ino);
+            h = fnv_u64(h, (uint64_t)ph->pub.st.st_size);
+            h = fnv_u64(h, (uint64_t)ph->pub.st.st_mtim.tv_sec);
+            job->exp_container =
+                fnv_u64(h, (uint64_t)ph->pub.st.st_mtim.tv_nsec);
+        }
         int rc =
             S_ISDIR(ph->pub.st.st_mode) ? expand_dir(job) : expand_archive(job);
         job->expanding = 0;
@@ -2274,7 +2306,7 @@ static void reap(sluice_job *job)
 static int finished(const sluice_job *job)
 {
     return (job->p_input >= job->ninputs || job->next_seq >= job->share_end) &&
-           job->nretry == 0 && job->cur_seq == job->next_seq;
+           job->nretry == 0 && job->cur_seq >= job->next_seq;
 }
 
 static void sleep_once(sluice_job *job)
@@ -2467,7 +2499,7 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
 sluice_job *sluice_job_clone(const sluice_job *job, char *err, size_t errlen)
 {
     sluice_job *c;
-    if (sluice_job_new(job->plugin, &job->opts, &job->cb, &c, err, errlen) < 0)
+    if (job_create(job->plugin, &job->opts, &job->cb, &c, err, errlen, job) < 0)
         return NULL;
     c->walk = job->walk;
     c->arc_lim = job->arc_lim;
@@ -2496,7 +2528,8 @@ const sluice_callbacks *sluice_job_callbacks(const sluice_job *job)
 }
 
 int64_t sluice_job_plan(sluice_job *job,
-                        void (*each)(void *user, uint64_t seq, uint64_t bytes),
+                        void (*each)(void *user, uint64_t seq, uint64_t weight,
+                                     uint64_t fingerprint),
                         void *user, char *err, size_t errlen)
 {
     job->err = err;
@@ -2527,7 +2560,8 @@ int64_t sluice_job_plan(sluice_job *job,
         if (!plan_next(job, &u, slot, SLUICE_SLOT_SIZE, &lo, &hi))
             break;
         if (each)
-            each(user, u.seq, job->plan_bytes + 4096 * (uint64_t)(hi - lo));
+            each(user, u.seq, job->plan_bytes + 4096 * (uint64_t)(hi - lo),
+                 unit_fp(job, &u, lo, hi));
         n++;
     }
     free(slot);

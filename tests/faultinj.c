@@ -314,8 +314,11 @@ void *memalign(size_t align, size_t n);
 
 static int alloc_fails(void)
 {
-    return call_name && call_name[0] == 'm' && !strcmp(call_name, "malloc") &&
-           fail_now("malloc", 1);
+    if (!call_name || call_name[0] != 'm' || strcmp(call_name, "malloc") ||
+        !fail_now("malloc", 1))
+        return 0;
+    errno = ENOMEM; /* what a failed allocation leaves */
+    return 1;
 }
 
 void *malloc(size_t n)
@@ -348,7 +351,7 @@ void *aligned_alloc(size_t align, size_t n)
 
 int posix_memalign(void **out, size_t align, size_t n)
 {
-    if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0)
+    if (align == 0 || align % sizeof(void *) != 0 || (align & (align - 1)) != 0)
         return EINVAL;
     void *p = memalign(align, n);
     if (!p)

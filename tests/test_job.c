@@ -1042,7 +1042,7 @@ static void a_job_resumes_from_the_units_its_log_holds(void **st)
         assert_int_equal(
             run_logged(dir, jobs, &first, 3, 1, 0, &again, err, sizeof err),
             SLUICE_ERESUME);
-        assert_non_null(strstr(err, "not what the job log recorded"));
+        assert_non_null(strstr(err, "is not the unit that was done before"));
         assert_non_null(strstr(err, dir));
         free_log(&again);
         /* A result whose records are damaged: refused, not applied. */
@@ -1071,9 +1071,11 @@ static void a_job_resumes_from_the_units_its_log_holds(void **st)
 
 /* ------------------------------------------------------------ sharing */
 
-static void count_unit(void *user, uint64_t seq, uint64_t weight)
+static void count_unit(void *user, uint64_t seq, uint64_t weight,
+                       uint64_t fingerprint)
 {
     (void)seq;
+    assert_true(fingerprint != 0);
     assert_true(weight > 0);
     (*(uint64_t *)user)++;
 }
@@ -1183,6 +1185,53 @@ static void a_job_shared_by_three_processes_gives_the_one_pass_result(void **st)
     }
 }
 
+/* Clones share the job's plugin globals: a clone made and freed leaves
+ * the job's global state as its one global_init made it. */
+static void globals_input(void *user, uint32_t i, const sluice_input *in,
+                          const void *partial, int errnum, uint64_t off,
+                          const char *msg)
+{
+    (void)i;
+    (void)in;
+    (void)errnum;
+    (void)off;
+    (void)msg;
+    uint64_t *c = user;
+    assert_non_null(partial);
+    const sluice_plugin *d = (const sluice_plugin *)(uintptr_t)c[3];
+    d->counters(NULL, partial, c);
+}
+
+static void a_clone_shares_the_plugin_globals(void **st)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/globals.txt", tu_tmpdir());
+    tu_write(path, "one two\nthree\n", 14);
+    /* One job in this process: the plugin's call count starts at 0. */
+    for (int jobs = 2; jobs <= 2; jobs++) {
+        sluice_plugin_handle *h;
+        char e[512];
+        assert_int_equal(
+            sluice_plugin_open(tu_plugin("globals"), NULL, &h, e, sizeof e), 0);
+        uint64_t c[4] = {0, 0, 0, (uint64_t)(uintptr_t)sluice_plugin_get(h)};
+        sluice_job_opts o = {.jobs = jobs};
+        sluice_callbacks cb = {.user = c, .on_input = globals_input};
+        sluice_job *job;
+        assert_int_equal(sluice_job_new(h, &o, &cb, &job, e, sizeof e), 0);
+        assert_int_equal(sluice_job_add(job, path, 0), 0);
+        sluice_job *c1 = sluice_job_clone(job, e, sizeof e);
+        assert_non_null(c1);
+        sluice_job_free(c1);
+        assert_int_equal(sluice_job_run(job, e, sizeof e), 0);
+        sluice_job_free(job);
+        sluice_plugin_close(h);
+        assert_int_equal(c[0], 14);
+        assert_int_equal(c[1], 1); /* global_init ran once */
+        assert_int_equal(c[2], 0); /* every block found the table */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1209,6 +1258,7 @@ int main(void)
         cmocka_unit_test(a_boundary_hook_keeps_units_on_frames_with_lookbehind),
         cmocka_unit_test(a_stream_with_a_boundary_hook_stays_on_one_worker),
         cmocka_unit_test(a_job_resumes_from_the_units_its_log_holds),
+        cmocka_unit_test(a_clone_shares_the_plugin_globals),
         cmocka_unit_test(
             a_job_shared_by_three_processes_gives_the_one_pass_result),
     };

@@ -281,6 +281,27 @@ sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
 if [ "$rc" -eq 2 ] && grep -q 'log: line 5: not a job log line' err; then
     ok resume.refuses-a-bad-line
 else fail resume.refuses-a-bad-line "exit $rc; $(cat err)"; fi
+# A log cut in the middle of a line (a run killed while writing it): the
+# fragment is dropped before the resumed run appends, so the log stays
+# readable; an empty log (killed before its first unit) gets a header.
+head -n 9 full_log >log
+printf '5\tgood\t1\t3276' >>log
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+rc1=$rc
+cp out out1
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc1" -eq 0 ] && [ "$rc" -eq 0 ] && cmp -s want_resume out1 &&
+    cmp -s want_resume out &&
+    [ "$(awk -F'\t' '/^[0-9]/ && NF != 10' log | wc -l)" -eq 0 ] &&
+    [ "$(units log | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "$(units full_log | tr ' ' '\n' | sort -n | tr '\n' ' ')" ]; then
+    ok resume.after-a-cut-line
+else fail resume.after-a-cut-line "exit $rc1/$rc; $(cat err)"; fi
+: >log
+sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
+if [ "$rc" -eq 0 ] && cmp -s want_resume out && head -n 1 log | grep -qx '# sluice job log 2'; then
+    ok resume.from-an-empty-log
+else fail resume.from-an-empty-log "exit $rc; $(cat err)"; fi
+
 # A partial changed on disk fails the line's check.
 cp full_log log
 awk -F'\t' 'BEGIN { OFS = "\t" } /^[0-9]/ && !done { sub(/^0/, "1", $10); done = 1 } { print }' full_log >log
@@ -294,10 +315,28 @@ else fail resume.refuses-a-damaged-partial "exit $rc; $(cat err)"; fi
 cp full_log log
 text tree/sub/f0 30
 sx "$SLUICE" wc -j2 --chunk-size=64k --joblog=log --resume good tree
-if [ "$rc" -eq 2 ] && grep -q 'tree/.*: not what the job log recorded for unit [0-9]*' err; then
+if [ "$rc" -eq 2 ] && grep -q 'tree/.*: unit [0-9]* is not the unit that was done before' err; then
     ok resume.refuses-a-new-file-before-logged-units
 else fail resume.refuses-a-new-file-before-logged-units "exit $rc; $(cat err)"; fi
 rm tree/sub/f0
+
+# An archive rebuilt with the same member names, sizes and times: its
+# members are not the ones counted before (the archive's own identity is
+# part of each member's fingerprint).
+mkdir -p arc
+printf 'aaaa aaaa\n' >arc/m1
+printf 'bb\n' >arc/m2
+tar --mtime=@0 -cf a.tar -C arc m1 m2
+sx "$SLUICE" wc -z -j2 --joblog=alog a.tar
+cp out want_tar
+printf 'cccc\ncccc\n' >arc/m1
+sleep 1
+tar --mtime=@0 -cf a.tar -C arc m1 m2
+sx "$SLUICE" wc -z -j2 --joblog=alog --resume a.tar
+if [ "$rc" -eq 2 ] && grep -q 'a.tar:m1: unit 0 is not the unit that was done before' err &&
+    ! cmp -s want_tar out; then
+    ok resume.refuses-a-rebuilt-archive
+else fail resume.refuses-a-rebuilt-archive "exit $rc; $(cat out err)"; fi
 
 # No log yet: a fresh run that writes one.
 rm -f log

@@ -301,7 +301,8 @@ SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
                                     uint64_t *out);
 /* Resuming a job from its log (docs/engine.md, "Job log").  The job's
  * fingerprint: the plugin's name, version, file (size and mtime) and
- * option values, and the unit sizes; a log written by a job with another
+ * option values, the unit sizes, the LC_CTYPE locale and whether
+ * POSIXLY_CORRECT is set; a log written by a job with another
  * fingerprint cannot resume this one.  Then, before sluice_job_run, each unit
  * the log holds as done (sluice_unit_done's fingerprint and result), in any
  * order: when the run plans unit `seq` it uses the logged result instead of
@@ -317,10 +318,12 @@ SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
  * Every process configures the same job and plans the same units.
  * sluice_job_clone: a new job with the same plugin, options, callbacks,
  * walk options, archive limits, operands and units handed in by
- * sluice_job_resume_unit, not yet run (its plugin's global_init runs
- * again); NULL with a message.  sluice_job_plan: plans
- * every unit without running any, calling each(user, seq, weight) with its
- * input bytes plus 4096 per input (what a unit costs); returns the number
+ * sluice_job_resume_unit, not yet run; it shares the job's plugin globals
+ * (global_init and global_fini run once, for the job), so it must be freed
+ * before the job.  NULL with a message.  sluice_job_plan: plans
+ * every unit without running any, calling each(user, seq, weight,
+ * fingerprint) with its input bytes plus 4096 per input (what a unit
+ * costs) and what identifies it (as sluice_unit_done's); returns the number
  * of units, or a negative code with a message (SLUICE_EINVAL: a stream,
  * which cannot be planned twice).  A planned job is spent: run a clone.
  * sluice_job_run_share: runs only units [first, end) of the plan and hands
@@ -337,7 +340,8 @@ SLUICE_API const sluice_plugin *sluice_job_plugin(const sluice_job *job);
 SLUICE_API const sluice_callbacks *sluice_job_callbacks(const sluice_job *job);
 SLUICE_API int64_t sluice_job_plan(sluice_job *job,
                                    void (*each)(void *user, uint64_t seq,
-                                                uint64_t weight),
+                                                uint64_t weight,
+                                                uint64_t fingerprint),
                                    void *user, char *err, size_t errlen);
 SLUICE_API int
 sluice_job_run_share(sluice_job *job, uint64_t first, uint64_t end,
