@@ -213,15 +213,18 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
         free(p.weight);
         return fail_all(rc, err, errlen);
     }
+    /* The same plugin, options and locale too (the job's fingerprint). */
+    p.hash = (p.hash ^ sluice_job_fingerprint(job)) * 1099511628211ull;
     uint64_t mine[2] = {p.n, p.hash}, lo[2], hi[2];
     MPI_Allreduce(mine, lo, 2, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(mine, hi, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
     if (lo[0] != hi[0] || lo[1] != hi[1]) {
         free(p.weight);
         snprintf(err, errlen,
-                 "the ranks do not see the same inputs (%llu to %llu units): "
-                 "every rank must see them at the same paths, on a shared "
-                 "file system",
+                 "the ranks do not see the same job (%llu to %llu units): "
+                 "every rank must see the inputs at the same paths, on a "
+                 "shared file system, and run the same plugin in the same "
+                 "locale",
                  (unsigned long long)lo[0], (unsigned long long)hi[0]);
         return fail_all(rank == 0 ? SLUICE_EINVAL : 0, err, errlen);
     }

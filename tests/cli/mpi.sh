@@ -108,6 +108,14 @@ if [ "$rc" -eq 2 ] && grep -q 'started as one of 3 processes (PMI_SIZE) but MPI 
     ok refuses.foreign-launcher
 else fail refuses.foreign-launcher "status $rc; $(cat err)"; fi
 
+# Ranks that do not run the same job (here: another locale on one rank).
+timeout 120 mpirun -np 1 env LC_ALL=C "$MPI_SLUICE" wc big : \
+    -np 1 env LC_ALL=C.UTF-8 "$MPI_SLUICE" wc big >out 2>err
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q '^sluice-mpi wc: rank 0 of 2: the ranks do not see the same job' err && [ ! -s out ]; then
+    ok refuses.ranks-running-another-job
+else fail refuses.ranks-running-another-job "status $rc; $(cat out err)"; fi
+
 # ------------------------------------------------------------- faults
 # A rank killed mid-job: mpirun ends the others; nothing is printed.
 timeout 120 mpirun -np 2 "$MPI_SLUICE" run "$P/faulty.so" -P slow_us=200000 \
