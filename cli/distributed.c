@@ -32,9 +32,11 @@
  * others.  A launch by another MPI's launcher (each process a world of
  * one) is refused before anything runs.
  *
- * Only aggregations (wc, run with a merging plugin) are shared so far:
- * ordered output would need its pieces written in place (MPI_Exscan of
- * sizes, collective writes), which is not built yet.
+ * Ordered output (grep, replace, gzip, gunzip) goes the same way: each
+ * unit's records hold its output, and rank 0 writes it through the
+ * command's code (stdout, or files it commits).  Writing the pieces in
+ * place from every rank (MPI_Exscan of sizes, collective writes) is not
+ * built: the output must fit rank 0's memory (2 GiB per job at most).
  */
 #include "distributed.h"
 
@@ -51,6 +53,8 @@
 #include "sluice/sluice.h"
 
 static int rank, nranks;
+static int ran_job;  /* this rank went through a job's collectives */
+static int reported; /* ... and reports its failure */
 
 /* ------------------------------------------------------------ records */
 
@@ -172,10 +176,14 @@ static int fail_all(int rc, char *err, size_t errlen)
     int first = me;
     MPI_Allreduce(&me, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (first != rank) {
+        /* Quietly: the status is the reporting rank's (a rank that exits
+         * non-zero first makes mpirun kill the rest, perhaps before the
+         * message is out). */
         fflush(stdout);
         MPI_Finalize();
-        _exit(5);
+        _exit(0);
     }
+    ran_job = reported = 1;
     if (nranks > 1) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "rank %d of %d: %s", rank, nranks, err);
@@ -199,13 +207,6 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
         else if (p.oom)
             rc = SLUICE_ENOMEM;
         sluice_job_free(c);
-    }
-    if (rc == 0 && !(sluice_job_plugin(job)->caps & SLUICE_CAP_MERGE)) {
-        snprintf(err, errlen,
-                 "plugin %s writes ordered output, which sluice-mpi "
-                 "cannot share among ranks yet",
-                 sluice_job_plugin(job)->name);
-        rc = SLUICE_EINVAL;
     }
     if (rc == SLUICE_ENOMEM && !err[0])
         snprintf(err, errlen, "out of memory");
@@ -292,6 +293,7 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
     free(b.p);
     free(lens);
     free(offs);
+    ran_job = 1;
     if (rank != 0)
         return 0; /* stdout is /dev/null here: the command prints nothing */
     for (size_t at = 0; at + 24 <= total;) {
@@ -372,6 +374,14 @@ int cli_mpi_init(int *argc, char ***argv, const char *prog)
 int cli_mpi_finish(int status)
 {
     fflush(stdout);
+    fflush(stderr);
+    /* A rank that failed before its job's collectives (a bad option, a
+     * plugin missing on its node) would leave the others waiting in them:
+     * it ends the whole world instead, with its status. */
+    if (status != 0 && !ran_job && nranks > 1)
+        MPI_Abort(MPI_COMM_WORLD, status);
     MPI_Finalize();
-    return status;
+    /* What the command decides after its job (grep's "no line selected")
+     * is rank 0's to say: the others saw no results. */
+    return rank == 0 || !ran_job || reported ? status : 0;
 }

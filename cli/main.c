@@ -44,11 +44,16 @@ typedef struct command {
 } command;
 
 #ifdef SLUICE_MPI
-/* The aggregations: their results merge (docs/distributed.md). */
+/* What shares a job among ranks (docs/distributed.md). */
 static const command commands[] = {
-    {"run", cli_run_main, "run a merging plugin over files and trees"},
+    {"grep", cli_grep_main, "print lines that match patterns (GNU grep)"},
+    {"gunzip", cli_gunzip_main, "decompress gzip files (gunzip compatible)"},
+    {"gzip", cli_gzip_main, "compress files into standard gzip"},
+    {"replace", cli_replace_main, "replace text in every line"},
+    {"run", cli_run_main, "run any plugin over files and trees"},
     {"wc", cli_wc_main,
      "print newline, word, and byte counts (GNU wc compatible)"},
+    {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
 };
 #else
 static const command commands[] = {

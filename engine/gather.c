@@ -159,6 +159,15 @@ static int apply_one(sluice__gather *g, const sluice__rec *rec,
         g->unit_bytes += rec->len;
         if (skip == rec->len)
             return 0;
+        if (g->collect) {
+            /* Kept for the process that delivers (ordered output). */
+            if (rec->input < lo || rec->input >= hi)
+                return SLUICE_ECORRUPT;
+            sluice__rec part = *rec;
+            part.len = rec->len - (uint32_t)skip;
+            capture(g, &part, payload + skip, lo);
+            return 0;
+        }
         if (rec->input == g->cur_input && g->err && g->err_seq != g->unit_seq)
             return 0; /* after an error: its input's later output is not */
         if (g->cb && g->cb->on_output) {

@@ -530,9 +530,7 @@ static uint64_t unit_fp(const sluice_job *job, const sluice__unit *u,
 int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
                            const void *result, size_t len)
 {
-    if ((job->desc->caps & SLUICE_CAP_ORDERED) || fingerprint == 0 ||
-        !(job->desc->caps & SLUICE_CAP_MERGE) || len % 8 != 0 ||
-        len > UINT32_MAX)
+    if (fingerprint == 0 || len % 8 != 0 || len > UINT32_MAX)
         return SLUICE_EINVAL;
     if (job->nres == job->res_cap) {
         uint32_t ncap = job->res_cap ? job->res_cap * 2 : 64;
@@ -618,7 +616,8 @@ static int resume_apply(sluice_job *job, const unsigned char *data, size_t len,
         sluice__rec rec;
         memcpy(&rec, copy + at, sizeof rec);
         if (rec.input >= hi - lo || rec.type == SLUICE__REC_PAD ||
-            rec.type == SLUICE__REC_DATA) {
+            (rec.type == SLUICE__REC_DATA &&
+             !(job->desc->caps & SLUICE_CAP_ORDERED))) {
             free(copy);
             return SLUICE_ECORRUPT;
         }
@@ -1902,7 +1901,9 @@ static void unit_done(sluice_job *job, const wentry *e, int poisoned)
     if (!poisoned && job->g.capture && !job->g.cap_bad) {
         u.result = job->g.cap ? job->g.cap : (const void *)"";
         u.result_len = job->g.cap_len;
-        u.resumable = e->fp != 0 && !job->g.cap_err;
+        /* A job log keeps no ordered output (its records hold it all). */
+        u.resumable = e->fp != 0 && !job->g.cap_err &&
+                      !(job->desc->caps & SLUICE_CAP_ORDERED);
     }
     job->cb.on_unit(job->cb.user, &u);
 }
@@ -2465,8 +2466,9 @@ int sluice_job_run(sluice_job *job, char *err, size_t errlen)
     }
     /* The job log keeps the results of aggregations only: ordered output
      * is not logged. */
-    job->g.capture = job->cb.on_unit && (job->desc->caps & SLUICE_CAP_MERGE) &&
-                     !(job->desc->caps & SLUICE_CAP_ORDERED);
+    job->g.capture = job->collect ||
+                     (job->cb.on_unit && (job->desc->caps & SLUICE_CAP_MERGE) &&
+                      !(job->desc->caps & SLUICE_CAP_ORDERED));
     job->g.collect = job->collect;
     job->cur_seq = job->share_first;
     resume_sort(job);
@@ -2574,7 +2576,7 @@ int sluice_job_run_share(sluice_job *job, uint64_t first, uint64_t end,
                          void (*on_unit)(void *user, const sluice_unit_done *u),
                          void *user, char *err, size_t errlen)
 {
-    if (first > end || !on_unit || (job->desc->caps & SLUICE_CAP_ORDERED)) {
+    if (first > end || !on_unit) {
         if (err && errlen)
             snprintf(err, errlen, "%s", sluice_strerror(SLUICE_EINVAL));
         return SLUICE_EINVAL;

@@ -1053,14 +1053,17 @@ static void a_job_resumes_from_the_units_its_log_holds(void **st)
         free_log(&again);
         free_log(&first);
     }
-    /* Ordered plugins log no results: they cannot resume. */
+    /* No fingerprint, or records that are not whole 8-byte records:
+     * refused. */
     sluice_plugin_handle *h;
     char e[512];
     assert_int_equal(
-        sluice_plugin_open(tu_plugin("ordered"), NULL, &h, e, sizeof e), 0);
+        sluice_plugin_open(tu_plugin("summer"), NULL, &h, e, sizeof e), 0);
     sluice_job *job;
     assert_int_equal(sluice_job_new(h, NULL, NULL, &job, e, sizeof e), 0);
-    assert_int_equal(sluice_job_resume_unit(job, 0, 1, "", 0), SLUICE_EINVAL);
+    assert_int_equal(sluice_job_resume_unit(job, 0, 0, "", 0), SLUICE_EINVAL);
+    assert_int_equal(sluice_job_resume_unit(job, 0, 1, "abc", 3),
+                     SLUICE_EINVAL);
     sluice_job_free(job);
     sluice_plugin_close(h);
     for (int i = 0; i < 12; i++) {

@@ -308,8 +308,10 @@ SLUICE_API void sluice_job_counters(sluice_job *job, const void *partial,
  * order: when the run plans unit `seq` it uses the logged result instead of
  * running it, after checking that the unit still has that fingerprint.  If it
  * does not (an input changed, or the plan did), the job fails with
- * SLUICE_ERESUME, naming the input.  SLUICE_EINVAL for an ordered plugin (its
- * output is not logged) or a zero fingerprint; SLUICE_ENOMEM. */
+ * SLUICE_ERESUME, naming the input.  The records of an ordered plugin hold
+ * its output (a job log does not keep them: only sharing hands them in).
+ * SLUICE_EINVAL for a zero fingerprint or a length not a multiple of 8;
+ * SLUICE_ENOMEM. */
 SLUICE_API uint64_t sluice_job_fingerprint(const sluice_job *job);
 SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
                                       uint64_t fingerprint, const void *result,
@@ -332,7 +334,8 @@ SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
  * The process that gathers passes every unit's records to
  * sluice_job_resume_unit on a clone and runs it: it delivers what one run
  * would have (a unit missing from the records, say a poisoned one, runs
- * there).  SLUICE_EINVAL for an ordered plugin. */
+ * there).  An ordered plugin's records hold its output, which the
+ * delivering process writes. */
 SLUICE_API sluice_job *sluice_job_clone(const sluice_job *job, char *err,
                                         size_t errlen);
 /* The plugin a job runs, and the callbacks it was made with. */
