@@ -101,6 +101,21 @@ enum {
     {                                                                          \
         "resume", no_argument, NULL, CLI_OPT_RESUME                            \
     }
+/* Their --help lines, for the aggregating commands (wc, run). */
+#define CLI_SUPERVISE_HELP                                                     \
+    "      --timeout=SECONDS  kill a worker whose unit runs longer "           \
+    "(default:\n"                                                              \
+    "                           automatic; none: never)\n"                     \
+    "      --worker-memory=SIZE  address-space limit of each worker\n"         \
+    "      --joblog=FILE      a line per finished unit: input, offset, "       \
+    "bytes,\n"                                                                 \
+    "                           worker, attempts, result\n"                    \
+    "      --resume           skip the units the --joblog FILE holds as "      \
+    "done\n"                                                                   \
+    "                           (a job stopped, killed or failed)\n"           \
+    "      --keep-going       report a unit that kills its worker twice "      \
+    "and\n"                                                                    \
+    "                           count the rest (exit status 5)\n"
 /* Returns 1 when getopt result c was one of them (opts updated), 0 when
  * not, -1 after printing why its argument is invalid. */
 int cli_supervise_option(const char *prog, int c, const char *arg,
