@@ -933,6 +933,7 @@ typedef struct unitlog {
     unsigned char *res[MAXUNITS];
     size_t len[MAXUNITS];
     int resumed[MAXUNITS];
+    int no_result; /* units reported without their records */
 } unitlog;
 
 static void log_unit(void *user, const sluice_unit_done *u)
@@ -943,6 +944,7 @@ static void log_unit(void *user, const sluice_unit_done *u)
     l->fp[l->n] = u->fingerprint;
     l->len[l->n] = u->result_len;
     l->resumed[l->n] = u->resumed;
+    l->no_result += !u->result;
     l->res[l->n] = malloc(u->result_len + 1);
     assert_non_null(l->res[l->n]);
     if (u->result_len)
@@ -1083,27 +1085,6 @@ static void count_unit(void *user, uint64_t seq, uint64_t weight,
     (*(uint64_t *)user)++;
 }
 
-typedef struct shared_units {
-    uint32_t n;
-    uint64_t seq[MAXUNITS], fp[MAXUNITS];
-    unsigned char *res[MAXUNITS];
-    size_t len[MAXUNITS];
-} shared_units;
-
-static void keep_unit(void *user, const sluice_unit_done *u)
-{
-    shared_units *k = user;
-    assert_true(k->n < MAXUNITS);
-    assert_non_null(u->result);
-    k->seq[k->n] = u->seq;
-    k->fp[k->n] = u->fingerprint;
-    k->len[k->n] = u->result_len;
-    k->res[k->n] = malloc(u->result_len + 1);
-    assert_non_null(k->res[k->n]);
-    memcpy(k->res[k->n], u->result, u->result_len);
-    k->n++;
-}
-
 static void a_job_shared_by_three_processes_gives_the_one_pass_result(void **st)
 {
     (void)st;
@@ -1140,18 +1121,19 @@ static void a_job_shared_by_three_processes_gives_the_one_pass_result(void **st)
         sluice_job_free(plan);
         assert_true(n >= 6);
         /* Three shares, each on its own clone. */
-        static shared_units k;
+        static unitlog k;
         memset(&k, 0, sizeof k);
         uint64_t cut[4] = {0, n / 3, 2 * n / 3, n};
         for (int r = 0; r < 3; r++) {
             sluice_job *c = sluice_job_clone(job, e, sizeof e);
             assert_non_null(c);
             assert_int_equal(sluice_job_run_share(c, cut[r], cut[r + 1],
-                                                  keep_unit, &k, e, sizeof e),
+                                                  log_unit, &k, e, sizeof e),
                              0);
             sluice_job_free(c);
         }
         assert_int_equal(k.n, n);
+        assert_int_equal(k.no_result, 0);
         /* The gathering process: every unit from the records, handed in
          * any order, on a job of its own (delivering to `got`). */
         sluice_callbacks cb2 = {.user = &got, .on_input = on_input};
@@ -1179,8 +1161,7 @@ static void a_job_shared_by_three_processes_gives_the_one_pass_result(void **st)
             assert_string_equal(got.msg[i], want.msg[i]);
         }
         assert_int_equal(want.err[1], ENOENT);
-        for (uint32_t i = 0; i < k.n; i++)
-            free(k.res[i]);
+        free_log(&k);
     }
     for (int i = 0; i < 10; i++) {
         free(paths[i]);
