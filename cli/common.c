@@ -614,6 +614,8 @@ static void die_by(int sig)
 {
     if (signal_cleanup)
         signal_cleanup();
+    if (cli_job_runner_cleanup)
+        cli_job_runner_cleanup();
     signal(sig, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
@@ -662,6 +664,7 @@ int cli_signal_caught(void)
 }
 
 cli_job_runner_fn *cli_job_runner;
+void (*cli_job_runner_cleanup)(void);
 
 int cli_job_run(sluice_job *job, char *err, size_t errlen)
 {

@@ -164,5 +164,8 @@ int cli_job_run(sluice_job *job, char *err, size_t errlen);
  * sets its own (cli/distributed.c), which shares the job among the ranks. */
 typedef int cli_job_runner_fn(sluice_job *job, char *err, size_t errlen);
 extern cli_job_runner_fn *cli_job_runner;
+/* The runner's own temporary files' cleanup (async-signal-safe), run
+ * with the command's when a signal ends the process; NULL for none. */
+extern void (*cli_job_runner_cleanup)(void);
 
 #endif /* SLUICE_CLI_COMMON_H */

@@ -14,13 +14,28 @@
  *   3. each rank runs its share on another clone with its own workers
  *      (sluice_job_run_share), keeping each unit's records: the plugin's
  *      partial results, input errors and end-of-input marks;
- *   4. the ranks agree on success; the records are gathered on rank 0
- *      (MPI_Gatherv), which hands them to the command's own job
- *      (sluice_job_resume_unit) and runs it: every unit comes from the
- *      records, so the results are merged with the plugin's merge in input
- *      order and printed by the command exactly as the local `sluice`
- *      prints them.  Other ranks print nothing (their stdout is
- *      /dev/null).
+ *   4. the ranks agree on success, and the records go to rank 0, which
+ *      hands them to the command's own job (sluice_job_resume_unit) and
+ *      runs it: every unit comes from the records, so the results are
+ *      merged with the plugin's merge in input order and printed by the
+ *      command exactly as the local `sluice` prints them.  Other ranks
+ *      print nothing (their stdout is /dev/null).
+ *
+ * How the records travel depends on the plugin:
+ *   - an aggregation's (wc, run with a merging plugin) are small, a
+ *     partial result per unit: MPI_Gatherv into rank 0's memory;
+ *   - an ordered plugin's (grep, replace, gzip, gunzip, run with an
+ *     ordered plugin) hold its output, as large as the input: a rank keeps
+ *     them in an unlinked file in $TMPDIR as its units finish; the ranks
+ *     learn their places in the spool, a temporary file in
+ *     SLUICE_SPOOL_DIR (default: the current directory; it must be on a
+ *     file system every rank sees), by MPI_Exscan of the sizes, and write
+ *     them there with collective writes, checking every call and every
+ *     byte count; rank 0 checks the file's size and each rank's bytes (a
+ *     hash), maps it and runs the command's job from it: the command
+ *     writes and commits its stdout or files as the local one does, only
+ *     when every rank succeeded.  The spool is removed after, on failure,
+ *     and on a signal.
  *
  * Each rank clears the CPU binding the launcher gave it (Open MPI binds a
  * rank to one core by default): its workers are its parallelism, so one
@@ -31,22 +46,21 @@
  * stdout.  A rank that dies ends the whole job: the MPI runtime kills the
  * others.  A launch by another MPI's launcher (each process a world of
  * one) is refused before anything runs.
- *
- * Ordered output (grep, replace, gzip, gunzip) goes the same way: each
- * unit's records hold its output, and rank 0 writes it through the
- * command's code (stdout, or files it commits).  Writing the pieces in
- * place from every rank (MPI_Exscan of sizes, collective writes) is not
- * built: the output must fit rank 0's memory (2 GiB per job at most).
  */
 #include "distributed.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -58,16 +72,47 @@ static int reported; /* ... and reports its failure */
 
 /* ------------------------------------------------------------ records */
 
+/* The records of this rank's share: in memory, or (ordered output, which
+ * may be as large as the input) in memory up to SPILL bytes at a time and
+ * then in an unlinked file in $TMPDIR, on this node's disk. */
+#define SPILL ((size_t)1 << 20)
+
 typedef struct buf {
     unsigned char *p;
-    size_t len, cap;
-    int oom;
+    size_t len, cap; /* in memory, after `spilled` bytes in fd */
+    uint64_t spilled;
+    int fd;                      /* -1: none */
+    int oom, werr;               /* out of memory; errno of a failed spill */
     const sluice_callbacks *cli; /* the command's: its job log */
 } buf;
 
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : ENOSPC;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void spill(buf *b)
+{
+    if (b->fd < 0 || b->werr || b->len == 0)
+        return;
+    b->werr = write_all(b->fd, b->p, b->len);
+    b->spilled += b->len;
+    b->len = 0;
+}
+
 static void put(buf *b, const void *d, size_t n)
 {
-    if (b->oom)
+    if (b->oom || b->werr)
         return;
     size_t need = b->len + ((n + 7) & ~(size_t)7);
     if (need > b->cap) {
@@ -85,6 +130,8 @@ static void put(buf *b, const void *d, size_t n)
     memcpy(b->p + b->len, d, n);
     memset(b->p + b->len + n, 0, need - b->len - n);
     b->len = need;
+    if (b->len >= SPILL)
+        spill(b);
 }
 
 /* A unit of this rank's share: seq, fingerprint, length, records. */
@@ -192,6 +239,309 @@ static int fail_all(int rc, char *err, size_t errlen)
     return rc == SLUICE_EINPUT ? SLUICE_EWORKER : rc;
 }
 
+/* Aggregations: the records are small (a partial result per unit): they
+ * are gathered into rank 0's memory.  0 on every rank; else this rank's
+ * failure, or 1 on the ranks that did not fail.  On rank 0, *out holds the
+ * records (free it). */
+static int gather_records(buf *b, unsigned char **out, size_t *total, char *err,
+                          size_t errlen)
+{
+    /* The sizes first, so that every rank knows whether they fit one
+     * gather. */
+    uint64_t mylen = b->len, sum = 0;
+    MPI_Allreduce(&mylen, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    int len = (int)b->len;
+    int *lens = NULL, *offs = NULL;
+    unsigned char *all = NULL;
+    int rc = 0;
+    if (sum > (uint64_t)INT_MAX) {
+        snprintf(err, errlen,
+                 "the units' records come to %llu bytes, more than one "
+                 "gather takes (2 GiB): use fewer, larger units "
+                 "(--chunk-size)",
+                 (unsigned long long)sum);
+        rc = rank == 0 ? SLUICE_ENOMEM : 0;
+    } else if (rank == 0) {
+        lens = calloc((size_t)nranks, sizeof *lens);
+        offs = calloc((size_t)nranks, sizeof *offs);
+        all = malloc(sum ? (size_t)sum : 1);
+        if (!lens || !offs || !all) {
+            snprintf(err, errlen, "out of memory for %llu bytes of records",
+                     (unsigned long long)sum);
+            rc = SLUICE_ENOMEM;
+        }
+    }
+    if (agree(rc) < 0) {
+        free(lens);
+        free(offs);
+        free(all);
+        return rc < 0 ? rc : 1;
+    }
+    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t n = 0;
+    if (rank == 0)
+        for (int r = 0; r < nranks; r++) {
+            offs[r] = (int)n;
+            n += (size_t)lens[r];
+        }
+    MPI_Gatherv(b->p, len, MPI_BYTE, all, lens, offs, MPI_BYTE, 0,
+                MPI_COMM_WORLD);
+    free(lens);
+    free(offs);
+    *out = all;
+    *total = n;
+    return 0;
+}
+
+/* Where a rank keeps its share's ordered output: $TMPDIR, or /tmp. */
+static const char *spill_dir(void)
+{
+    const char *d = getenv("TMPDIR");
+    return d && *d ? d : "/tmp";
+}
+
+/* The spool: a temporary file on a file system every rank sees, which
+ * every rank writes its records into at once. */
+static char spool_path[PATH_MAX];
+static volatile sig_atomic_t spool_live;
+
+static void spool_remove(void)
+{
+    if (spool_live) {
+        unlink(spool_path);
+        spool_live = 0;
+    }
+}
+
+static const char *spool_dir(void)
+{
+    const char *d = getenv("SLUICE_SPOOL_DIR");
+    return d && *d ? d : ".";
+}
+
+/* What MPI says of code, in a few words. */
+static const char *mpi_says(int code, char *out, size_t len)
+{
+    int n = 0;
+    char s[MPI_MAX_ERROR_STRING];
+    if (MPI_Error_string(code, s, &n) != MPI_SUCCESS)
+        snprintf(s, sizeof s, "MPI error %d", code);
+    snprintf(out, len, "%s", s);
+    return out;
+}
+
+/* A hash of n bytes (a multiple of 8) at p, on from h. */
+static uint64_t hash_words(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* Ordered output: as large as the input, so it must not travel through
+ * one rank's memory.  Each rank learns where its records go (MPI_Exscan of
+ * the sizes); rank 0 creates the spool, every rank writes its records into
+ * it with collective writes, checking each call and each byte count (a
+ * full disk may show only as a short count); the file is synced and
+ * closed, and rank 0 maps it, to hand the records to the command's job.
+ * Rank 0 checks that the file holds what each rank wrote (its size, and a
+ * hash of each rank's bytes): with collective buffering, a write that
+ * failed on the rank that did it for others may be reported to nobody.
+ * 0 on every rank; else this rank's failure, or 1 on the ranks that did
+ * not fail (the spool is gone).  On rank 0, *out is the mapping (munmap
+ * it, then spool_remove). */
+#define PIECE ((size_t)64 << 20)
+
+static int spool_records(buf *b, unsigned char **out, size_t *total, char *err,
+                         size_t errlen)
+{
+    char why[MPI_MAX_ERROR_STRING + 64];
+    uint64_t mine = b->spilled, off = 0, sum = 0;
+    MPI_Exscan(&mine, &off, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0)
+        off = 0; /* MPI leaves rank 0's undefined */
+    MPI_Allreduce(&mine, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+
+    /* Rank 0 creates the file; its name goes to every rank. */
+    int rc = 0;
+    if (rank == 0) {
+        int n = snprintf(spool_path, sizeof spool_path, "%s/.sluice-mpi-XXXXXX",
+                         spool_dir());
+        int fd = n > 0 && (size_t)n < sizeof spool_path
+                     ? mkostemp(spool_path, O_CLOEXEC)
+                     : (errno = ENAMETOOLONG, -1);
+        if (fd < 0) {
+            snprintf(err, errlen,
+                     "cannot create the output spool in %s (%s): "
+                     "SLUICE_SPOOL_DIR names a directory every rank sees",
+                     spool_dir(), strerror(errno));
+            rc = SLUICE_EOUTPUT;
+        } else {
+            spool_live = 1;
+            close(fd);
+        }
+    }
+    MPI_Bcast(spool_path, (int)sizeof spool_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (agree(rc) < 0)
+        return rc < 0 ? rc : 1;
+
+    MPI_File fh;
+    int mrc = MPI_File_open(MPI_COMM_WORLD, spool_path, MPI_MODE_WRONLY,
+                            MPI_INFO_NULL, &fh);
+    if (mrc != MPI_SUCCESS) {
+        snprintf(err, errlen,
+                 "%s: cannot open the output spool (%s): "
+                 "SLUICE_SPOOL_DIR must name a directory every rank sees, "
+                 "on a shared file system",
+                 spool_path, mpi_says(mrc, why, sizeof why));
+        rc = SLUICE_EOUTPUT;
+    }
+    /* MPI_File_open is collective: it failed on every rank or on none. */
+    if (agree(rc) < 0) {
+        spool_remove();
+        return rc < 0 ? rc : 1;
+    }
+    MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
+
+    /* Collective writes, PIECE bytes a call: every rank makes as many
+     * calls as the rank with the most (its last ones write nothing). */
+    uint64_t pieces = (mine + PIECE - 1) / PIECE, most = 0;
+    uint64_t hash = 14695981039346656037ull;
+    MPI_Allreduce(&pieces, &most, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    unsigned char *piece = malloc(mine < PIECE ? (size_t)mine + 8 : PIECE);
+    if (!piece) {
+        snprintf(err, errlen, "out of memory");
+        rc = SLUICE_ENOMEM;
+    }
+    for (uint64_t k = 0; k < most; k++) {
+        uint64_t at = k * PIECE;
+        size_t n = 0;
+        if (rc == 0 && at < mine) {
+            n = mine - at < PIECE ? (size_t)(mine - at) : PIECE;
+            ssize_t got = pread(b->fd, piece, n, (off_t)at);
+            if (got == (ssize_t)n)
+                hash = hash_words(hash, piece, n);
+            if (got != (ssize_t)n) {
+                snprintf(
+                    err, errlen, "cannot read back the output kept in %s: %s",
+                    spill_dir(), got < 0 ? strerror(errno) : "file cut short");
+                rc = SLUICE_EOUTPUT;
+                n = 0;
+            }
+        }
+        MPI_Status st;
+        mrc = MPI_File_write_at_all(fh, (MPI_Offset)(off + at), piece, (int)n,
+                                    MPI_BYTE, &st);
+        int wrote = 0;
+        if (mrc == MPI_SUCCESS)
+            MPI_Get_count(&st, MPI_BYTE, &wrote);
+        if (rc == 0 && (mrc != MPI_SUCCESS || wrote != (int)n)) {
+            if (mrc != MPI_SUCCESS)
+                mpi_says(mrc, why, sizeof why);
+            else
+                snprintf(why, sizeof why,
+                         "wrote %d of %zu bytes: no space left on device?",
+                         wrote, n);
+            snprintf(err, errlen, "%s: offset %llu: write error: %s",
+                     spool_path, (unsigned long long)(off + at), why);
+            rc = SLUICE_EOUTPUT;
+        }
+    }
+    free(piece);
+    /* What rank 0 checks the file against: each rank's place and hash. */
+    uint64_t mark[3] = {off, mine, hash}, *marks = NULL;
+    if (rank == 0 && !(marks = malloc((size_t)nranks * sizeof mark))) {
+        snprintf(err, errlen, "out of memory");
+        rc = SLUICE_ENOMEM;
+    }
+    MPI_Gather(mark, 3, MPI_UINT64_T, marks, 3, MPI_UINT64_T, 0,
+               MPI_COMM_WORLD);
+    mrc = MPI_File_sync(fh);
+    if (rc == 0 && mrc != MPI_SUCCESS) {
+        snprintf(err, errlen, "%s: cannot sync: %s", spool_path,
+                 mpi_says(mrc, why, sizeof why));
+        rc = SLUICE_EOUTPUT;
+    }
+    mrc = MPI_File_close(&fh);
+    if (rc == 0 && mrc != MPI_SUCCESS) {
+        snprintf(err, errlen, "%s: cannot close: %s", spool_path,
+                 mpi_says(mrc, why, sizeof why));
+        rc = SLUICE_EOUTPUT;
+    }
+
+    /* Rank 0 maps what every rank wrote: all of it, or the job fails. */
+    if (agree(rc) == 0 && rank == 0 && sum > 0) {
+        int fd = open(spool_path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        void *m = MAP_FAILED;
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            snprintf(err, errlen, "%s: %s", spool_path, strerror(errno));
+            rc = SLUICE_EOUTPUT;
+        } else if ((uint64_t)st.st_size != sum || sum > SIZE_MAX) {
+            snprintf(err, errlen,
+                     "%s: holds %llu bytes, not the %llu the ranks wrote "
+                     "(no space left on device?)",
+                     spool_path, (unsigned long long)st.st_size,
+                     (unsigned long long)sum);
+            rc = SLUICE_EOUTPUT;
+        } else if ((m = mmap(NULL, (size_t)sum, PROT_READ, MAP_SHARED, fd,
+                             0)) == MAP_FAILED) {
+            snprintf(err, errlen, "%s: cannot map it: %s", spool_path,
+                     strerror(errno));
+            rc = SLUICE_ENOMEM;
+        } else {
+            madvise(m, (size_t)sum, MADV_SEQUENTIAL);
+            *out = m;
+            *total = (size_t)sum;
+            for (int r = 0; r < nranks && rc == 0; r++) {
+                uint64_t *k = marks + 3 * r;
+                if (k[0] > sum || k[1] > sum - k[0] ||
+                    hash_words(14695981039346656037ull,
+                               (unsigned char *)m + k[0],
+                               (size_t)k[1]) != k[2]) {
+                    snprintf(err, errlen,
+                             "%s: bytes %llu-%llu are not what rank %d "
+                             "wrote (no space left on device?)",
+                             spool_path, (unsigned long long)k[0],
+                             (unsigned long long)(k[0] + k[1]), r);
+                    rc = SLUICE_EOUTPUT;
+                }
+            }
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    free(marks);
+    if (agree(rc) < 0) {
+        if (*out)
+            munmap(*out, *total);
+        *out = NULL;
+        spool_remove();
+        return rc < 0 ? rc : 1;
+    }
+    return 0;
+}
+
+static int spill_open(buf *b, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/sluice-mpi-XXXXXX", spill_dir());
+    int fd = n > 0 && (size_t)n < sizeof path ? mkostemp(path, O_CLOEXEC)
+                                              : (errno = ENAMETOOLONG, -1);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a temporary file in %s: %s",
+                 spill_dir(), strerror(errno));
+        return SLUICE_EOUTPUT;
+    }
+    unlink(path);
+    b->fd = fd;
+    return 0;
+}
+
 static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
 {
     /* 1. The plan, the same on every rank. */
@@ -233,12 +583,25 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
     /* 2, 3. This rank's share, its records kept. */
     uint64_t first = share_start(&p, rank), end = share_start(&p, rank + 1);
     free(p.weight);
-    buf b = {.cli = sluice_job_callbacks(job)};
-    c = sluice_job_clone(job, err, errlen);
-    rc = c ? sluice_job_run_share(c, first, end, keep_unit, &b, err, errlen)
-           : SLUICE_ENOMEM;
+    const sluice_plugin *pl = sluice_job_plugin(job);
+    int ordered = (pl->caps & SLUICE_CAP_ORDERED) != 0;
+    buf b = {.fd = -1, .cli = sluice_job_callbacks(job)};
+    rc = ordered ? spill_open(&b, err, errlen) : 0;
+    c = rc == 0 ? sluice_job_clone(job, err, errlen) : NULL;
+    if (rc == 0)
+        rc = c ? sluice_job_run_share(c, first, end, keep_unit, &b, err, errlen)
+               : SLUICE_ENOMEM;
     sluice_job_free(c);
-    if (rc == 0 && (b.oom || b.len > (size_t)1 << 30)) {
+    if (rc == 0 && ordered)
+        spill(&b);
+    if (rc == 0 && b.werr) {
+        snprintf(err, errlen,
+                 "cannot keep the output of units %llu-%llu in %s: %s",
+                 (unsigned long long)first, (unsigned long long)end,
+                 spill_dir(), strerror(b.werr));
+        rc = SLUICE_EOUTPUT;
+    }
+    if (rc == 0 && (b.oom || (!ordered && b.len > (size_t)1 << 30))) {
         snprintf(err, errlen,
                  "out of memory for the records of units %llu-%llu",
                  (unsigned long long)first, (unsigned long long)end);
@@ -246,53 +609,21 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
     }
     if (agree(rc) < 0) {
         free(b.p);
+        if (b.fd >= 0)
+            close(b.fd);
         return fail_all(rc, err, errlen);
     }
 
-    /* 4. The records on rank 0, which delivers them: the sizes first, so
-     * that every rank knows whether they fit one gather. */
-    uint64_t mylen = b.len, sum = 0;
-    MPI_Allreduce(&mylen, &sum, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    int len = (int)b.len;
-    int *lens = NULL, *offs = NULL;
+    /* 4. The records on rank 0, which delivers them. */
     unsigned char *all = NULL;
-    rc = 0;
-    if (sum > (uint64_t)INT_MAX) {
-        snprintf(err, errlen,
-                 "the units' records come to %llu bytes, more than one "
-                 "gather takes (2 GiB): use fewer, larger units "
-                 "(--chunk-size)",
-                 (unsigned long long)sum);
-        rc = rank == 0 ? SLUICE_ENOMEM : 0;
-    } else if (rank == 0) {
-        lens = calloc((size_t)nranks, sizeof *lens);
-        offs = calloc((size_t)nranks, sizeof *offs);
-        all = malloc(sum ? (size_t)sum : 1);
-        if (!lens || !offs || !all) {
-            snprintf(err, errlen, "out of memory for %llu bytes of records",
-                     (unsigned long long)sum);
-            rc = SLUICE_ENOMEM;
-        }
-    }
-    if (agree(rc) < 0) {
-        free(b.p);
-        free(lens);
-        free(offs);
-        free(all);
-        return fail_all(rc, err, errlen);
-    }
-    MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
     size_t total = 0;
-    if (rank == 0)
-        for (int r = 0; r < nranks; r++) {
-            offs[r] = (int)total;
-            total += (size_t)lens[r];
-        }
-    MPI_Gatherv(b.p, len, MPI_BYTE, all, lens, offs, MPI_BYTE, 0,
-                MPI_COMM_WORLD);
+    rc = ordered ? spool_records(&b, &all, &total, err, errlen)
+                 : gather_records(&b, &all, &total, err, errlen);
     free(b.p);
-    free(lens);
-    free(offs);
+    if (b.fd >= 0)
+        close(b.fd);
+    if (rc != 0) /* 1: another rank's failure */
+        return fail_all(rc < 0 ? rc : 0, err, errlen);
     ran_job = 1;
     if (rank != 0)
         return 0; /* stdout is /dev/null here: the command prints nothing */
@@ -300,17 +631,30 @@ static int mpi_job_run(sluice_job *job, char *err, size_t errlen)
         uint64_t head[3];
         memcpy(head, all + at, sizeof head);
         at += sizeof head;
-        rc = sluice_job_resume_unit(job, head[0], head[1], all + at,
-                                    (size_t)head[2]);
+        if (head[2] > total - at) {
+            rc = SLUICE_EINVAL;
+        } else {
+            rc = ordered ? sluice_job_resume_unit_ref(job, head[0], head[1],
+                                                      all + at, (size_t)head[2])
+                         : sluice_job_resume_unit(job, head[0], head[1],
+                                                  all + at, (size_t)head[2]);
+        }
         if (rc < 0) {
-            free(all);
             snprintf(err, errlen, "%s", sluice_strerror(rc));
-            return rc;
+            break;
         }
         at += ((size_t)head[2] + 7) & ~(size_t)7;
     }
-    free(all);
-    return sluice_job_run(job, err, errlen);
+    if (rc == 0)
+        rc = sluice_job_run(job, err, errlen);
+    if (ordered) {
+        if (all)
+            munmap(all, total);
+        spool_remove();
+    } else {
+        free(all);
+    }
+    return rc;
 }
 
 /* -------------------------------------------------------------- setup */
@@ -349,6 +693,7 @@ int cli_mpi_init(int *argc, char ***argv, const char *prog)
         return -1;
     }
     cli_job_runner = mpi_job_run;
+    cli_job_runner_cleanup = spool_remove;
     cli_joblog_rank = rank;
     cli_joblog_nranks = nranks;
     /* A rank is a whole engine: its workers are its parallelism.  Open MPI

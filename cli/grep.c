@@ -983,7 +983,8 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     if (rc < 0 && rc != SLUICE_EINPUT) {
         if (!s.out_errno && !s.job_reported)
             grep_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
-        status = s.out_errno ? EXIT_TROUBLE : EXIT_JOB;
+        /* An output error (sluice-mpi's spool too) is GNU's trouble. */
+        status = s.out_errno || rc == SLUICE_EOUTPUT ? EXIT_TROUBLE : EXIT_JOB;
         goto done;
     }
     status = s.trouble ? EXIT_TROUBLE : s.selected ? EXIT_SUCCESS : 1;

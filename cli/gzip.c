@@ -1227,7 +1227,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
             status = EXIT_ERROR;
         } else {
             say(&s, "%s", err[0] ? err : sluice_strerror(rc));
-            status = EXIT_JOB;
+            /* A write error (sluice-mpi's spool) is gzip's error. */
+            status = rc == SLUICE_EOUTPUT ? EXIT_ERROR : EXIT_JOB;
         }
         goto done;
     }

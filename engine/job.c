@@ -73,6 +73,7 @@ typedef struct resumed {
                             first */
     size_t len;
     uint32_t order; /* as handed in: the first of two for one seq wins */
+    int borrowed;   /* data is the caller's (sluice_job_resume_unit_ref) */
 } resumed;
 
 /* One slot of the reorder window: a unit between dispatch and gather. */
@@ -527,8 +528,8 @@ static uint64_t unit_fp(const sluice_job *job, const sluice__unit *u,
     return h ? h : 1;
 }
 
-int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
-                           const void *result, size_t len)
+static int resume_add(sluice_job *job, uint64_t seq, uint64_t fingerprint,
+                      const void *result, size_t len, int borrow)
 {
     if (fingerprint == 0 || len % 8 != 0 || len > UINT32_MAX)
         return SLUICE_EINVAL;
@@ -540,18 +541,35 @@ int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
         job->res = n;
         job->res_cap = ncap;
     }
-    unsigned char *copy = malloc(len ? len : 1);
-    if (!copy)
-        return SLUICE_ENOMEM;
-    memcpy(copy, result, len);
+    unsigned char *data = (unsigned char *)result;
+    if (!borrow) {
+        data = malloc(len ? len : 1);
+        if (!data)
+            return SLUICE_ENOMEM;
+        memcpy(data, result, len);
+    }
     job->res[job->nres] = (resumed){.seq = seq,
                                     .fp = fingerprint,
-                                    .data = copy,
+                                    .data = data,
                                     .len = len,
-                                    .order = job->nres};
+                                    .order = job->nres,
+                                    .borrowed = borrow};
     job->nres++;
     job->res_sorted = 0;
     return 0;
+}
+
+int sluice_job_resume_unit(sluice_job *job, uint64_t seq, uint64_t fingerprint,
+                           const void *result, size_t len)
+{
+    return resume_add(job, seq, fingerprint, result, len, 0);
+}
+
+int sluice_job_resume_unit_ref(sluice_job *job, uint64_t seq,
+                               uint64_t fingerprint, const void *result,
+                               size_t len)
+{
+    return resume_add(job, seq, fingerprint, result, len, 1);
 }
 
 static int cmp_resumed(const void *a, const void *b)
@@ -571,7 +589,8 @@ static void resume_sort(sluice_job *job)
     uint32_t k = 0;
     for (uint32_t i = 0; i < job->nres; i++) {
         if (k > 0 && job->res[k - 1].seq == job->res[i].seq) {
-            free(job->res[i].data);
+            if (!job->res[i].borrowed)
+                free(job->res[i].data);
             continue;
         }
         job->res[k++] = job->res[i];
@@ -738,7 +757,8 @@ void sluice_job_free(sluice_job *job)
     free(job->op_path);
     free(job->op_flags);
     for (uint32_t i = 0; i < job->nres; i++)
-        free(job->res[i].data);
+        if (!job->res[i].borrowed)
+            free(job->res[i].data);
     free(job->res);
     free(job->carry);
     free(job->lb);

@@ -4,12 +4,16 @@
 #
 #  - The same stdout, stderr lines and exit status as the local `sluice`:
 #    wc on a file, a tree, both with a missing file, with counter, format
-#    and engine options, -j0; `run` with a merging plugin.
-#  - What it refuses: a stream (stdin), an ordered plugin, a launch by
-#    another MPI's launcher (the world size its environment announces is
-#    not MPI's).
+#    and engine options, -j0; `run` with a merging and an ordered plugin;
+#    grep, replace, gzip, gunzip, zcat to stdout and to files.
+#  - Ordered output through the spool: in pieces, removed after; on a full
+#    disk (a short count, or a short file) and in a missing directory, a
+#    message and the command's write-error status, nothing on stdout.
+#  - What it refuses: a stream (stdin), a launch by another MPI's launcher
+#    (the world size its environment announces is not MPI's), ranks that
+#    see another job.
 #  - A rank killed mid-job ends the job at once: non-zero status, nothing
-#    on stdout.
+#    on stdout; --resume with the ranks' job logs completes it.
 # Every run has a timeout.  Exits 77 (skipped) when sluice-mpi was not
 # built or mpirun is missing.
 # Environment: SLUICE_BUILD_ROOT, SLUICE_TEST_PLUGIN_DIR.
@@ -88,9 +92,10 @@ same run.summer run "$P/summer.so" --chunk-size=64k big tree
 { head -n 100000 big; echo CRASH; tail -n 100000 big; } >crash
 same run.keep-going run "$P/faulty.so" --keep-going --chunk-size=64k big crash tree
 
-# Ordered output: every rank's units' output travels to rank 0, which
-# writes it through the command's own code (stdout, or files committed as
-# the local command commits them).
+# Ordered output: every rank writes its units' output into the spool (a
+# temporary file in SLUICE_SPOOL_DIR, here the current directory) at its
+# place; rank 0 hands it to the command's own code (stdout, or files
+# committed as the local command commits them).  No spool is left.
 same grep.file grep -n 'ab' --chunk-size=64k big
 same grep.tree grep -c 'q' tree
 same grep.files-with-matches grep -l 'zz' big tree
@@ -100,6 +105,13 @@ same gzip.stdout gzip -c big
 gzip -c big >big.gz
 same zcat.members zcat big.gz
 same gunzip.stdout gunzip -c big.gz
+# Output larger than one collective write (64 MiB a rank and a call).
+head -c 200000000 /dev/zero | gzip -1 >zeros.gz
+same gunzip.spool-in-pieces gunzip -c zeros.gz
+rm -f zeros.gz
+if [ -z "$(find . -maxdepth 1 -name '.sluice-mpi-*')" ]; then
+    ok spool.removed
+else fail spool.removed "$(find . -maxdepth 1 -name '.sluice-mpi-*')"; fi
 # Files: FILE.gz written and committed by rank 0, the input removed after
 # it, as locally.
 r=""
@@ -132,9 +144,36 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=4m tmpfs "$M" 2>/dev/null; the
     [ -z "$(find "$M" -name '.*' -type f)" ] || r+=" temporary file left;"
     umount "$M"
     if [ -z "$r" ]; then ok fault.full-disk; else fail fault.full-disk "$r"; fi
+    # The spool on a full disk: a rank's write comes back short, or (when
+    # another rank wrote for it, collective buffering) rank 0 finds the
+    # file short.  The command's write-error status, nothing on stdout, no
+    # spool left.
+    mount -t tmpfs -o size=1m tmpfs "$M"
+    head -c 3000000 /dev/urandom >rand
+    r=""
+    for np in 1 2 3; do
+        SLUICE_SPOOL_DIR=$M mpi "$np" gzip -c rand
+        [ "$rc" -eq 1 ] || r+=" np $np: gzip status $rc;"
+        [ ! -s out ] || r+=" np $np: gzip wrote stdout;"
+        grep -q "^sluice-mpi gzip: .*$M/.sluice-mpi-.*no space left on device" err ||
+            r+=" np $np: gzip: $(grep sluice err);"
+        SLUICE_SPOOL_DIR=$M mpi "$np" grep -n " " --chunk-size=64k big
+        [ "$rc" -eq 2 ] || r+=" np $np: grep status $rc;"
+        [ ! -s out ] || r+=" np $np: grep wrote stdout;"
+        [ -z "$(ls -A "$M")" ] || r+=" np $np: left $(ls -A "$M");"
+    done
+    umount "$M"
+    if [ -z "$r" ]; then ok fault.spool-full-disk; else fail fault.spool-full-disk "$r"; fi
 else
     skip fault.full-disk "needs root to mount a small tmpfs"
+    skip fault.spool-full-disk "needs root to mount a small tmpfs"
 fi
+# A spool directory that is not there: a message that says what to set.
+SLUICE_SPOOL_DIR=$T/no-such-dir mpi 2 grep -n a big
+if [ "$rc" -eq 2 ] && [ ! -s out ] &&
+    grep -q "cannot create the output spool in $T/no-such-dir (No such file or directory): SLUICE_SPOOL_DIR" err; then
+    ok fault.spool-dir-missing
+else fail fault.spool-dir-missing "status $rc; $(grep sluice err)"; fi
 
 # More ranks than units: the extra ranks get no share.
 same wc.more-ranks-than-units wc tree/utf8

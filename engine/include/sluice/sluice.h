@@ -316,6 +316,11 @@ SLUICE_API uint64_t sluice_job_fingerprint(const sluice_job *job);
 SLUICE_API int sluice_job_resume_unit(sluice_job *job, uint64_t seq,
                                       uint64_t fingerprint, const void *result,
                                       size_t len);
+/* As sluice_job_resume_unit, without a copy: result (say, a mapped file)
+ * must stay as it is until the job is freed. */
+SLUICE_API int sluice_job_resume_unit_ref(sluice_job *job, uint64_t seq,
+                                          uint64_t fingerprint,
+                                          const void *result, size_t len);
 /* Sharing one job among processes (sluice-mpi; docs/distributed.md).
  * Every process configures the same job and plans the same units.
  * sluice_job_clone: a new job with the same plugin, options, callbacks,
