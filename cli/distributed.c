@@ -319,23 +319,48 @@ static const char *spool_dir(void)
     return d && *d ? d : ".";
 }
 
-/* What MPI says of code, in a few words. */
+/* What MPI says of code, in a few words: the system's words for the error
+ * classes that name a file system's refusal, else MPI's own string; of a
+ * stack of messages (MPICH's), the last line, the deepest cause. */
 static const char *mpi_says(int code, char *out, size_t len)
 {
+    static const struct {
+        int cls, err;
+    } sys[] = {
+        {MPI_ERR_NO_SPACE, ENOSPC},     {MPI_ERR_QUOTA, EDQUOT},
+        {MPI_ERR_NO_SUCH_FILE, ENOENT}, {MPI_ERR_ACCESS, EACCES},
+        {MPI_ERR_READ_ONLY, EROFS},     {MPI_ERR_FILE_EXISTS, EEXIST},
+    };
+    int cls = -1;
+    if (MPI_Error_class(code, &cls) == MPI_SUCCESS)
+        for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+            if (sys[i].cls == cls) {
+                snprintf(out, len, "%s", strerror(sys[i].err));
+                return out;
+            }
     int n = 0;
     char s[MPI_MAX_ERROR_STRING];
-    if (MPI_Error_string(code, s, &n) != MPI_SUCCESS)
-        snprintf(s, sizeof s, "MPI error %d", code);
-    snprintf(out, len, "%s", s);
+    if (MPI_Error_string(code, s, &n) != MPI_SUCCESS || n <= 0) {
+        snprintf(out, len, "MPI error %d", code);
+        return out;
+    }
+    s[n < (int)sizeof s ? n : (int)sizeof s - 1] = '\0';
+    char *end = s + strlen(s);
+    while (end > s && (end[-1] == '\n' || end[-1] == ' '))
+        *--end = '\0';
+    char *last = strrchr(s, '\n');
+    snprintf(out, len, "%s", last ? last + 1 : s);
     return out;
 }
 
-/* A hash of n bytes (a multiple of 8) at p, on from h. */
+/* A hash of n bytes at p, on from h: 8 bytes a step, the last few padded
+ * with zeros.  A rank hashes its records piece by piece, pieces of a
+ * multiple of 8 bytes but the last, so rank 0 gets the same hash in one go. */
 static uint64_t hash_words(uint64_t h, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i < 8 ? n - i : 8);
         h = (h ^ w) * 0x9e3779b97f4a7c15ull;
         h ^= h >> 29;
     }
@@ -412,7 +437,7 @@ static int spool_records(buf *b, unsigned char **out, size_t *total, char *err,
     uint64_t pieces = (mine + PIECE - 1) / PIECE, most = 0;
     uint64_t hash = 14695981039346656037ull;
     MPI_Allreduce(&pieces, &most, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    unsigned char *piece = malloc(mine < PIECE ? (size_t)mine + 8 : PIECE);
+    unsigned char *piece = malloc(mine < PIECE ? (size_t)mine + 1 : PIECE);
     if (!piece) {
         snprintf(err, errlen, "out of memory");
         rc = SLUICE_ENOMEM;
