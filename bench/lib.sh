@@ -35,12 +35,13 @@ PY
     fi
 }
 
-# Throughput and ratio of one timed command: $1 unit ("bytes N" or
-# "files N"), $2 its median, $3 the reference's median.  Prints
-# "RATE RATIO" with the rate's words joined by "_" ("1.234_GB/s").
+# Throughput and ratio of one timed command: $1 unit ("bytes N",
+# "files N", or "-" for none), $2 its median, $3 the reference's median.
+# Prints "RATE RATIO" with the rate's words joined by "_" ("1.234_GB/s").
 rate_ratio() {
     awk -v u="${1%% *}" -v n="${1##* }" -v m="$2" -v g="$3" 'BEGIN {
         if (u == "bytes") printf "%.3f_GB/s", n / m / 1e9
+        else if (u == "-") printf "-"
         else printf "%.0f_files/s", n / m
         printf " %.2f\n", g / m }'
 }
