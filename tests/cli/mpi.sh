@@ -8,8 +8,9 @@
 #    and engine options, -j0; `run` with a merging and an ordered plugin;
 #    grep, replace, gzip, gunzip, zcat to stdout and to files.
 #  - Ordered output through the spool: in pieces, removed after; on a full
-#    disk (a short count, or a short file) and in a missing directory, a
-#    message and the command's write-error status, nothing on stdout.
+#    disk (a short count, or a short file), in a missing directory, and
+#    with a full TMPDIR under a rank's spill, a message and the command's
+#    write-error status, nothing on stdout.
 #  - What it refuses: a stream (stdin), a launch by another MPI's launcher
 #    (the world size its environment announces is not MPI's), ranks that
 #    see another job.
@@ -171,9 +172,27 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=4m tmpfs "$M" 2>/dev/null; the
     done
     umount "$M"
     if [ -z "$r" ]; then ok fault.spool-full-disk; else fail fault.spool-full-disk "$r"; fi
+    # A full TMPDIR under a rank's spill (its output kept until the spool
+    # is written): its message, the write-error status, nothing on stdout.
+    # (16 MiB: MPI keeps its own session files in TMPDIR.)
+    mount -t tmpfs -o size=16m tmpfs "$M"
+    head -c 60000000 /dev/zero | gzip -1 >zeros.gz
+    r=""
+    for np in 1 2; do
+        TMPDIR=$M mpi "$np" gunzip -c zeros.gz
+        [ "$rc" -eq 1 ] || r+=" np $np: status $rc;"
+        [ ! -s out ] || r+=" np $np: wrote stdout;"
+        grep -q "^sluice-mpi gunzip: .*cannot keep the output of units [0-9]*-[0-9]* in $M: No space left on device" err ||
+            r+=" np $np: $(grep sluice err);"
+        [ -z "$(find . -maxdepth 1 -name '.sluice-mpi-*')" ] || r+=" np $np: spool left;"
+    done
+    rm -f zeros.gz
+    umount "$M"
+    if [ -z "$r" ]; then ok fault.spill-full-tmpdir; else fail fault.spill-full-tmpdir "$r"; fi
 else
     skip fault.full-disk "needs root to mount a small tmpfs"
     skip fault.spool-full-disk "needs root to mount a small tmpfs"
+    skip fault.spill-full-tmpdir "needs root to mount a small tmpfs"
 fi
 # A spool directory that is not there: a message that says what to set.
 SLUICE_SPOOL_DIR=$T/no-such-dir mpi 2 grep -n a big
