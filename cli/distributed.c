@@ -361,12 +361,7 @@ typedef struct {
     uint64_t lane[4];
 } hash;
 
-#define HASH_INIT                                                              \
-    {                                                                          \
-        {                                                                      \
-            1, 2, 3, 4                                                         \
-        }                                                                      \
-    }
+static const hash hash_start = {{1, 2, 3, 4}};
 
 static inline uint64_t hash_step(uint64_t h, uint64_t w)
 {
@@ -468,7 +463,7 @@ static int spool_records(buf *b, unsigned char **out, size_t *total, char *err,
     /* Collective writes, PIECE bytes a call: every rank makes as many
      * calls as the rank with the most (its last ones write nothing). */
     uint64_t pieces = (mine + PIECE - 1) / PIECE, most = 0;
-    hash sum_mine = HASH_INIT;
+    hash sum_mine = hash_start;
     MPI_Allreduce(&pieces, &most, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
     unsigned char *piece = malloc(mine < PIECE ? (size_t)mine + 1 : PIECE);
     if (!piece) {
@@ -551,13 +546,14 @@ static int spool_records(buf *b, unsigned char **out, size_t *total, char *err,
             *total = (size_t)sum;
             for (int r = 0; r < nranks && rc == 0; r++) {
                 uint64_t *k = marks + 3 * r;
-                hash h = HASH_INIT;
+                hash h = hash_start;
                 if (k[0] <= sum && k[1] <= sum - k[0])
                     hash_bytes(&h, (unsigned char *)m + k[0], (size_t)k[1]);
                 if (k[0] > sum || k[1] > sum - k[0] || hash_value(&h) != k[2]) {
                     snprintf(err, errlen,
                              "%s: bytes %llu-%llu are not what rank %d "
-                             "wrote (no space left on device?)",
+                             "wrote: a write was lost (a full disk, or the "
+                             "file system's error)",
                              spool_path, (unsigned long long)k[0],
                              (unsigned long long)(k[0] + k[1]), r);
                     rc = SLUICE_EOUTPUT;

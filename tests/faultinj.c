@@ -5,11 +5,12 @@
  * forks share one counter in a shared mapping): the FAULT_N-th call
  * (1, 2, ...) of FAULT_CALL (read, pread64, write, pwrite64, fsync,
  * fdatasync, open, openat), with errno FAULT_ERRNO (EIO, ENOSPC,
- * ENOMEM, EACCES; default EIO).  With FAULT_PATH, only calls on a
- * descriptor whose file's path holds that string (or, for open, a path
- * that holds it) count.  When the fault fires and FAULT_REPORT names a
- * file, "CALL N PID" is appended to it, so a test knows whether its run
- * met the fault or ran past it.
+ * ENOMEM, EACCES; default EIO).  FAULT_ERRNO=LOST makes a write or
+ * pwrite64 a lost one instead: it says it wrote every byte and wrote none. With
+ * FAULT_PATH, only calls on a descriptor whose file's path holds that string
+ * (or, for open, a path that holds it) count.  When the fault fires and
+ * FAULT_REPORT names a file, "CALL N PID" is appended to it, so a test knows
+ * whether its run met the fault or ran past it.
  *
  * FAULT_CALL=malloc fails the Nth allocation instead (malloc, calloc,
  * realloc, posix_memalign, aligned_alloc, memalign: one counter; errno
@@ -47,6 +48,7 @@
 static const char *call_name; /* FAULT_CALL */
 static long fail_at;          /* FAULT_N */
 static int fail_errno = EIO;
+static int lost;              /* FAULT_ERRNO=LOST */
 static const char *path_part; /* FAULT_PATH */
 /* Shared by the process tree. */
 struct shared {
@@ -72,6 +74,8 @@ __attribute__((constructor)) static void fault_init(void)
             fail_errno = ENOMEM;
         else if (!strcmp(e, "EACCES"))
             fail_errno = EACCES;
+        else if (!strcmp(e, "LOST"))
+            lost = 1;
     }
     if (!getcwd(cwd, sizeof cwd))
         cwd[0] = '\0';
@@ -219,7 +223,7 @@ ssize_t write(int fd, const void *buf, size_t n)
         REAL(f, "write");
     if (fail_now("write",
                  call_name && !strcmp(call_name, "write") && fd_matches(fd)))
-        return -1;
+        return lost ? (ssize_t)n : -1;
     return f(fd, buf, n);
 }
 
@@ -230,7 +234,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
         REAL(f, "pwrite64");
     if (fail_now("pwrite64",
                  call_name && !strcmp(call_name, "pwrite64") && fd_matches(fd)))
-        return -1;
+        return lost ? (ssize_t)n : -1;
     return f(fd, buf, n, off);
 }
 

@@ -9,8 +9,9 @@
 #    grep, replace, gzip, gunzip, zcat to stdout and to files.
 #  - Ordered output through the spool: in pieces, removed after; on a full
 #    disk (a short count, or a short file), in a missing directory, and
-#    with a full TMPDIR under a rank's spill, a message and the command's
-#    write-error status, nothing on stdout.
+#    with a full TMPDIR under a rank's spill, a write the file system
+#    lost, a message and the command's write-error status, nothing on
+#    stdout.
 #  - What it refuses: a stream (stdin), a launch by another MPI's launcher
 #    (the world size its environment announces is not MPI's), ranks that
 #    see another job.
@@ -194,6 +195,21 @@ else
     skip fault.spool-full-disk "needs root to mount a small tmpfs"
     skip fault.spill-full-tmpdir "needs root to mount a small tmpfs"
 fi
+# A write the file system lost (it said it wrote every byte and wrote
+# none; later writes keep the file's size): rank 0's check of each rank's
+# bytes finds it.  The write-error status, nothing on stdout, no spool.
+seq 1 12000000 >seqs
+timeout 120 "$MPIRUN" -np 1 env LD_PRELOAD="$SLUICE_BUILD_ROOT/tests/faultinj.so" \
+    FAULT_CALL=pwrite64 FAULT_PATH=.sluice-mpi FAULT_N=1 FAULT_ERRNO=LOST \
+    FAULT_REPORT="$T/lost.rep" "$MPI_SLUICE" replace 1 X seqs >out 2>err
+rc=$?
+if [ "$rc" -eq 3 ] && [ ! -s out ] && grep -q '^pwrite64 1 ' lost.rep &&
+    grep -q "^sluice-mpi replace: ./.sluice-mpi-.*: bytes 0-[0-9]* are not what rank 0 wrote: a write was lost" err &&
+    [ -z "$(find . -maxdepth 1 -name '.sluice-mpi-*')" ]; then
+    ok fault.spool-lost-write
+else fail fault.spool-lost-write "status $rc; $(cat lost.rep 2>/dev/null); $(grep sluice err)"; fi
+rm -f seqs lost.rep
+
 # A spool directory that is not there: a message that says what to set.
 SLUICE_SPOOL_DIR=$T/no-such-dir mpi 2 grep -n a big
 if [ "$rc" -eq 2 ] && [ ! -s out ] &&
