@@ -6,11 +6,11 @@
  * (1, 2, ...) of FAULT_CALL (read, pread64, write, pwrite64, fsync,
  * fdatasync, open, openat), with errno FAULT_ERRNO (EIO, ENOSPC,
  * ENOMEM, EACCES; default EIO).  FAULT_ERRNO=LOST makes a write or
- * pwrite64 a lost one instead: it says it wrote every byte and wrote none. With
- * FAULT_PATH, only calls on a descriptor whose file's path holds that string
- * (or, for open, a path that holds it) count.  When the fault fires and
- * FAULT_REPORT names a file, "CALL N PID" is appended to it, so a test knows
- * whether its run met the fault or ran past it.
+ * pwrite64 a lost one instead: it says it wrote every byte and wrote
+ * none.  With FAULT_PATH, only calls on a descriptor whose file's path
+ * holds that string (or, for open, a path that holds it) count.  When the
+ * fault fires and FAULT_REPORT names a file, "CALL N PID" is appended to
+ * it, so a test knows whether its run met the fault or ran past it.
  *
  * FAULT_CALL=malloc fails the Nth allocation instead (malloc, calloc,
  * realloc, posix_memalign, aligned_alloc, memalign: one counter; errno

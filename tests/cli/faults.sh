@@ -23,7 +23,7 @@ mkdir -p "$W/d"
 cd "$W" || exit 1
 
 sanitized=0
-if ldd "$SLUICE" | grep -Eq 'lib(a|ub)san'; then sanitized=1; fi
+if sanitized "$SLUICE"; then sanitized=1; fi
 
 seq 1 30000 | sed 's/$/ some words here/' >orig
 gzip -c orig >orig.gz

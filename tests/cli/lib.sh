@@ -52,6 +52,12 @@ skip() {
     echo "ok $1 # SKIP $2"
 }
 
+# sanitized BIN -- true when BIN is built with ASan or UBSan (a preloaded
+# shim cannot come before their runtime).
+sanitized() {
+    ldd "$1" 2>/dev/null | grep -Eq 'lib(a|ub)san'
+}
+
 # check_true NAME CMD... -- ok when CMD succeeds
 check_true() {
     local name=$1

@@ -200,7 +200,7 @@ fi
 # bytes finds it.  The write-error status, nothing on stdout, no spool.
 # (The shim is preloaded: under sanitizers it cannot come before their
 # runtime, and the case is skipped.)
-if ldd "$MPI_SLUICE" | grep -Eq 'lib(a|ub)san'; then
+if sanitized "$MPI_SLUICE"; then
     skip fault.spool-lost-write "LD_PRELOAD shim under sanitizers"
 else
     seq 1 12000000 >seqs
