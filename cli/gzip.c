@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "sluice/sluice.h"
 
 #define CHUNK_SIZE (4u << 20)  /* compression: 4 members of 1 MiB a unit */
@@ -265,9 +266,11 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     return 0;
 }
 
-/* Syncs, stamps and renames f's temporary file onto its target; 0 or an
- * errno (the temporary file is then gone). */
-static int commit(gz_file *f, const struct timespec *times)
+/* Syncs and stamps f's temporary file and commits it under its target
+ * name, which must still be free unless -f (another input of this run or
+ * another process may have taken it since the operand was checked); 0 or
+ * an errno, EEXIST for a name taken (the temporary file is then gone). */
+static int commit(gz_file *f, bool force, const struct timespec *times)
 {
     int fd = f->fd, e = 0;
     if (fchmod(fd, f->st.st_mode & 07777) != 0)
@@ -295,27 +298,10 @@ static int commit(gz_file *f, const struct timespec *times)
     }
     sigset_t old;
     block_signals(&old);
-    if (rename(f->tmp_path, f->out_path) != 0) {
-        e = errno;
-        unlink(f->tmp_path);
-    }
+    e = cli_commit(f->tmp_path, f->out_path,
+                   force ? CLI_COMMIT_REPLACE : CLI_COMMIT_NEW, NULL);
     f->tmp_live = 0;
     restore_signals(&old);
-    if (e)
-        return e;
-
-    /* The rename is durable only once the directory is. */
-    char *dir = strdup(f->out_path);
-    if (!dir)
-        return ENOMEM;
-    char *slash = strrchr(dir, '/');
-    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0)
-        e = errno;
-    if (dfd >= 0)
-        close(dfd);
-    free(dir);
     return e;
 }
 
@@ -400,7 +386,7 @@ static void input_done(gz_state *s, gz_file *f, const char *shown)
     if (f->fd < 0 && !f->err)
         f->err = open_tmp(f); /* an empty result is still a file */
     if (!f->err)
-        f->err = commit(f, times);
+        f->err = commit(f, s->force, times);
     if (f->err)
         return;
     if (s->verbose) {
@@ -459,7 +445,7 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
         }
         if (!e && !message && f->out_path && !f->err) {
             if (f->fd >= 0)
-                f->err = commit(f, NULL);
+                f->err = commit(f, s->force, NULL);
             if (!f->err && s->verbose) {
                 uint64_t in_bytes = (uint64_t)f->st.st_size;
                 fprintf(stderr, "%s:\t", shown);
@@ -487,7 +473,13 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                 *message ? message : "failed", (unsigned long long)offset);
         else if (message)
             say(s, "%s: %s", shown, *message ? message : "failed");
-        else
+        else if (f->err == EEXIST) {
+            /* taken since the operand was checked; gzip's words, even
+             * with -q, and its warning status */
+            say(s, "%s already exists;\tnot overwritten", f->out_path);
+            set_status(s, EXIT_WARNING);
+            return;
+        } else
             say(s, "%s: %s", f->out_path ? f->out_path : "stdout",
                 strerror(f->err));
         set_status(s, EXIT_ERROR);

@@ -8,13 +8,17 @@
  * Where the output goes:
  *   default        stdout, every input's output in input order (like sed);
  *   -o DIR         one file per input, DIR/PATH (the input's path with a
- *                  leading '/' dropped), mirroring the tree;
+ *                  leading '/' dropped), mirroring the tree; a file already
+ *                  there (from before, from another input of this run, or
+ *                  made by another process meanwhile) is not overwritten
+ *                  unless -f;
  *   --in-place     each input file rewritten.
  * Every output file is written to a temporary file in its directory and,
  * once the engine reports its input done without error, fsynced, given
- * the input's mode, renamed over its name and the directory fsynced: a
- * partial file never appears under the final name, and an input that
- * fails leaves the old file (or none) in place.  Paths with a `..`
+ * the input's mode, committed under its name (cli_commit: --in-place only
+ * if the name still holds the file that was read) and the directory
+ * fsynced: a partial file never appears under the final name, and an
+ * input that fails leaves the old file (or none) in place.  Paths with a `..`
  * component are refused with -o (they would escape DIR).  Inputs arrive in
  * order, so at most one temporary file exists at a time; SIGINT, SIGTERM
  * and SIGHUP remove it and end sluice by the signal (cli_signals_install).
@@ -31,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "quote.h"
 #include "replace.h"
 
@@ -62,6 +67,7 @@ typedef struct rp_state {
     const char *prog;
     int mode;
     const char *dir; /* -o */
+    bool force;      /* -f: -o replaces existing files */
     bool ok;
     int fatal; /* an output could not be written: exit 3 */
     /* stdout or the current output file */
@@ -208,8 +214,10 @@ static void drop_output(rp_state *s)
     s->cur = -1;
 }
 
-/* Flushes, syncs, gives the mode of `st` and renames the output of the
- * current input; 0 or -errno (the temporary file is then gone). */
+/* Flushes, syncs, gives the mode of `st` and commits the output of the
+ * current input (cli_commit); 0, or -errno when it could not be written
+ * (the temporary file is then gone).  A name already taken, or an input
+ * replaced while it was read, fails that input only (s->ok). */
 static int commit_output(rp_state *s, const struct stat *st)
 {
     int e = -buf_flush(s);
@@ -224,29 +232,46 @@ static int commit_output(rp_state *s, const struct stat *st)
         e = errno;
     if (close(s->fd) != 0 && !e)
         e = errno;
-    if (!e && rename(tmp_for_signal, s->final_path) != 0)
-        e = errno;
     if (e) {
         unlink(tmp_for_signal);
     } else {
-        char *slash = strrchr(s->final_path, '/');
-        char *dir =
-            slash ? strndup(s->final_path, (size_t)(slash - s->final_path) + 1)
-                  : strdup(".");
-        int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (dfd < 0 || fsync(dfd) != 0)
-            e = dfd < 0 && !dir ? ENOMEM : errno;
-        if (dfd >= 0)
-            close(dfd);
-        free(dir);
+        /* -o: a name another input of this run or another process took
+         * is not overwritten without --force; --in-place: the file must
+         * still be the one that was read. */
+        cli_commit_how how = s->mode == MODE_IN_PLACE
+                                 ? (st ? CLI_COMMIT_SAME : CLI_COMMIT_REPLACE)
+                             : s->force ? CLI_COMMIT_REPLACE
+                                        : CLI_COMMIT_NEW;
+        sigset_t set, old;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        e = cli_commit(tmp_for_signal, s->final_path, how, st);
+        tmp_live = 0;
+        sigprocmask(SIG_SETMASK, &old, NULL);
     }
     tmp_live = 0;
-    if (e)
+    int rc = -e;
+    if (e == EEXIST) {
+        msg(s, 0, "%s: exists; not overwritten (--force replaces it)",
+            quotef(s->final_path));
+        s->ok = false;
+        rc = 0;
+    } else if (e == ESTALE) {
+        msg(s, 0, "%s: replaced by another file while being read; not "
+                  "rewritten",
+            quotef(s->final_path));
+        s->ok = false;
+        rc = 0;
+    } else if (e) {
         msg(s, e, "%s", quotef(s->final_path));
+    }
     free(s->final_path);
     s->final_path = NULL;
     s->cur = -1;
-    return -e;
+    return rc;
 }
 
 static int on_output(void *user, uint32_t input, const void *data, size_t len)
@@ -356,7 +381,10 @@ static void usage(const char *prog)
            "\n"
            "  -E, --regex            FROM is an extended regular "
            "expression\n"
-           "  -o, --output-dir=DIR   write DIR/PATH for each input PATH\n"
+           "  -o, --output-dir=DIR   write DIR/PATH for each input PATH; an "
+           "existing\n"
+           "                         file is not overwritten\n"
+           "  -f, --force            with -o, replace existing files\n"
            "      --in-place         rewrite each input file\n"
            "  -j, --jobs=N           worker processes (0: inline)\n"
            "      --no-sandbox       run the workers without the seccomp "
@@ -398,6 +426,7 @@ enum {
 static const struct option options[] = {
     {"regex", no_argument, NULL, 'E'},
     {"output-dir", required_argument, NULL, 'o'},
+    {"force", no_argument, NULL, 'f'},
     {"in-place", no_argument, NULL, OPT_IN_PLACE},
     {"jobs", required_argument, NULL, 'j'},
     {"chunk-size", required_argument, NULL, OPT_CHUNK},
@@ -458,7 +487,7 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
     sluice_job *job = NULL;
     char err[1024] = "";
     int c;
-    while ((c = getopt_long(argc, argv, "+Eo:j:", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+Efo:j:", options, NULL)) != -1) {
         int sv = cli_supervise_option(prog, c, optarg, &opts);
         if (sv < 0)
             goto done;
@@ -467,6 +496,9 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         switch (c) {
         case 'E':
             regex = true;
+            break;
+        case 'f':
+            s.force = true;
             break;
         case 'o':
             s.mode = MODE_DIR;

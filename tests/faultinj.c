@@ -7,7 +7,11 @@
  * fdatasync, open, openat), with errno FAULT_ERRNO (EIO, ENOSPC,
  * ENOMEM, EACCES; default EIO).  FAULT_ERRNO=LOST makes a write or
  * pwrite64 a lost one instead: it says it wrote every byte and wrote
- * none.  With FAULT_PATH, only calls on a descriptor whose file's path
+ * none.  FAULT_ERRNO=HOLD makes that call wait instead of failing: it
+ * opens the FIFO FAULT_HOLD for reading, reads it to its end, then runs
+ * as usual, so a test holds the process at a known point (it opens the
+ * FIFO for writing, does what must happen meanwhile, closes it).  With
+ * FAULT_PATH, only calls on a descriptor whose file's path
  * holds that string (or, for open, a path that holds it) count.  When the
  * fault fires and FAULT_REPORT names a file, "CALL N PID" is appended to
  * it, so a test knows whether its run met the fault or ran past it.
@@ -49,6 +53,7 @@ static const char *call_name; /* FAULT_CALL */
 static long fail_at;          /* FAULT_N */
 static int fail_errno = EIO;
 static int lost;              /* FAULT_ERRNO=LOST */
+static const char *hold;      /* FAULT_ERRNO=HOLD: FAULT_HOLD's FIFO */
 static const char *path_part; /* FAULT_PATH */
 /* Shared by the process tree. */
 struct shared {
@@ -76,6 +81,8 @@ __attribute__((constructor)) static void fault_init(void)
             fail_errno = EACCES;
         else if (!strcmp(e, "LOST"))
             lost = 1;
+        else if (!strcmp(e, "HOLD"))
+            hold = getenv("FAULT_HOLD");
     }
     if (!getcwd(cwd, sizeof cwd))
         cwd[0] = '\0';
@@ -185,6 +192,19 @@ static int fail_now(const char *name, int matches)
     if (k != fail_at)
         return 0;
     report(name, k);
+    if (hold) {
+        int (*ropen)(const char *, int, ...);
+        ssize_t (*rread)(int, void *, size_t);
+        REAL(ropen, "open");
+        REAL(rread, "read");
+        int fd = ropen(hold, O_RDONLY | O_CLOEXEC);
+        char b[64];
+        while (fd >= 0 && rread(fd, b, sizeof b) > 0)
+            ;
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
     errno = fail_errno;
     return 1;
 }
