@@ -99,6 +99,8 @@ typedef struct gz_file {
     char *hdr_name;     /* FNAME, or NULL */
     uint32_t hdr_mtime; /* MTIME */
     uint32_t hdr_len;   /* header bytes plus the 8 of a trailer */
+    const char *method; /* -lv: gzip's name of the format, or NULL */
+    uint64_t list_crc;  /* -lv: the last member's CRC-32; all ones unknown */
 } gz_file;
 
 typedef enum gz_mode {
@@ -109,7 +111,7 @@ typedef enum gz_mode {
 } gz_mode;
 
 /* The plugin's counters this file reads, by name. */
-enum { C_GARBAGE, C_CRC, C_LENGTH, N_WANTED };
+enum { C_GARBAGE, C_CRC, C_LENGTH, C_LZW_FLAGS, C_ZIP_MORE, N_WANTED };
 
 typedef struct gz_state {
     const char *prog; /* "sluice gzip" */
@@ -343,9 +345,27 @@ static void list_line(gz_state *s, const gz_file *f, uint64_t comp,
 {
     cli_progress_clear();
     if (s->listed++ == 0)
-        printf("         compressed        uncompressed  ratio "
-               "uncompressed_name\n");
+        printf("%s         compressed        uncompressed  ratio "
+               "uncompressed_name\n",
+               s->verbose ? "method  crc     date  time  " : "");
     char buf[PATH_MAX];
+    if (s->verbose) {
+        /* gzip's do_list: the file's time, the header's with -N */
+        static const char month[12][4] = {"Jan", "Feb", "Mar", "Apr",
+                                          "May", "Jun", "Jul", "Aug",
+                                          "Sep", "Oct", "Nov", "Dec"};
+        time_t when = f->st.st_mtime;
+        if (s->name_set && f->have_hdr && f->hdr_mtime)
+            when = (time_t)f->hdr_mtime;
+        struct tm tm;
+        printf("%5s %08llx ", f->method ? f->method : "?????",
+               (unsigned long long)f->list_crc);
+        if (localtime_r(&when, &tm))
+            printf("%s%3d %02d:%02d ", month[tm.tm_mon], tm.tm_mday,
+                   tm.tm_hour, tm.tm_min);
+        else
+            printf("??? ?? ??:?? ");
+    }
     printf("%19llu %19llu ", (unsigned long long)comp,
            (unsigned long long)plain);
     print_ratio(stdout, (int64_t)plain - (int64_t)(comp - f->hdr_len), plain);
@@ -418,9 +438,36 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
         message = "";
     for (int k = 0; k < N_WANTED; k++)
         if (s->want[k] >= 0)
-            s->ctr[s->want[k]] = k == C_GARBAGE ? UINT64_MAX : 0;
+            s->ctr[s->want[k]] =
+                k == C_GARBAGE || k == C_ZIP_MORE ? UINT64_MAX : 0;
     if (partial && s->desc->counters)
         s->desc->counters(NULL, partial, s->ctr);
+    uint64_t lzw_flags = s->want[C_LZW_FLAGS] >= 0 ? s->ctr[s->want[C_LZW_FLAGS]] : 0;
+    if (lzw_flags) {
+        /* gzip reads on after it; a warning */
+        if (!s->quiet)
+            say(s, "%s: warning, unknown flags 0x%llx", shown,
+                (unsigned long long)lzw_flags);
+        set_status(s, EXIT_WARNING);
+    }
+    if (!e && !message && s->want[C_ZIP_MORE] >= 0 &&
+        s->ctr[s->want[C_ZIP_MORE]] != UINT64_MAX && s->mode != MODE_COMPRESS) {
+        /* gzip decodes a zip's first entry only: to stdout the rest is
+         * ignored with a warning; to a file the input stays as it is */
+        if (f->out_path && s->mode == MODE_DECOMPRESS) {
+            discard_tmp(f);
+            say(s, "%s has more than one entry -- unchanged", shown);
+            set_status(s, EXIT_ERROR);
+            return;
+        }
+        if (!s->quiet)
+            say(s, "%s has more than one entry--rest ignored", shown);
+        set_status(s, EXIT_WARNING);
+    }
+    /* gzip's advice on a bad .Z code, when the output goes to a file */
+    if (message && !f->out_path &&
+        strcmp(message, "corrupt input. Use zcat to recover some data.") == 0)
+        message = "corrupt input.";
 
     if (s->mode != MODE_COMPRESS) {
         if (!e && !message) {
@@ -634,14 +681,48 @@ static const char *known_suffix(const char *name, const char *suffix)
                                        "-gz", "-z", "_z",   NULL};
     size_t n = strlen(name);
     size_t sl = strlen(suffix);
-    if (n > sl && strcasecmp(name + n - sl, suffix) == 0)
-        return suffix;
+    /* a suffix follows at least one character of the file's own name */
+    if (n > sl && name[n - sl - 1] != '/' &&
+        strcasecmp(name + n - sl, suffix) == 0)
+        return name + n - sl;
     for (int i = 0; list[i]; i++) {
         size_t l = strlen(list[i]);
-        if (n > l && strcasecmp(name + n - l, list[i]) == 0)
-            return list[i];
+        if (n > l && name[n - l - 1] != '/' &&
+            strcasecmp(name + n - l, list[i]) == 0)
+            return name + n - l;
     }
     return NULL;
+}
+
+/* gzip -d's get_istat: an operand that does not exist and has no known
+ * suffix names the first of NAME-S, NAME.gz, NAME.z, NAME-z, NAME.Z that
+ * exists, else NAME-S (whose error is then reported).  A new string, or
+ * NULL when `name` stands as it is (or out of memory: *oom). */
+static char *compressed_operand(const gz_state *s, const char *name,
+                                bool *oom)
+{
+    struct stat st;
+    *oom = false;
+    if (lstat(name, &st) == 0 || errno != ENOENT ||
+        known_suffix(name, s->suffix))
+        return NULL;
+    const char *try[] = {s->suffix, ".gz", ".z", "-z", ".Z"};
+    for (size_t i = 0; i < sizeof try / sizeof try[0]; i++) {
+        if (i == 1 && strcmp(s->suffix, ".gz") == 0)
+            continue;
+        char *alt = NULL;
+        if (asprintf(&alt, "%s%s", name, try[i]) < 0) {
+            *oom = true;
+            return NULL;
+        }
+        if (lstat(alt, &st) == 0)
+            return alt;
+        free(alt);
+    }
+    char *alt = NULL;
+    if (asprintf(&alt, "%s%s", name, s->suffix) < 0)
+        *oom = true;
+    return alt;
 }
 
 /* gzip's treat_file checks for one operand: 0 when it is to be
@@ -730,6 +811,22 @@ static void peek_header(gz_file *f)
     if (fd < 0)
         return;
     ssize_t n = read(fd, h, sizeof h);
+    /* -lv: the method, and a gzip's last CRC-32 (gzip reads the trailer) */
+    f->method = NULL;
+    f->list_crc = UINT64_MAX;
+    if (n >= 2 && h[0] == 0x1f && (h[1] == 0x8b || h[1] == 0x9e))
+        f->method = "defla";
+    else if (n >= 2 && h[0] == 0x1f && h[1] == 0x9d)
+        f->method = "compr";
+    else if (n >= 2 && h[0] == 0x1f && h[1] == 0x1e)
+        f->method = "pack ";
+    else if (n >= 10 && memcmp(h, "PK\3\4", 4) == 0)
+        f->method = h[8] == 8 && h[9] == 0 ? "defla" : "store";
+    unsigned char t[4];
+    if (f->method && h[1] != 0x9d && h[1] != 0x1e && h[0] != 'P' &&
+        f->st.st_size >= 8 && pread(fd, t, 4, f->st.st_size - 8) == 4)
+        f->list_crc = (uint64_t)t[0] | (uint64_t)t[1] << 8 |
+                      (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
     close(fd);
     if (n < 18 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || (h[3] & 0xe0))
         return;
@@ -796,6 +893,17 @@ static const char *plain_name(const gz_state *s, const gz_file *f, char *buf,
 {
     if (strcmp(f->path, "-") == 0)
         return "stdout";
+    if (s->name_set && f->hdr_name) {
+        /* -N: the stored name, in the compressed file's directory */
+        const char *slash = strrchr(f->path, '/');
+        const char *base = strrchr(f->hdr_name, '/');
+        base = base ? base + 1 : f->hdr_name;
+        if (*base) {
+            snprintf(buf, len, "%.*s%s",
+                     slash ? (int)(slash - f->path + 1) : 0, f->path, base);
+            return buf;
+        }
+    }
     const char *suf = known_suffix(f->path, s->suffix);
     size_t n = strlen(f->path) - (suf ? strlen(suf) : 0);
     snprintf(buf, len, "%.*s", (int)n, f->path);
@@ -1134,6 +1242,17 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
         opts.chunk_size = s.single ? SCHUNK_SIZE : CHUNK_SIZE;
     } else {
         s.want[C_GARBAGE] = counter_index(s.desc, "garbage_at");
+        s.want[C_LZW_FLAGS] = counter_index(s.desc, "lzw_flags");
+        s.want[C_ZIP_MORE] = counter_index(s.desc, "zip_more_at");
+        /* gzip -f copies what is in no compressed format to standard
+         * output (-c, -t, standard input), never to a file */
+        if (s.force && s.mode != MODE_LIST &&
+            cli_set_plugin_option(
+                s.prog, plugin, "passthrough",
+                s.to_stdout || s.mode == MODE_TEST ? "all" : "stdin") < 0) {
+            status = EXIT_CONFIG;
+            goto done;
+        }
         if (s.max_output) {
             char v[32];
             snprintf(v, sizeof v, "%llu", (unsigned long long)s.max_output);
@@ -1164,6 +1283,16 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
     }
 
     for (size_t i = 0; i < ops.n; i++) {
+        if (!compress && strcmp(ops.v[i].name, "-") != 0) {
+            bool oom;
+            char *alt = compressed_operand(&s, ops.v[i].name, &oom);
+            if (oom)
+                goto oom;
+            if (alt) {
+                free(ops.v[i].name);
+                ops.v[i].name = alt;
+            }
+        }
         const char *name = ops.v[i].name;
         uint32_t before = sluice_job_inputs(job);
         gz_file *f = &s.files[before];
@@ -1229,6 +1358,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
         set_status(&s, EXIT_ERROR);
     }
     if (s.mode == MODE_LIST && s.listed > 1) {
+        if (s.verbose)
+            printf("%28s", "");
         printf("%19llu %19llu ", (unsigned long long)s.tot_in,
                (unsigned long long)s.tot_out);
         print_ratio(stdout,

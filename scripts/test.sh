@@ -9,8 +9,9 @@ passed=0
 failed=0
 status=0
 # The other tools the CLI suites compare with: gzip's decoders and encoders
-# (pigz, bgzip), python3's gzip module, script(1) for terminal cases.
-export SLUICE_SETUP_EXTRA="gzip pigz tabix python3 util-linux bsdutils time git libarchive-tools xz-utils bzip2 zstd binutils valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libopenmpi-dev openmpi-bin"
+# (pigz, bgzip; compress and zip for the other formats gunzip reads),
+# python3's gzip and zipfile modules, script(1) for terminal cases.
+export SLUICE_SETUP_EXTRA="gzip pigz tabix ncompress zip python3 util-linux bsdutils time git libarchive-tools xz-utils bzip2 zstd binutils valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libopenmpi-dev openmpi-bin"
 
 run_suites() { # builddir
     local dir=$1 log

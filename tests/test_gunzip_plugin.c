@@ -43,7 +43,16 @@
 #define MSG_LENGTH "invalid compressed data--length error"
 #define MSG_MAX "decompressed data exceeds the --max-output limit"
 
-enum { C_MEMBERS, C_COMPRESSED, C_UNCOMPRESSED, C_GARBAGE, C_ZEROS, N_C };
+enum {
+    C_MEMBERS,
+    C_COMPRESSED,
+    C_UNCOMPRESSED,
+    C_GARBAGE,
+    C_ZEROS,
+    C_LZW_FLAGS,
+    C_ZIP_MORE,
+    N_C
+};
 
 /* ------------------------------------------------------------ buffers */
 
@@ -1494,6 +1503,148 @@ static void the_engine_splits_hinted_input_by_members(void **st)
     stream_free(&s);
 }
 
+/* ------------------------------------------------------ other formats */
+
+/* A file's bytes, or len 0 when it cannot be read. */
+static buf slurp(const char *path)
+{
+    buf b = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return b;
+    unsigned char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        buf_add(&b, tmp, n);
+    fclose(f);
+    return b;
+}
+
+/* `tool < plain > out` through the shell; the output, empty on failure. */
+static buf encode_with(const char *tool, const buf *plain)
+{
+    char in[PATH_MAX], out[PATH_MAX], cmd[3 * PATH_MAX + 32];
+    snprintf(in, sizeof in, "%s/o.in", tu_tmpdir());
+    snprintf(out, sizeof out, "%s/o.out", tu_tmpdir());
+    tu_write(in, plain->p, plain->len);
+    snprintf(cmd, sizeof cmd, "%s <'%s' >'%s' 2>/dev/null", tool, in, out);
+    buf b = {0};
+    if (system(cmd) == 0)
+        b = slurp(out);
+    return b;
+}
+
+/* A zip of one entry: deflated with a signed data descriptor, or stored
+ * with its sizes in a Zip64 extra field and a descriptor after it (so
+ * the stored data's end is found by its descriptor). */
+static void zip_entry(buf *z, const buf *plain, int deflated)
+{
+    uint32_t crc = (uint32_t)crc32(0, plain->p, (uInt)plain->len);
+    buf body = {0};
+    if (deflated)
+        raw_deflate(&body, plain->p, plain->len, 6, Z_DEFAULT_STRATEGY);
+    else
+        buf_add(&body, plain->p, plain->len);
+    buf_add(z, "PK\3\4", 4);
+    buf_le16(z, 45);
+    buf_le16(z, 0x0008);           /* a descriptor follows */
+    buf_le16(z, deflated ? 8 : 0); /* method */
+    buf_le32(z, 0);                /* time, date */
+    buf_le32(z, 0);                /* CRC, sizes: in the descriptor */
+    buf_le32(z, deflated ? 0 : UINT32_MAX);
+    buf_le32(z, deflated ? 0 : UINT32_MAX);
+    buf_le16(z, 1);
+    buf_le16(z, deflated ? 0 : 20);
+    buf_add(z, "x", 1);
+    if (!deflated) {
+        buf_le16(z, 0x0001); /* Zip64: sizes 0, known later */
+        buf_le16(z, 16);
+        buf_le32(z, 0);
+        buf_le32(z, 0);
+        buf_le32(z, 0);
+        buf_le32(z, 0);
+    }
+    buf_add(z, body.p, body.len);
+    buf_add(z, "PK\7\10", 4);
+    buf_le32(z, crc);
+    buf_le32(z, (uint32_t)body.len);
+    if (!deflated)
+        buf_le32(z, 0); /* Zip64: 8-byte sizes */
+    buf_le32(z, (uint32_t)plain->len);
+    if (!deflated)
+        buf_le32(z, 0);
+    buf_add(z, "PK\1\2", 4); /* where the central directory would go */
+    buf_free(&body);
+}
+
+/* .Z (compress, when installed), pack (MKPACK) and zip decode to the
+ * plain text whole and in any split into blocks; cut short, pack and zip
+ * are unexpected ends, and no split of a damaged stream crashes. */
+static void other_formats_decode_the_same_in_any_blocks(void **st)
+{
+    (void)st;
+    uint64_t seed = 77;
+    buf plain = {0};
+    unsigned char *t = malloc(400000);
+    assert_non_null(t);
+    fill_text(t, 300000, &seed);
+    fill_random(t + 300000, 60000, &seed);
+    fill_text(t + 360000, 40000, &seed);
+    /* a stored entry's data may hold what looks like a descriptor */
+    memcpy(t + 1000, "PK\7\10", 4);
+    buf_add(&plain, t, 400000);
+    free(t);
+
+    buf in[4] = {{0}};
+    const char *name[4] = {"lzw", "pack", "zip-deflated", "zip-stored"};
+    in[0] = encode_with("compress -c", &plain);
+    const char *mkpack = getenv("MKPACK");
+    if (mkpack)
+        in[1] = encode_with(mkpack, &plain);
+    zip_entry(&in[2], &plain, 1);
+    zip_entry(&in[3], &plain, 0);
+    int tried = 0;
+    for (int f = 0; f < 4; f++) {
+        if (in[f].len == 0) {
+            fprintf(stderr, "# %s: no encoder here, skipped\n", name[f]);
+            continue;
+        }
+        tried++;
+        result r;
+        decode_whole(in[f].p, in[f].len, &r);
+        expect_ok(&r, plain.p, plain.len, name[f]);
+        result_free(&r);
+        size_t cuts[4096];
+        for (int k = 0; k < 12; k++) {
+            size_t nc = random_cuts(in[f].len, k < 6 ? 64 : 40000, &seed, cuts,
+                                    4096);
+            decode_cuts(in[f].p, in[f].len, cuts, nc, NULL, seed, &r);
+            expect_ok(&r, plain.p, plain.len, name[f]);
+            result_free(&r);
+        }
+        for (int k = 0; f > 0 && k < 8; k++) {
+            size_t cut = 2 + (size_t)(tu_rand(&seed) % (in[f].len / 2));
+            decode_cuts(in[f].p, cut, NULL, 0, NULL, seed, &r);
+            if (r.rc == 0)
+                fail_msg("%s cut at %zu: no error", name[f], cut);
+            result_free(&r);
+        }
+        for (int k = 0; k < 20; k++) {
+            buf bad = {0};
+            buf_add(&bad, in[f].p, in[f].len);
+            size_t at = 3 + (size_t)(tu_rand(&seed) % (bad.len - 3));
+            bad.p[at] ^= (unsigned char)(1 + tu_rand(&seed) % 255);
+            size_t nc = random_cuts(bad.len, 5000, &seed, cuts, 4096);
+            decode_cuts(bad.p, bad.len, cuts, nc, NULL, seed, &r);
+            result_free(&r);
+            buf_free(&bad);
+        }
+        buf_free(&in[f]);
+    }
+    assert_true(tried >= 2);
+    buf_free(&plain);
+}
+
 /* ------------------------------------------------------------- main */
 
 static int load(void **st)
@@ -1538,6 +1689,7 @@ int main(void)
         cmocka_unit_test(units_continue_by_offset_and_start_afresh_elsewhere),
         cmocka_unit_test(max_output_limits_each_unit),
         cmocka_unit_test(the_engine_splits_hinted_input_by_members),
+        cmocka_unit_test(other_formats_decode_the_same_in_any_blocks),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

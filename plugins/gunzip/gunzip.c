@@ -58,6 +58,7 @@
 #error "gunzip needs ISA-L or zlib for streaming"
 #endif
 
+#include "formats.h"
 #include "sluice/gzip-format.h"
 #include "sluice/plugin.h"
 
@@ -87,6 +88,9 @@ typedef struct gz_part {
     uint64_t garbage_at;   /* first trailing garbage (warning); UINT64_MAX */
     uint64_t zeros_at;     /* trailing zero bytes, ignored as gzip does
                               without a word; UINT64_MAX none */
+    uint64_t lzw_flags;    /* reserved flag bits of a .Z header (gzip
+                              warns); 0 none */
+    uint64_t zip_more_at;  /* a second zip entry starts here; UINT64_MAX */
 } gz_part;
 
 enum gz_phase {
@@ -96,7 +100,35 @@ enum gz_phase {
     P_TRAILER, /* in CRC32 ISIZE */
     P_ZEROS,   /* after the last member, zero bytes so far */
     P_DONE,    /* the rest of the input is ignored */
+    P_COPY,    /* not compressed: copied as it is (passthrough) */
+    P_LZW,     /* compress's LZW, to the end of the input */
+    P_PACK,    /* pack's Huffman codes */
+    P_ZHEAD,   /* a zip entry's local header, its name, its extra field */
+    P_ZSTORED, /* a stored zip entry's bytes */
+    P_ZSCAN,   /* those of a stored entry whose size comes after it */
+    P_ZTAIL,   /* after a zip entry's data: its data descriptor, if any */
+    P_ZNEXT,   /* after the entry: does another one follow? */
 };
+
+/* What the member being decoded is. */
+enum gz_fmt {
+    F_GZIP,
+    F_ZIP,
+};
+
+/* A zip local header's fixed part after its signature (APPNOTE 4.3.7). */
+#define ZIP_FIXED 26
+#define ZIP_FLAGS 2 /* offsets in it */
+#define ZIP_METHOD 4
+#define ZIP_CRC 10
+#define ZIP_CSIZE 14
+#define ZIP_USIZE 18
+#define ZIP_NAMELEN 22
+#define ZIP_EXTRALEN 24
+#define ZIP_ENCRYPTED 0x0001 /* general purpose flags */
+#define ZIP_DESCRIPTOR 0x0008
+#define ZIP_EXTRA_MAX 65535
+#define ZIP_ZIP64 0x0001 /* extra field id */
 
 /* The fields of a header, in file order. */
 enum gz_hstep {
@@ -120,8 +152,11 @@ typedef struct gz_state {
     int z_ready; /* inflateInit2 done */
 #endif
     uint64_t max_out; /* option max_output; 0 unlimited */
+    int copy_all;     /* option passthrough: all */
+    int copy_stdin;   /* option passthrough: stdin */
 
     int active;            /* decoding an input */
+    int passthrough;       /* copy it if it is in no compressed format */
     uint32_t input;        /* its index */
     uint64_t next_off;     /* offset just after the last block seen */
     int phase;             /* enum gz_phase */
@@ -129,7 +164,7 @@ typedef struct gz_state {
     int try_fast;          /* guess sizes of unhinted members (libdeflate) */
     uint64_t unit_out;     /* bytes output in the current unit */
     uint64_t trail_at;     /* P_ZEROS: where the trailing bytes begin */
-    unsigned char lead[2]; /* P_START: the bytes seen so far */
+    unsigned char lead[4]; /* P_START: the bytes seen so far */
     unsigned nlead;
     uint64_t lead_at; /* offset of lead[0] */
 
@@ -147,6 +182,19 @@ typedef struct gz_state {
     uint32_t hcrc;               /* CRC-32 of the header so far (FHCRC) */
     unsigned char tbuf[GZ_TRAILER];
     size_t tlen;
+
+    /* The other formats. */
+    int fmt;                       /* enum gz_fmt, in P_BODY */
+    gz_lzw lzw;                    /* its tables allocated at first use */
+    gz_unpack unpack;
+    unsigned char zhead[ZIP_FIXED]; /* P_ZHEAD */
+    unsigned char *zextra;          /* [ZIP_EXTRA_MAX], at first use */
+    size_t zgot;                    /* bytes of the header so far */
+    uint64_t zcrc, zusize, zcsize;  /* as the local header says */
+    int z64;                        /* it has a Zip64 extra field */
+    uint64_t zleft;                 /* P_ZSTORED: bytes still to copy */
+    unsigned char zdesc[24];        /* P_ZTAIL, P_ZNEXT: bytes so far */
+    size_t zdlen;
 } gz_state;
 
 /* A block being consumed: bytes p[0..n) at input offset off; i is done. */
@@ -159,10 +207,15 @@ typedef struct gz_cur {
 static const sluice_option gz_options[] = {
     {"max_output", SLUICE_OPT_INT, "0",
      "fail a unit that would decompress to more than this (0: no limit)", NULL},
+    {"passthrough", SLUICE_OPT_ENUM, "none",
+     "copy input in no compressed format unchanged (gzip -cdf): for no "
+     "input, all, or standard input (\"-\") only",
+     "none|all|stdin"},
 };
 
 static const char *const gz_counter_names[] = {
-    "members", "compressed", "uncompressed", "garbage_at", "zeros_at",
+    "members",  "compressed", "uncompressed", "garbage_at",
+    "zeros_at", "lzw_flags",  "zip_more_at",
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -701,6 +754,13 @@ static int feed_body(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
         if (s->m_hint != GZ_NOHINT &&
             dend + GZ_TRAILER != s->m_start + s->m_hint)
             return fail(ctx, s, s->m_start, MSG_FORMAT);
+        if (s->fmt == F_ZIP) {
+            /* bytes the decoder read ahead begin the descriptor */
+            memcpy(s->zdesc, s->tbuf, s->tlen);
+            s->zdlen = s->tlen;
+            s->phase = P_ZTAIL;
+            return 0;
+        }
         s->phase = P_TRAILER;
         return 0;
     }
@@ -727,6 +787,359 @@ static int feed_trailer(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     return 0;
 }
 
+/* ------------------------------------------------------ other formats */
+
+/* Output through a sink (formats.h): the plugin's reserve and commit. */
+typedef struct gz_out {
+    gz_sink k;
+    sluice_ctx *ctx;
+    gz_state *s;
+    gz_part *pt;
+    uint64_t at; /* input offset for a message */
+} gz_out;
+
+static int sink_more(gz_sink *k, size_t need)
+{
+    gz_out *o = k->user;
+    if (k->used && emit(o->ctx, o->s, o->pt, k->used, o->at) < 0)
+        return -1;
+    k->used = 0;
+    size_t avail = 0;
+    unsigned char *p =
+        sluice_reserve(o->ctx, need > GZ_OUT_CHUNK ? need : GZ_OUT_CHUNK,
+                       &avail);
+    if (!p) {
+        fail(o->ctx, o->s, o->at, "gunzip: no room for output");
+        return -1;
+    }
+    k->p = p;
+    k->room = avail;
+    return 0;
+}
+
+static void out_open(gz_out *o, sluice_ctx *ctx, gz_state *s, gz_part *pt,
+                     uint64_t at)
+{
+    o->k = (gz_sink){.more = sink_more, .user = o};
+    o->ctx = ctx;
+    o->s = s;
+    o->pt = pt;
+    o->at = at;
+}
+
+/* Commits what the sink holds; 0 or -1. */
+static int out_close(gz_out *o)
+{
+    if (!o->k.used)
+        return 0;
+    size_t n = o->k.used;
+    o->k.used = 0;
+    return emit(o->ctx, o->s, o->pt, n, o->at);
+}
+
+/* A decoder's error, reported. */
+static int format_fail(sluice_ctx *ctx, gz_state *s, const gz_err *e)
+{
+    return fail(ctx, s, e->at, "%s", e->msg);
+}
+
+/* Copies p[0..n) to the output (passthrough, stored entries). */
+static int put_bytes(sluice_ctx *ctx, gz_state *s, gz_part *pt,
+                     const unsigned char *p, size_t n, uint64_t at)
+{
+    while (n > 0) {
+        size_t room = 0;
+        unsigned char *out = out_area(ctx, s, &room, at);
+        if (!out)
+            return -1;
+        size_t k = n < room ? n : room;
+        memcpy(out, p, k);
+        if (s->fmt == F_ZIP)
+            s->crc = gz_crc32(s->crc, out, k);
+        if (emit(ctx, s, pt, k, at) < 0)
+            return -1;
+        p += k;
+        n -= k;
+        at += k;
+    }
+    return 0;
+}
+
+static int feed_lzw(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    gz_out o;
+    gz_err e;
+    out_open(&o, ctx, s, pt, c->off + c->i);
+    int rc = gz_lzw_feed(&s->lzw, c->p + c->i, c->n - c->i, c->off + c->i,
+                         &o.k, &e);
+    if (rc < 0) {
+        /* A failed sink has said why; otherwise what was decoded before
+         * the error is written, as gzip does, and the error reported. */
+        if (!s->active || out_close(&o) < 0)
+            return -1;
+        return format_fail(ctx, s, &e);
+    }
+    c->i = c->n;
+    if (gz_lzw_flags(&s->lzw))
+        pt->lzw_flags = gz_lzw_flags(&s->lzw);
+    return out_close(&o);
+}
+
+static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    gz_out o;
+    gz_err e;
+    size_t used = 0;
+    out_open(&o, ctx, s, pt, c->off + c->i);
+    int rc = gz_unpack_feed(&s->unpack, c->p + c->i, c->n - c->i,
+                            c->off + c->i, &used, &o.k, &e);
+    if (rc < 0) {
+        if (!s->active || out_close(&o) < 0)
+            return -1;
+        return format_fail(ctx, s, &e);
+    }
+    if (out_close(&o) < 0)
+        return -1;
+    c->i += used;
+    if (rc > 0) {
+        /* what follows is read as after a gzip member */
+        s->at_start = 0;
+        s->phase = P_START;
+        s->nlead = 0;
+    }
+    return 0;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* The local header is complete: check it as gzip's check_zipfile does and
+ * start the entry's data. */
+static int zip_begin(sluice_ctx *ctx, gz_state *s, uint64_t at)
+{
+    const unsigned char *h = s->zhead;
+    unsigned method = le16(h + ZIP_METHOD), flags = le16(h + ZIP_FLAGS);
+    if (method != 0 && method != GZ_DEFLATED)
+        return fail(ctx, s, s->m_start,
+                    "first entry not deflated or stored -- use unzip");
+    if (flags & ZIP_ENCRYPTED)
+        return fail(ctx, s, s->m_start, "encrypted file -- use unzip");
+    s->zcrc = le32(h + ZIP_CRC);
+    s->zcsize = le32(h + ZIP_CSIZE);
+    s->zusize = le32(h + ZIP_USIZE);
+    s->z64 = 0;
+    /* Zip64: the sizes that do not fit are in extra field 0x0001,
+     * the uncompressed one first. */
+    size_t xlen = le16(h + ZIP_EXTRALEN), i = 0;
+    while (xlen - i >= 4) {
+        unsigned id = le16(s->zextra + i);
+        size_t len = le16(s->zextra + i + 2);
+        if (len > xlen - i - 4)
+            break;
+        if (id == ZIP_ZIP64) {
+            const unsigned char *v = s->zextra + i + 4;
+            size_t k = 0;
+            s->z64 = 1;
+            if (s->zusize == UINT32_MAX && len - k >= 8) {
+                s->zusize = le64(v + k);
+                k += 8;
+            }
+            if (s->zcsize == UINT32_MAX && len - k >= 8)
+                s->zcsize = le64(v + k);
+        }
+        i += 4 + len;
+    }
+    s->fmt = F_ZIP;
+    s->m_hint = GZ_NOHINT;
+    body_reset(s);
+    if (method == GZ_DEFLATED) {
+        s->phase = P_BODY;
+        return 0;
+    }
+    if (s->zusize != s->zcsize)
+        return fail(ctx, s, at, "invalid compressed data--length mismatch");
+    s->zleft = s->zusize;
+    s->zdlen = 0;
+    /* Written as a stream, its size known only from the descriptor after
+     * it: the data ends where a descriptor that matches it begins. */
+    s->phase = s->zusize == 0 && (flags & ZIP_DESCRIPTOR) ? P_ZSCAN
+                                                         : P_ZSTORED;
+    return 0;
+}
+
+static int feed_zhead(sluice_ctx *ctx, gz_state *s, gz_cur *c)
+{
+    if (s->zgot < ZIP_FIXED) {
+        size_t k = ZIP_FIXED - s->zgot;
+        if (k > c->n - c->i)
+            k = c->n - c->i;
+        memcpy(s->zhead + s->zgot, c->p + c->i, k);
+        s->zgot += k;
+        c->i += k;
+        if (s->zgot < ZIP_FIXED)
+            return 0;
+        if (!s->zextra && !(s->zextra = malloc(ZIP_EXTRA_MAX)))
+            return fail(ctx, s, s->m_start, "gunzip: out of memory");
+    }
+    size_t nlen = le16(s->zhead + ZIP_NAMELEN);
+    size_t xlen = le16(s->zhead + ZIP_EXTRALEN);
+    size_t total = ZIP_FIXED + nlen + xlen;
+    while (s->zgot < total && c->i < c->n) {
+        size_t k = total - s->zgot;
+        if (k > c->n - c->i)
+            k = c->n - c->i;
+        size_t in_name = s->zgot < ZIP_FIXED + nlen
+                             ? ZIP_FIXED + nlen - s->zgot
+                             : 0;
+        if (k > in_name) {
+            size_t x0 = s->zgot + in_name - ZIP_FIXED - nlen;
+            memcpy(s->zextra + x0, c->p + c->i + in_name, k - in_name);
+        }
+        s->zgot += k;
+        c->i += k;
+    }
+    if (s->zgot < total)
+        return 0;
+    return zip_begin(ctx, s, c->off + c->i);
+}
+
+static int feed_zstored(sluice_ctx *ctx, gz_state *s, gz_part *pt,
+                        gz_cur *c)
+{
+    size_t k = c->n - c->i;
+    if (k > s->zleft)
+        k = (size_t)s->zleft;
+    if (put_bytes(ctx, s, pt, c->p + c->i, k, c->off + c->i) < 0)
+        return -1;
+    c->i += k;
+    s->zleft -= k;
+    if (s->zleft == 0) {
+        s->zdlen = 0;
+        s->phase = P_ZTAIL;
+    }
+    return 0;
+}
+
+/* The data descriptor a stored entry of unknown size ends with, if one
+ * starts at zdesc[0]: signed, with this entry's CRC and sizes.  1 yes, 0
+ * no, -1 when more bytes are needed to tell. */
+static int zdesc_ends(const gz_state *s)
+{
+    size_t want = s->z64 ? 24 : 16;
+    size_t k = s->zdlen < 4 ? s->zdlen : 4;
+    if (memcmp(s->zdesc, "PK\7\10", k) != 0)
+        return 0;
+    if (s->zdlen < want)
+        return -1;
+    uint64_t cs = s->z64 ? le64(s->zdesc + 8) : le32(s->zdesc + 8);
+    uint64_t us = s->z64 ? le64(s->zdesc + 16) : le32(s->zdesc + 12);
+    return le32(s->zdesc + 4) == s->crc && cs == s->m_out && us == s->m_out;
+}
+
+/* A stored entry of unknown size: bytes are data until a descriptor that
+ * matches them (CRC and both sizes) is seen; up to 24 bytes that may
+ * begin one are held back in zdesc. */
+static int feed_zscan(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    size_t want = s->z64 ? 24 : 16;
+    while (c->i < c->n) {
+        if (s->zdlen == 0) {
+            /* the next "PK\7\10" of the block, or its last 3 bytes */
+            const unsigned char *p = c->p + c->i;
+            size_t n = c->n - c->i, j = 0;
+            while (j < n) {
+                const unsigned char *q = memchr(p + j, 'P', n - j);
+                if (!q) {
+                    j = n;
+                    break;
+                }
+                j = (size_t)(q - p);
+                size_t k = n - j < 4 ? n - j : 4;
+                if (memcmp(q, "PK\7\10", k) == 0)
+                    break;
+                j++;
+            }
+            if (put_bytes(ctx, s, pt, p, j, c->off + c->i) < 0)
+                return -1;
+            c->i += j;
+            if (c->i == c->n)
+                return 0;
+        }
+        while (s->zdlen < want && c->i < c->n)
+            s->zdesc[s->zdlen++] = c->p[c->i++];
+        int r = zdesc_ends(s);
+        if (r < 0)
+            return 0;
+        if (r > 0) {
+            pt->members++;
+            s->zdlen = 0;
+            s->phase = P_ZNEXT;
+            return 0;
+        }
+        /* not it: the first held byte is data, the rest is looked at
+         * again */
+        if (put_bytes(ctx, s, pt, s->zdesc, 1, c->off + c->i) < 0)
+            return -1;
+        memmove(s->zdesc, s->zdesc + 1, --s->zdlen);
+        while (s->zdlen > 0 && zdesc_ends(s) == 0) {
+            if (put_bytes(ctx, s, pt, s->zdesc, 1, c->off + c->i) < 0)
+                return -1;
+            memmove(s->zdesc, s->zdesc + 1, --s->zdlen);
+        }
+    }
+    return 0;
+}
+
+/* Takes bytes into zdesc up to `want`; 1 when it has them. */
+static int ztake(gz_state *s, gz_cur *c, size_t want)
+{
+    while (s->zdlen < want && c->i < c->n)
+        s->zdesc[s->zdlen++] = c->p[c->i++];
+    return s->zdlen >= want;
+}
+
+/* After the entry's data: its CRC and size, from the data descriptor
+ * (signed or not, Zip64 or not) or from the local header. */
+static int feed_ztail(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
+{
+    uint64_t crc = s->zcrc, usize = s->zusize;
+    size_t used = 0;
+    if (le16(s->zhead + ZIP_FLAGS) & ZIP_DESCRIPTOR) {
+        if (!ztake(s, c, 4))
+            return 0;
+        int sig = memcmp(s->zdesc, "PK\7\10", 4) == 0;
+        size_t at = sig ? 4 : 0, want = at + (s->z64 ? 20 : 12);
+        if (!ztake(s, c, want))
+            return 0;
+        crc = le32(s->zdesc + at);
+        usize = s->z64 ? le64(s->zdesc + at + 12) : le32(s->zdesc + at + 8);
+        used = want;
+    }
+    if (crc != s->crc)
+        return fail(ctx, s, s->m_start, MSG_CRC);
+    if (s->z64 ? usize != s->m_out : usize != (uint32_t)s->m_out)
+        return fail(ctx, s, s->m_start, MSG_LENGTH);
+    pt->members++;
+    /* what is left in zdesc begins what follows the entry */
+    memmove(s->zdesc, s->zdesc + used, s->zdlen - used);
+    s->zdlen -= used;
+    s->phase = P_ZNEXT;
+    return 0;
+}
+
+/* gzip refuses a zip of several entries (or warns, to stdout). */
+static void feed_znext(gz_state *s, gz_part *pt, gz_cur *c)
+{
+    if (s->zdlen < 4 && !ztake(s, c, 4))
+        return;
+    if (memcmp(s->zdesc, "PK\3\4", 4) == 0 && pt->zip_more_at == UINT64_MAX)
+        pt->zip_more_at = s->m_start;
+    s->phase = P_DONE;
+    c->i = c->n;
+}
+
 /* Between members: a member, the end, zeros or garbage. */
 static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 {
@@ -738,8 +1151,6 @@ static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
         if (r == 0)
             break;
     }
-#else
-    (void)pt;
 #endif
     while (s->nlead < 2 && c->i < c->n) {
         if (s->nlead == 0)
@@ -748,16 +1159,46 @@ static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     }
     if (s->nlead < 2)
         return 0;
+    /* gzip's get_method: a zip only as the whole input, the others
+     * anywhere a member could start. */
+    int zip = s->at_start && s->lead[0] == 'P' && s->lead[1] == 'K';
+    while (zip && s->nlead < 4 && c->i < c->n)
+        s->lead[s->nlead++] = c->p[c->i++];
+    if (zip && s->nlead < 4)
+        return 0;
+    unsigned nlead = s->nlead;
     s->nlead = 0;
+    s->m_start = s->lead_at;
     if (s->lead[0] == GZ_ID1 &&
         (s->lead[1] == GZ_ID2 || s->lead[1] == GZ_ID2_OLD)) {
-        s->m_start = s->lead_at;
         s->hbuf[0] = s->lead[0];
         s->hbuf[1] = s->lead[1];
         s->hgot = 2;
         s->hstep = H_FIXED;
+        s->fmt = F_GZIP;
         s->phase = P_HEADER;
         return 0;
+    }
+    if (zip && s->lead[2] == 3 && s->lead[3] == 4) {
+        s->zgot = 0;
+        s->phase = P_ZHEAD;
+        return 0;
+    }
+    if (s->lead[0] == GZ_ID1 && s->lead[1] == LZW_MAGIC1) {
+        if (!s->lzw.prefix && gz_lzw_alloc(&s->lzw) < 0)
+            return fail(ctx, s, s->lead_at, "gunzip: out of memory");
+        gz_lzw_start(&s->lzw);
+        s->phase = P_LZW;
+        return 0;
+    }
+    if (s->lead[0] == GZ_ID1 && s->lead[1] == PACK_MAGIC1) {
+        gz_unpack_start(&s->unpack);
+        s->phase = P_PACK;
+        return 0;
+    }
+    if (s->passthrough) {
+        s->phase = P_COPY;
+        return put_bytes(ctx, s, pt, s->lead, nlead, s->lead_at);
     }
     if (s->at_start)
         return fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
@@ -790,9 +1231,14 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
     int rc = 0;
     switch (s->phase) {
     case P_START:
-        if (s->nlead == 0) {
+        if (s->passthrough) {
+            /* too short for any magic: copied */
+            rc = put_bytes(ctx, s, pt, s->lead, s->nlead, s->lead_at);
+        } else if (s->nlead == 0) {
             if (s->at_start) /* an empty input */
                 rc = fail(ctx, s, end, MSG_EOF);
+        } else if (s->nlead > 2) {
+            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP); /* "PK" and less */
         } else if (s->lead[0] != 0) {
             /* gzip reads a second magic byte after a non-zero one */
             rc = fail(ctx, s, end, MSG_EOF);
@@ -810,6 +1256,30 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
     case P_ZEROS:
         if (pt->zeros_at > s->trail_at)
             pt->zeros_at = s->trail_at;
+        break;
+    case P_LZW: {
+        gz_out o;
+        gz_err e;
+        out_open(&o, ctx, s, pt, end);
+        if (gz_lzw_end(&s->lzw, end, &o.k, &e) < 0) {
+            if (s->active && out_close(&o) == 0)
+                format_fail(ctx, s, &e);
+            rc = -1;
+        } else {
+            rc = out_close(&o);
+        }
+        if (gz_lzw_flags(&s->lzw))
+            pt->lzw_flags = gz_lzw_flags(&s->lzw);
+        break;
+    }
+    case P_PACK:
+    case P_ZSTORED:
+    case P_ZSCAN:
+    case P_ZTAIL:
+        rc = fail(ctx, s, end, MSG_EOF);
+        break;
+    case P_ZHEAD:
+        rc = fail(ctx, s, s->m_start, "not a valid zip file");
         break;
     default:
         break;
@@ -835,6 +1305,9 @@ static int gz_worker_init(sluice_ctx *ctx)
     gz_state *s = ctx->state;
     int64_t max = ctx->api->option_int(ctx, "max_output");
     s->max_out = max > 0 ? (uint64_t)max : 0;
+    const char *pass = ctx->api->option(ctx, "passthrough");
+    s->copy_all = pass && strcmp(pass, "all") == 0;
+    s->copy_stdin = pass && strcmp(pass, "stdin") == 0;
 #ifdef HAVE_LIBDEFLATE
     s->ld = libdeflate_alloc_decompressor();
     if (!s->ld)
@@ -860,6 +1333,9 @@ fail:
 static void gz_worker_fini(sluice_ctx *ctx)
 {
     gz_state *s = ctx->state;
+    gz_lzw_free(&s->lzw);
+    free(s->zextra);
+    s->zextra = NULL;
 #ifdef HAVE_LIBDEFLATE
     libdeflate_free_decompressor(s->ld);
     s->ld = NULL;
@@ -883,6 +1359,7 @@ static void gz_partial_init(const sluice_ctx *ctx, void *partial)
     memset(pt, 0, sizeof *pt);
     pt->garbage_at = UINT64_MAX;
     pt->zeros_at = UINT64_MAX;
+    pt->zip_more_at = UINT64_MAX;
 }
 
 static void gz_merge(const sluice_ctx *ctx, void *into, const void *next)
@@ -897,6 +1374,9 @@ static void gz_merge(const sluice_ctx *ctx, void *into, const void *next)
         a->garbage_at = b->garbage_at;
     if (b->zeros_at < a->zeros_at)
         a->zeros_at = b->zeros_at;
+    a->lzw_flags |= b->lzw_flags;
+    if (b->zip_more_at < a->zip_more_at)
+        a->zip_more_at = b->zip_more_at;
 }
 
 static void gz_counters(const sluice_ctx *ctx, const void *partial,
@@ -909,6 +1389,8 @@ static void gz_counters(const sluice_ctx *ctx, const void *partial,
     out[2] = pt->uncompressed;
     out[3] = pt->garbage_at;
     out[4] = pt->zeros_at;
+    out[5] = pt->lzw_flags;
+    out[6] = pt->zip_more_at;
 }
 
 static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
@@ -926,6 +1408,9 @@ static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
         s->nlead = 0;
         s->at_start = block->offset == 0;
         s->try_fast = 1;
+        s->fmt = F_GZIP;
+        s->passthrough = s->copy_all || (s->copy_stdin && block->path &&
+                                         strcmp(block->path, "-") == 0);
     }
     if (block->flags & SLUICE_BLOCK_UNIT_BEGIN)
         s->unit_out = 0;
@@ -948,6 +1433,31 @@ static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
             break;
         case P_ZEROS:
             feed_zeros(s, pt, &c);
+            break;
+        case P_COPY:
+            rc = put_bytes(ctx, s, pt, c.p + c.i, c.n - c.i, c.off + c.i);
+            c.i = c.n;
+            break;
+        case P_LZW:
+            rc = feed_lzw(ctx, s, pt, &c);
+            break;
+        case P_PACK:
+            rc = feed_pack(ctx, s, pt, &c);
+            break;
+        case P_ZHEAD:
+            rc = feed_zhead(ctx, s, &c);
+            break;
+        case P_ZSTORED:
+            rc = feed_zstored(ctx, s, pt, &c);
+            break;
+        case P_ZSCAN:
+            rc = feed_zscan(ctx, s, pt, &c);
+            break;
+        case P_ZTAIL:
+            rc = feed_ztail(ctx, s, pt, &c);
+            break;
+        case P_ZNEXT:
+            feed_znext(s, pt, &c);
             break;
         default:
             c.i = c.n;
