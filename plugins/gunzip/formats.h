@@ -43,9 +43,13 @@ typedef struct gz_err {
 #define LZW_MAXBITS 0x1f
 
 typedef struct gz_lzw {
-    uint16_t *prefix; /* [1 << LZW_BITS] a code's string less its last byte */
-    uint8_t *suffix;  /* [1 << LZW_BITS] its last byte */
-    uint16_t *len;    /* [1 << LZW_BITS] its length - 1 */
+    uint32_t *ent;       /* [1 << LZW_BITS] the table (lzw.c) */
+    uint16_t *len;       /* [1 << LZW_BITS] string lengths less one */
+    uint32_t *pos;       /* [1 << LZW_BITS] 1 + where last written */
+    unsigned char *hist; /* recent output */
+    size_t w, flushed;   /* bytes written to hist, handed to the sink */
+    size_t last;         /* 1 + where the last code's string was written */
+    size_t lastlen;      /* and its length */
     int have_flags;   /* the header's third byte was read */
     unsigned maxbits, block_mode, reserved; /* from the flags byte */
     unsigned n_bits;              /* the width of codes now */

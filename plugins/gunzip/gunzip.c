@@ -1185,7 +1185,7 @@ static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
         return 0;
     }
     if (s->lead[0] == GZ_ID1 && s->lead[1] == LZW_MAGIC1) {
-        if (!s->lzw.prefix && gz_lzw_alloc(&s->lzw) < 0)
+        if (!s->lzw.ent && gz_lzw_alloc(&s->lzw) < 0)
             return fail(ctx, s, s->lead_at, "gunzip: out of memory");
         gz_lzw_start(&s->lzw);
         s->phase = P_LZW;

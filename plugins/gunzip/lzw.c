@@ -16,8 +16,14 @@
  * At the end of the input, a last partial group gives the codes that fit
  * in it whole.
  *
- * Each table entry knows its string's length, so a string is written
- * straight into the output, back to front, without a stack.
+ * Long strings are copied, not walked: every entry's string was written
+ * out once, contiguously (the string of the code before it, then the
+ * first byte of the next), so the decoder keeps the recent output in a
+ * history buffer and, per code, where its string was last written.  A
+ * code whose string is longer than four bytes and still in the history is
+ * one copy; shorter or older ones are rebuilt from the table (prefix,
+ * suffix), back to front, from 32-bit entries that stay in cache.  The
+ * history is handed to the sink as it fills and at the end of each call.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,25 +34,41 @@
 #define LZW_CLEAR 256
 #define LZW_FIRST 257 /* the first free entry in block mode */
 #define LZW_INIT_BITS 9
+#define LZW_ENTRIES ((size_t)1 << LZW_BITS)
+#define HIST_SIZE ((size_t)4 << 20) /* the history buffer */
+#define HIST_KEEP ((size_t)1 << 20) /* what stays when it is compacted */
+#define HIST_SLACK (LZW_ENTRIES + 64) /* room one string always has */
+#define OUT_STEP ((size_t)256 << 10)
 
 /* gzip's words: a first code that is no byte, and a code past the table
  * (with advice the host leaves out when writing to standard output). */
 #define MSG_FIRST "corrupt input."
 #define MSG_PAST "corrupt input. Use zcat to recover some data."
 
+/* An entry in 32 bits, so that the table stays in cache: its last byte,
+ * the code of the rest, its length less one (255: look in len[]).  Where
+ * its string was last written is apart, in pos[]: 1 + an index in hist,
+ * 0 when it is not in the history. */
+#define E_SUFFIX(e) ((unsigned)((e)&0xff))
+#define E_PREFIX(e) ((uint32_t)((e) >> 8 & 0xffff))
+#define E_LEN(e) ((size_t)((e) >> 24))
+#define E_LONG 255
+#define ENTRY(suffix, prefix, len)                                             \
+    ((uint32_t)(suffix) | (uint32_t)(prefix) << 8 |                          \
+     (uint32_t)((len) < E_LONG ? (len) : E_LONG) << 24)
+
 int gz_lzw_alloc(gz_lzw *z)
 {
-    size_t n = (size_t)1 << LZW_BITS;
-    z->prefix = malloc(n * sizeof *z->prefix);
-    z->suffix = malloc(n);
-    z->len = malloc(n * sizeof *z->len);
-    if (!z->prefix || !z->suffix || !z->len) {
+    z->ent = malloc(LZW_ENTRIES * sizeof *z->ent);
+    z->len = malloc(LZW_ENTRIES * sizeof *z->len);
+    z->pos = calloc(LZW_ENTRIES, sizeof *z->pos);
+    z->hist = calloc(1, HIST_SIZE);
+    if (!z->ent || !z->len || !z->pos || !z->hist) {
         gz_lzw_free(z);
         return -1;
     }
     for (unsigned c = 0; c < 256; c++) {
-        z->prefix[c] = 0;
-        z->suffix[c] = (uint8_t)c;
+        z->ent[c] = ENTRY(c, c, 0);
         z->len[c] = 0;
     }
     return 0;
@@ -54,18 +76,23 @@ int gz_lzw_alloc(gz_lzw *z)
 
 void gz_lzw_free(gz_lzw *z)
 {
-    free(z->prefix);
-    free(z->suffix);
+    free(z->ent);
     free(z->len);
-    z->prefix = NULL;
-    z->suffix = NULL;
+    free(z->pos);
+    free(z->hist);
+    z->ent = NULL;
     z->len = NULL;
+    z->pos = NULL;
+    z->hist = NULL;
 }
 
 void gz_lzw_start(gz_lzw *z)
 {
     z->have_flags = 0;
     z->ggot = 0;
+    z->w = 0;
+    z->flushed = 0;
+    z->last = 0;
 }
 
 unsigned gz_lzw_flags(const gz_lzw *z)
@@ -108,23 +135,106 @@ static int corrupt(gz_err *e, uint64_t at, const char *msg)
     return -1;
 }
 
+/* Hands hist[flushed..w) to the sink; 0 or -1. */
+static int flush(gz_lzw *z, gz_sink *k)
+{
+    while (z->flushed < z->w) {
+        if (k->used == k->room && k->more(k, OUT_STEP) < 0)
+            return -1;
+        size_t n = z->w - z->flushed;
+        if (n > k->room - k->used)
+            n = k->room - k->used;
+        memcpy(k->p + k->used, z->hist + z->flushed, n);
+        k->used += n;
+        z->flushed += n;
+    }
+    return 0;
+}
+
+/* An error: what was decoded before it still goes out (gzip writes it),
+ * then -1. */
+static int stop(gz_lzw *z, gz_sink *k)
+{
+    flush(z, k);
+    return -1;
+}
+
+/* Makes room for one more string: flushes, keeps the last HIST_KEEP
+ * bytes, and moves every entry's position with them (a pass over the
+ * table every few MiB of output); 0 or -1. */
+static int compact(gz_lzw *z, gz_sink *k)
+{
+    if (flush(z, k) < 0)
+        return -1;
+    size_t drop = z->w - HIST_KEEP;
+    memmove(z->hist, z->hist + drop, HIST_KEEP);
+    uint32_t end = z->free_ent < LZW_ENTRIES ? z->free_ent : LZW_ENTRIES;
+    for (uint32_t c = 256; c < end; c++)
+        z->pos[c] = z->pos[c] > drop ? z->pos[c] - drop : 0;
+    z->last = z->last > drop ? z->last - drop : 0;
+    z->w = HIST_KEEP;
+    z->flushed = HIST_KEEP;
+    return 0;
+}
+
+/* Copies a string of slen bytes written earlier at `from` to o; its first
+ * byte. */
+static inline unsigned copy(const unsigned char *from, unsigned char *o,
+                            size_t slen)
+{
+    if (slen > 16) {
+        memcpy(o, from, slen);
+    } else if (o - from >= 64) {
+        /* sixteen bytes read, then written (they may overlap o) */
+        unsigned char t[16];
+        memcpy(t, from, 16);
+        memcpy(o, t, 16);
+    } else {
+        /* byte by byte: a wide load over bytes just stored would wait for
+         * the stores (no forwarding) */
+        for (size_t i = 0; i < slen; i++)
+            o[i] = from[i];
+    }
+    return from[0];
+}
+
+/* Rebuilds the string of `code` (entry ec, slen bytes) at o from the
+ * table, back to front; its first byte. */
+static inline unsigned walk(const gz_lzw *z, uint32_t ec, uint32_t code,
+                            size_t slen, unsigned char *o)
+{
+    size_t i = slen;
+    while (code >= 256) {
+        o[--i] = (unsigned char)E_SUFFIX(ec);
+        code = E_PREFIX(ec);
+        ec = z->ent[code];
+    }
+    o[0] = (unsigned char)code;
+    return code;
+}
+
 /* Writes the string of `code` and adds the entry that follows it; 0 or
  * -1. */
-static int put_string(gz_lzw *z, uint32_t code, gz_sink *k, uint64_t at,
-                      gz_err *e)
+static inline int put_string(gz_lzw *z, uint32_t code, gz_sink *k,
+                             uint64_t at, gz_err *e)
 {
-    uint32_t incode = code;
-    int kwk = 0;
+    if (z->w + HIST_SLACK > HIST_SIZE && compact(z, k) < 0)
+        return -1;
+    unsigned char *o = z->hist + z->w;
+    size_t here = z->w + 1; /* as E_POS has it */
     if (z->oldcode < 0) {
         if (code >= 256)
             return corrupt(e, at, MSG_FIRST);
-        if (k->used == k->room && k->more(k, 1) < 0)
-            return -1;
-        k->p[k->used++] = (unsigned char)code;
+        o[0] = (unsigned char)code;
+        z->w++;
         z->finchar = code;
         z->oldcode = (int32_t)code;
+        z->last = here;
+        z->lastlen = 1;
         return 0;
     }
+    uint32_t incode = code;
+    int kwk = 0;
     if (code >= z->free_ent) {
         /* KwKwK: the entry being made, the last string plus its own
          * first byte. */
@@ -133,28 +243,43 @@ static int put_string(gz_lzw *z, uint32_t code, gz_sink *k, uint64_t at,
         kwk = 1;
         code = (uint32_t)z->oldcode;
     }
-    size_t slen = (size_t)z->len[code] + 1;
-    size_t total = slen + (size_t)kwk;
-    if (k->room - k->used < total && k->more(k, total) < 0)
-        return -1;
-    unsigned char *o = k->p + k->used;
+    uint32_t ec = z->ent[code];
+    size_t slen = E_LEN(ec) + 1;
+    unsigned first; /* the string's first byte, kept out of memory */
+    if (slen <= 2) {
+        /* a byte (its entry holds it twice) or two: both in the entry,
+         * written without a branch on which */
+        first = E_PREFIX(ec);
+        o[0] = (unsigned char)first;
+        o[1] = (unsigned char)E_SUFFIX(ec);
+    } else {
+        if (slen == E_LONG + 1)
+            slen = (size_t)z->len[code] + 1;
+        size_t pos = slen > 3 ? z->pos[code] : 0;
+        first = pos ? copy(z->hist + pos - 1, o, slen)
+                    : walk(z, ec, code, slen, o);
+    }
     if (kwk)
         o[slen] = (unsigned char)z->finchar;
-    size_t i = slen;
-    uint32_t c = code;
-    while (c >= 256) {
-        o[--i] = z->suffix[c];
-        c = z->prefix[c];
-    }
-    o[0] = (unsigned char)c;
-    k->used += total;
-    z->finchar = c;
+    z->finchar = first;
     if (z->free_ent < z->maxmaxcode) {
+        /* the last code's string, then this one's first byte: written
+         * together at `last` */
         uint32_t f = z->free_ent++;
-        z->prefix[f] = (uint16_t)z->oldcode;
-        z->suffix[f] = (uint8_t)c;
-        z->len[f] = (uint16_t)(z->len[z->oldcode] + 1);
+        size_t olen = z->lastlen; /* the new string's length less one */
+        z->ent[f] = ENTRY(z->finchar, (uint32_t)z->oldcode, olen);
+        if (olen >= E_LONG)
+            z->len[f] = (uint16_t)olen;
+        z->pos[f] = (uint32_t)z->last;
     }
+    /* A long string is copied from where it was written last; the
+     * entries of short ones are not touched again (a store to a random
+     * entry costs more than rebuilding a short string). */
+    if (slen > 8 && incode >= 256)
+        z->pos[incode] = (uint32_t)here;
+    z->last = here;
+    z->lastlen = slen + (size_t)kwk;
+    z->w += slen + (size_t)kwk;
     z->oldcode = (int32_t)incode;
     return 0;
 }
@@ -209,7 +334,7 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
         unsigned want = z->n_bits;
         if (z->ggot == 0 && n - i >= want) {
             if (decode_group(z, in + i, want, at + i, k, e) < 0)
-                return -1;
+                return stop(z, k);
             i += want;
             continue;
         }
@@ -224,10 +349,10 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
         if (z->ggot == want) {
             z->ggot = 0;
             if (decode_group(z, z->grp, want, z->grp_at, k, e) < 0)
-                return -1;
+                return stop(z, k);
         }
     }
-    return 0;
+    return flush(z, k);
 }
 
 int gz_lzw_end(gz_lzw *z, uint64_t end, gz_sink *k, gz_err *e)
@@ -239,5 +364,7 @@ int gz_lzw_end(gz_lzw *z, uint64_t end, gz_sink *k, gz_err *e)
     }
     unsigned got = z->ggot;
     z->ggot = 0;
-    return got ? decode_group(z, z->grp, got, z->grp_at, k, e) : 0;
+    if (got && decode_group(z, z->grp, got, z->grp_at, k, e) < 0)
+        return stop(z, k);
+    return flush(z, k);
 }

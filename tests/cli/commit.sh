@@ -97,13 +97,17 @@ case ${SLUICE_MPI_FLAVOUR:-openmpi} in
 mpich) MPIRUN=mpiexec.mpich ;;
 *) MPIRUN=mpirun ;;
 esac
+HAVE_MPI=false
 if [ -x "$MPI_SLUICE" ] && command -v "$MPIRUN" >/dev/null; then
+    HAVE_MPI=true
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    export OMPI_MCA_rmaps_base_oversubscribe=1
+fi
+if $HAVE_MPI; then
     fresh mpi
     echo 1 | gzip >d.gz
     echo 2 | gzip >d.z
-    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-        OMPI_MCA_rmaps_base_oversubscribe=1 \
-        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         timeout 120 "$MPIRUN" -np 2 "$MPI_SLUICE" gunzip d.gz d.z >out 2>err
     rc=$?
     if [ $rc -eq 2 ] && [ "$(cat d)" = 1 ] && [ -f d.z ] && [ ! -e d.gz ] &&
@@ -233,6 +237,26 @@ if $HOLD_OK; then
         fail replace.in-place.race "status $rc; $(cat e); $(listing)"
     fi
 
+    # sluice-mpi: rank 0 commits; another process makes the file while
+    # the two ranks' run is held there.
+    if $HAVE_MPI; then
+        fresh mpi.gunzip.race
+        echo mine | gzip >d.gz
+        held mpi.gunzip.race /.d. 'echo theirs >d' \
+            timeout 120 "$MPIRUN" -np 2 -x LD_PRELOAD -x FAULT_CALL -x FAULT_N \
+            -x FAULT_PATH -x FAULT_ERRNO -x FAULT_HOLD -x FAULT_REPORT \
+            "$MPI_SLUICE" gunzip d.gz
+        if [ $rc -eq 2 ] && [ "$(cat d)" = theirs ] && [ -f d.gz ] &&
+            grep -q "^sluice-mpi gunzip: d already exists;	not overwritten$" e &&
+            ! has_temp .; then
+            ok mpi.gunzip.race
+        else
+            fail mpi.gunzip.race "status $rc; $(cat e); $(listing)"
+        fi
+    else
+        skip mpi.gunzip.race "sluice-mpi not built"
+    fi
+
     # Nothing raced: the held run commits as usual (the hold is no fault).
     fresh replace.in-place.held
     echo foo >f
@@ -244,7 +268,7 @@ if $HOLD_OK; then
     fi
 else
     for c in gunzip.race gunzip.race.force gzip.race replace.race \
-        replace.in-place.race replace.in-place.held; do
+        mpi.gunzip.race replace.in-place.race replace.in-place.held; do
         skip "$c" "LD_PRELOAD shim under sanitizers"
     done
 fi
