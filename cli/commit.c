@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +66,13 @@ static int move_new(const char *tmp, const char *target)
     return 0;
 }
 
+/* The file that was read, unchanged since: the same inode, and no write
+ * to it since (size, modification time). */
 static int same_file(const struct stat *a, const struct stat *b)
 {
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
 static int move_same(const char *tmp, const char *target,
@@ -84,7 +89,7 @@ static int move_same(const char *tmp, const char *target,
         /* Swapped back, tmp is ours again; if that fails, tmp holds the
          * other file and is left where it is. */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_EXCHANGE) != 0)
-            return errno;
+            return CLI_COMMIT_LEFT;
         return gone(tmp, ESTALE);
     }
     if (!unsupported(errno))
@@ -115,8 +120,15 @@ static int sync_dir(const char *path)
 }
 
 int cli_commit(const char *tmp, const char *target, cli_commit_how how,
-               const struct stat *was)
+               const struct stat *was, volatile sig_atomic_t *live)
 {
+    /* The commands' signal cleanup unlinks tmp: not while it moves. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old);
     int e;
     switch (how) {
     case CLI_COMMIT_NEW:
@@ -129,6 +141,8 @@ int cli_commit(const char *tmp, const char *target, cli_commit_how how,
         e = rename(tmp, target) == 0 ? 0 : gone(tmp, errno);
         break;
     }
+    *live = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (e)
         return e;
     /* The new name is durable only once the directory is. */

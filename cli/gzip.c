@@ -18,19 +18,25 @@
  *  - FILE to FILE.gz is atomic: the bytes go to a temporary file
  *    ".FILE.gz.XXXXXX" beside the target, created when the input's first
  *    output arrives; when the engine reports the input done we fsync it,
- *    copy mode, owner and times, rename it onto FILE.gz, fsync the
- *    directory, and only then remove FILE (unless -k).  On any failure the
- *    temporary file is removed and FILE kept.  A partial file never appears
- *    under the final name.
+ *    copy mode, owner and times, move it onto FILE.gz (cli_commit: never
+ *    over a file that exists, whoever made it since the check, unless -f),
+ *    fsync the directory, and only then remove FILE (unless -k).  On any
+ *    failure the temporary file is removed and FILE kept.  A partial file
+ *    never appears under the final name.
  *  - SIGINT/SIGTERM/SIGHUP (cli_signals_install): the job stops, the live
  *    temporary files are unlinked (paths recorded before the job starts,
  *    flags set with signals blocked) and sluice dies by the signal.
  *
  *
  * Decompression (-d, `sluice gunzip`, `sluice zcat`), -t and -l run the
- * gunzip plugin, which verifies the CRC and length of every member before
- * the input is reported done: only then is the output committed (same
- * temporary-file path) and the input removed.  Its errors carry the byte
+ * gunzip plugin, which reads gzip, .Z, pack and zip (docs/gzip.md) and
+ * verifies the CRC and length of every member before the input is
+ * reported done: only then is the output committed (same temporary-file
+ * path) and the input removed.  With -f, input in none of those formats
+ * is copied through to standard output (the plugin's passthrough: all
+ * inputs with -c or -t, standard input alone otherwise).  An operand that
+ * does not exist is looked for with the compressed suffixes, as gzip -d
+ * does.  Its errors carry the byte
  * offset where the input went wrong; trailing garbage is gzip's warning
  * (exit 2), output kept.  --max-output bounds what one input may expand
  * to (decompression bombs): past it the job stops, nothing is committed
@@ -298,13 +304,9 @@ static int commit(gz_file *f, bool force, const struct timespec *times)
         f->tmp_live = 0;
         return e;
     }
-    sigset_t old;
-    block_signals(&old);
-    e = cli_commit(f->tmp_path, f->out_path,
-                   force ? CLI_COMMIT_REPLACE : CLI_COMMIT_NEW, NULL);
-    f->tmp_live = 0;
-    restore_signals(&old);
-    return e;
+    return cli_commit(f->tmp_path, f->out_path,
+                      force ? CLI_COMMIT_REPLACE : CLI_COMMIT_NEW, NULL,
+                      &f->tmp_live);
 }
 
 /* Writes more bytes of f's output (the --single trailer); 0 or an errno. */
@@ -361,8 +363,8 @@ static void list_line(gz_state *s, const gz_file *f, uint64_t comp,
         printf("%5s %08llx ", f->method ? f->method : "?????",
                (unsigned long long)f->list_crc);
         if (localtime_r(&when, &tm))
-            printf("%s%3d %02d:%02d ", month[tm.tm_mon], tm.tm_mday,
-                   tm.tm_hour, tm.tm_min);
+            printf("%s%3d %02d:%02d ", month[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+                   tm.tm_min);
         else
             printf("??? ?? ??:?? ");
     }
@@ -442,7 +444,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
                 k == C_GARBAGE || k == C_ZIP_MORE ? UINT64_MAX : 0;
     if (partial && s->desc->counters)
         s->desc->counters(NULL, partial, s->ctr);
-    uint64_t lzw_flags = s->want[C_LZW_FLAGS] >= 0 ? s->ctr[s->want[C_LZW_FLAGS]] : 0;
+    uint64_t lzw_flags =
+        s->want[C_LZW_FLAGS] >= 0 ? s->ctr[s->want[C_LZW_FLAGS]] : 0;
     if (lzw_flags) {
         /* gzip reads on after it; a warning */
         if (!s->quiet)
@@ -698,8 +701,7 @@ static const char *known_suffix(const char *name, const char *suffix)
  * suffix names the first of NAME-S, NAME.gz, NAME.z, NAME-z, NAME.Z that
  * exists, else NAME-S (whose error is then reported).  A new string, or
  * NULL when `name` stands as it is (or out of memory: *oom). */
-static char *compressed_operand(const gz_state *s, const char *name,
-                                bool *oom)
+static char *compressed_operand(const gz_state *s, const char *name, bool *oom)
 {
     struct stat st;
     *oom = false;
@@ -893,16 +895,11 @@ static const char *plain_name(const gz_state *s, const gz_file *f, char *buf,
 {
     if (strcmp(f->path, "-") == 0)
         return "stdout";
-    if (s->name_set && f->hdr_name) {
-        /* -N: the stored name, in the compressed file's directory */
-        const char *slash = strrchr(f->path, '/');
-        const char *base = strrchr(f->hdr_name, '/');
-        base = base ? base + 1 : f->hdr_name;
-        if (*base) {
-            snprintf(buf, len, "%.*s%s",
-                     slash ? (int)(slash - f->path + 1) : 0, f->path, base);
-            return buf;
-        }
+    char *named = s->name_set && f->hdr_name ? decompressed_name(s, f) : NULL;
+    if (named) { /* -N: the stored name, as decompression would use it */
+        snprintf(buf, len, "%s", named);
+        free(named);
+        return buf;
     }
     const char *suf = known_suffix(f->path, s->suffix);
     size_t n = strlen(f->path) - (suf ? strlen(suf) : 0);

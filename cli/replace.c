@@ -140,8 +140,15 @@ static int make_parents(char *path)
  * (a `..` component), with *why set. */
 static char *target_of(rp_state *s, const char *path, const char **why)
 {
-    if (s->mode == MODE_IN_PLACE)
-        return strdup(path);
+    if (s->mode == MODE_IN_PLACE) {
+        /* a symbolic link: the file it names is rewritten, the link
+         * stays (that is the file that was read) */
+        struct stat st;
+        char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode)
+                         ? realpath(path, NULL)
+                         : NULL;
+        return real ? real : strdup(path);
+    }
     const char *rel = path;
     while (*rel == '/')
         rel++;
@@ -242,26 +249,26 @@ static int commit_output(rp_state *s, const struct stat *st)
                                  ? (st ? CLI_COMMIT_SAME : CLI_COMMIT_REPLACE)
                              : s->force ? CLI_COMMIT_REPLACE
                                         : CLI_COMMIT_NEW;
-        sigset_t set, old;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGHUP);
-        sigprocmask(SIG_BLOCK, &set, &old);
-        e = cli_commit(tmp_for_signal, s->final_path, how, st);
-        tmp_live = 0;
-        sigprocmask(SIG_SETMASK, &old, NULL);
+        e = cli_commit(tmp_for_signal, s->final_path, how, st, &tmp_live);
     }
     tmp_live = 0;
     int rc = -e;
-    if (e == EEXIST) {
+    if (e == CLI_COMMIT_LEFT) {
+        msg(s, 0,
+            "%s: replaced by another file while being read, which "
+            "could not be put back: it is %s",
+            quotef(s->final_path), quotef(tmp_for_signal));
+        s->ok = false;
+        rc = 0;
+    } else if (e == EEXIST) {
         msg(s, 0, "%s: exists; not overwritten (--force replaces it)",
             quotef(s->final_path));
         s->ok = false;
         rc = 0;
     } else if (e == ESTALE) {
-        msg(s, 0, "%s: replaced by another file while being read; not "
-                  "rewritten",
+        msg(s, 0,
+            "%s: replaced by another file while being read; not "
+            "rewritten",
             quotef(s->final_path));
         s->ok = false;
         rc = 0;

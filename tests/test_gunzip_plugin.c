@@ -1616,8 +1616,8 @@ static void other_formats_decode_the_same_in_any_blocks(void **st)
         result_free(&r);
         size_t cuts[4096];
         for (int k = 0; k < 12; k++) {
-            size_t nc = random_cuts(in[f].len, k < 6 ? 64 : 40000, &seed, cuts,
-                                    4096);
+            size_t nc =
+                random_cuts(in[f].len, k < 6 ? 64 : 40000, &seed, cuts, 4096);
             decode_cuts(in[f].p, in[f].len, cuts, nc, NULL, seed, &r);
             expect_ok(&r, plain.p, plain.len, name[f]);
             result_free(&r);

@@ -6,8 +6,7 @@
  * delivers it, block after block, and they keep whatever they need between
  * calls in their state.  They write into a sink the plugin provides, which
  * commits the bytes written so far and reserves more room on demand.  They
- * know nothing of sluice otherwise, so a test or a fuzzer drives them with
- * a plain buffer.
+ * know nothing of sluice otherwise.
  *
  * Errors come back as a negative value with the message (GNU gzip's
  * wording, without the file name) and the input offset it is about.
@@ -36,9 +35,9 @@ typedef struct gz_err {
 
 /* ---------------------------------------------------------------- LZW */
 
-#define LZW_MAGIC1 0x9d  /* after 0x1f */
-#define LZW_BITS 16      /* the widest codes read */
-#define LZW_BLOCK 0x80   /* header flag: code 256 clears the table */
+#define LZW_MAGIC1 0x9d /* after 0x1f */
+#define LZW_BITS 16     /* the widest codes read */
+#define LZW_BLOCK 0x80  /* header flag: code 256 clears the table */
 #define LZW_RESERVED 0x60
 #define LZW_MAXBITS 0x1f
 
@@ -50,9 +49,9 @@ typedef struct gz_lzw {
     size_t w, flushed;   /* bytes written to hist, handed to the sink */
     size_t last;         /* 1 + where the last code's string was written */
     size_t lastlen;      /* and its length */
-    int have_flags;   /* the header's third byte was read */
+    int have_flags;      /* the header's third byte was read */
     unsigned maxbits, block_mode, reserved; /* from the flags byte */
-    unsigned n_bits;              /* the width of codes now */
+    unsigned n_bits;                        /* the width of codes now */
     uint32_t maxcode, maxmaxcode; /* widen past maxcode; no entry past max */
     uint32_t free_ent;            /* the next entry */
     int32_t oldcode;              /* the last code; -1 before the first */
@@ -82,30 +81,28 @@ unsigned gz_lzw_flags(const gz_lzw *z);
 #define PACK_PEEK 12     /* bits looked up in one table step */
 
 typedef struct gz_unpack {
-    int phase;                /* header, codes, done */
-    int hstage;               /* in the header: length, counts, literals */
+    int phase;  /* header, codes, done */
+    int hstage; /* in the header: length, counts, literals */
     unsigned char hdr[5 + PACK_MAXBITS + 256 + 1];
-    size_t hgot, hwant;       /* header bytes read, wanted so far */
-    uint32_t orig_len;        /* the length in the header (mod 2^32) */
-    uint64_t out;             /* bytes decoded */
+    size_t hgot, hwant; /* header bytes read, wanted so far */
+    uint32_t orig_len;  /* the length in the header (mod 2^32) */
+    uint64_t out;       /* bytes decoded */
     int max_len, peek_bits;
     int leaves[PACK_MAXBITS + 1];
     int parents[PACK_MAXBITS + 1];
     int lit_base[PACK_MAXBITS + 1];
     unsigned char literal[256];
     unsigned char prefix_len[1 << PACK_PEEK];
-    uint64_t bitbuf;  /* bits not yet used, the last `valid` of them */
+    uint64_t bitbuf; /* bits not yet used, the last `valid` of them */
     unsigned valid;
-    unsigned eob;     /* the end-of-block code, of max_len bits */
+    unsigned eob; /* the end-of-block code, of max_len bits */
 } gz_unpack;
 
 /* A stream starts: the two magic bytes were read. */
 void gz_unpack_start(gz_unpack *u);
 /* Feeds in[0..n) at offset `at`.  Returns 1 when the stream ended, with
  * *used the bytes of in it took; 0 when it took them all; -1 (e). */
-int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n,
-                   uint64_t at, size_t *used, gz_sink *k, gz_err *e);
-/* The input ended at `end` before the stream did: -1 (e). */
-int gz_unpack_end(gz_unpack *u, uint64_t end, gz_err *e);
+int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n, uint64_t at,
+                   size_t *used, gz_sink *k, gz_err *e);
 
 #endif

@@ -1,10 +1,15 @@
 /*
- * plugins/gunzip/gunzip.c -- the `gunzip` plugin: gzip decompression.
+ * plugins/gunzip/gunzip.c -- the `gunzip` plugin: what gzip -d decodes.
  *
  * Decodes gzip streams (RFC 1952) with GNU gzip's semantics: concatenated
  * members all decode, trailing zero bytes are ignored silently, other
  * trailing bytes are ignored with a warning, and every error carries
- * gzip's wording.
+ * gzip's wording.  Where a member could start, the magic may also open
+ * compress's LZW (lzw.c) or pack's codes (unpack.c), and at offset 0 a zip
+ * whose first entry is decoded here (P_Z*: the local header, the stored
+ * or deflated data, the descriptor, a look for a second entry); with the
+ * passthrough option, input in none of these formats is copied (P_COPY).
+ * Those streams carry no size hints: each is one unit, decoded in order.
  *
  * Parallelism comes from member boundaries.  `boundary` (coordinator) walks
  * members by the length a header announces in an FEXTRA subfield: ours
@@ -184,8 +189,8 @@ typedef struct gz_state {
     size_t tlen;
 
     /* The other formats. */
-    int fmt;                       /* enum gz_fmt, in P_BODY */
-    gz_lzw lzw;                    /* its tables allocated at first use */
+    int fmt;    /* enum gz_fmt, in P_BODY */
+    gz_lzw lzw; /* its tables allocated at first use */
     gz_unpack unpack;
     unsigned char zhead[ZIP_FIXED]; /* P_ZHEAD */
     unsigned char *zextra;          /* [ZIP_EXTRA_MAX], at first use */
@@ -805,9 +810,8 @@ static int sink_more(gz_sink *k, size_t need)
         return -1;
     k->used = 0;
     size_t avail = 0;
-    unsigned char *p =
-        sluice_reserve(o->ctx, need > GZ_OUT_CHUNK ? need : GZ_OUT_CHUNK,
-                       &avail);
+    unsigned char *p = sluice_reserve(
+        o->ctx, need > GZ_OUT_CHUNK ? need : GZ_OUT_CHUNK, &avail);
     if (!p) {
         fail(o->ctx, o->s, o->at, "gunzip: no room for output");
         return -1;
@@ -870,8 +874,8 @@ static int feed_lzw(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     gz_out o;
     gz_err e;
     out_open(&o, ctx, s, pt, c->off + c->i);
-    int rc = gz_lzw_feed(&s->lzw, c->p + c->i, c->n - c->i, c->off + c->i,
-                         &o.k, &e);
+    int rc =
+        gz_lzw_feed(&s->lzw, c->p + c->i, c->n - c->i, c->off + c->i, &o.k, &e);
     if (rc < 0) {
         /* A failed sink has said why; otherwise what was decoded before
          * the error is written, as gzip does, and the error reported. */
@@ -891,8 +895,8 @@ static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     gz_err e;
     size_t used = 0;
     out_open(&o, ctx, s, pt, c->off + c->i);
-    int rc = gz_unpack_feed(&s->unpack, c->p + c->i, c->n - c->i,
-                            c->off + c->i, &used, &o.k, &e);
+    int rc = gz_unpack_feed(&s->unpack, c->p + c->i, c->n - c->i, c->off + c->i,
+                            &used, &o.k, &e);
     if (rc < 0) {
         if (!s->active || out_close(&o) < 0)
             return -1;
@@ -902,6 +906,7 @@ static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
         return -1;
     c->i += used;
     if (rc > 0) {
+        pt->members++;
         /* what follows is read as after a gzip member */
         s->at_start = 0;
         s->phase = P_START;
@@ -939,11 +944,15 @@ static int zip_begin(sluice_ctx *ctx, gz_state *s, uint64_t at)
         if (len > xlen - i - 4)
             break;
         if (id == ZIP_ZIP64) {
+            /* a local header's field holds both sizes; a shorter one
+             * only those whose 32-bit field is all ones */
             const unsigned char *v = s->zextra + i + 4;
+            int both = len >= 16;
             size_t k = 0;
             s->z64 = 1;
-            if (s->zusize == UINT32_MAX && len - k >= 8) {
-                s->zusize = le64(v + k);
+            if ((s->zusize == UINT32_MAX || both) && len - k >= 8) {
+                if (s->zusize == UINT32_MAX)
+                    s->zusize = le64(v + k);
                 k += 8;
             }
             if (s->zcsize == UINT32_MAX && len - k >= 8)
@@ -964,8 +973,10 @@ static int zip_begin(sluice_ctx *ctx, gz_state *s, uint64_t at)
     s->zdlen = 0;
     /* Written as a stream, its size known only from the descriptor after
      * it: the data ends where a descriptor that matches it begins. */
-    s->phase = s->zusize == 0 && (flags & ZIP_DESCRIPTOR) ? P_ZSCAN
-                                                         : P_ZSTORED;
+    if (s->zusize == 0)
+        s->phase = (flags & ZIP_DESCRIPTOR) ? P_ZSCAN : P_ZTAIL;
+    else
+        s->phase = P_ZSTORED;
     return 0;
 }
 
@@ -990,9 +1001,8 @@ static int feed_zhead(sluice_ctx *ctx, gz_state *s, gz_cur *c)
         size_t k = total - s->zgot;
         if (k > c->n - c->i)
             k = c->n - c->i;
-        size_t in_name = s->zgot < ZIP_FIXED + nlen
-                             ? ZIP_FIXED + nlen - s->zgot
-                             : 0;
+        size_t in_name =
+            s->zgot < ZIP_FIXED + nlen ? ZIP_FIXED + nlen - s->zgot : 0;
         if (k > in_name) {
             size_t x0 = s->zgot + in_name - ZIP_FIXED - nlen;
             memcpy(s->zextra + x0, c->p + c->i + in_name, k - in_name);
@@ -1005,8 +1015,7 @@ static int feed_zhead(sluice_ctx *ctx, gz_state *s, gz_cur *c)
     return zip_begin(ctx, s, c->off + c->i);
 }
 
-static int feed_zstored(sluice_ctx *ctx, gz_state *s, gz_part *pt,
-                        gz_cur *c)
+static int feed_zstored(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 {
     size_t k = c->n - c->i;
     if (k > s->zleft)
@@ -1237,8 +1246,8 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
         } else if (s->nlead == 0) {
             if (s->at_start) /* an empty input */
                 rc = fail(ctx, s, end, MSG_EOF);
-        } else if (s->nlead > 2) {
-            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP); /* "PK" and less */
+        } else if (s->at_start && s->nlead >= 2) {
+            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP); /* "PK", no more */
         } else if (s->lead[0] != 0) {
             /* gzip reads a second magic byte after a non-zero one */
             rc = fail(ctx, s, end, MSG_EOF);
@@ -1267,15 +1276,24 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
             rc = -1;
         } else {
             rc = out_close(&o);
+            pt->members++;
         }
         if (gz_lzw_flags(&s->lzw))
             pt->lzw_flags = gz_lzw_flags(&s->lzw);
         break;
     }
+    case P_ZTAIL:
+        if (!(le16(s->zhead + ZIP_FLAGS) & ZIP_DESCRIPTOR)) {
+            /* the entry ends the input: its sizes were in its header */
+            gz_cur none = {NULL, 0, 0, end};
+            rc = feed_ztail(ctx, s, pt, &none);
+            break;
+        }
+        rc = fail(ctx, s, end, MSG_EOF);
+        break;
     case P_PACK:
     case P_ZSTORED:
     case P_ZSCAN:
-    case P_ZTAIL:
         rc = fail(ctx, s, end, MSG_EOF);
         break;
     case P_ZHEAD:

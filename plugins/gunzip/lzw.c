@@ -20,7 +20,7 @@
  * out once, contiguously (the string of the code before it, then the
  * first byte of the next), so the decoder keeps the recent output in a
  * history buffer and, per code, where its string was last written.  A
- * code whose string is longer than four bytes and still in the history is
+ * code whose string is longer than three bytes and still in the history is
  * one copy; shorter or older ones are rebuilt from the table (prefix,
  * suffix), back to front, from 32-bit entries that stay in cache.  The
  * history is handed to the sink as it fills and at the end of each call.
@@ -35,8 +35,8 @@
 #define LZW_FIRST 257 /* the first free entry in block mode */
 #define LZW_INIT_BITS 9
 #define LZW_ENTRIES ((size_t)1 << LZW_BITS)
-#define HIST_SIZE ((size_t)4 << 20) /* the history buffer */
-#define HIST_KEEP ((size_t)1 << 20) /* what stays when it is compacted */
+#define HIST_SIZE ((size_t)4 << 20)   /* the history buffer */
+#define HIST_KEEP ((size_t)1 << 20)   /* what stays when it is compacted */
 #define HIST_SLACK (LZW_ENTRIES + 64) /* room one string always has */
 #define OUT_STEP ((size_t)256 << 10)
 
@@ -54,7 +54,7 @@
 #define E_LEN(e) ((size_t)((e) >> 24))
 #define E_LONG 255
 #define ENTRY(suffix, prefix, len)                                             \
-    ((uint32_t)(suffix) | (uint32_t)(prefix) << 8 |                          \
+    ((uint32_t)(suffix) | (uint32_t)(prefix) << 8 |                            \
      (uint32_t)((len) < E_LONG ? (len) : E_LONG) << 24)
 
 int gz_lzw_alloc(gz_lzw *z)
@@ -88,6 +88,11 @@ void gz_lzw_free(gz_lzw *z)
 
 void gz_lzw_start(gz_lzw *z)
 {
+    /* Nothing of an earlier stream may be read by this one. */
+    size_t rest = LZW_ENTRIES - 256;
+    memset(z->ent + 256, 0, rest * sizeof *z->ent);
+    memset(z->len + 256, 0, rest * sizeof *z->len);
+    memset(z->pos + 256, 0, rest * sizeof *z->pos);
     z->have_flags = 0;
     z->ggot = 0;
     z->w = 0;
@@ -115,8 +120,8 @@ static int take_flags(gz_lzw *z, unsigned b, uint64_t at, gz_err *e)
     z->reserved = b & LZW_RESERVED;
     if (z->maxbits > LZW_BITS) {
         snprintf(e->msg, sizeof e->msg,
-                 "compressed with %u bits, can only handle %d bits",
-                 z->maxbits, LZW_BITS);
+                 "compressed with %u bits, can only handle %d bits", z->maxbits,
+                 LZW_BITS);
         e->at = at;
         return -1;
     }
@@ -153,9 +158,10 @@ static int flush(gz_lzw *z, gz_sink *k)
 
 /* An error: what was decoded before it still goes out (gzip writes it),
  * then -1. */
-static int stop(gz_lzw *z, gz_sink *k)
+static int stop(gz_lzw *z, gz_sink *k, const gz_err *e)
 {
-    flush(z, k);
+    if (e->msg[0]) /* not the sink's own failure, already reported */
+        flush(z, k);
     return -1;
 }
 
@@ -215,13 +221,13 @@ static inline unsigned walk(const gz_lzw *z, uint32_t ec, uint32_t code,
 
 /* Writes the string of `code` and adds the entry that follows it; 0 or
  * -1. */
-static inline int put_string(gz_lzw *z, uint32_t code, gz_sink *k,
-                             uint64_t at, gz_err *e)
+static inline int put_string(gz_lzw *z, uint32_t code, gz_sink *k, uint64_t at,
+                             gz_err *e)
 {
     if (z->w + HIST_SLACK > HIST_SIZE && compact(z, k) < 0)
         return -1;
     unsigned char *o = z->hist + z->w;
-    size_t here = z->w + 1; /* as E_POS has it */
+    size_t here = z->w + 1; /* as pos[] has it */
     if (z->oldcode < 0) {
         if (code >= 256)
             return corrupt(e, at, MSG_FIRST);
@@ -240,6 +246,10 @@ static inline int put_string(gz_lzw *z, uint32_t code, gz_sink *k,
          * first byte. */
         if (code > z->free_ent)
             return corrupt(e, at, MSG_PAST);
+        /* the last code was itself past a full table: no entry holds
+         * it (compress never writes this) */
+        if ((uint32_t)z->oldcode >= z->free_ent)
+            return corrupt(e, at, MSG_PAST);
         kwk = 1;
         code = (uint32_t)z->oldcode;
     }
@@ -256,8 +266,8 @@ static inline int put_string(gz_lzw *z, uint32_t code, gz_sink *k,
         if (slen == E_LONG + 1)
             slen = (size_t)z->len[code] + 1;
         size_t pos = slen > 3 ? z->pos[code] : 0;
-        first = pos ? copy(z->hist + pos - 1, o, slen)
-                    : walk(z, ec, code, slen, o);
+        first =
+            pos ? copy(z->hist + pos - 1, o, slen) : walk(z, ec, code, slen, o);
     }
     if (kwk)
         o[slen] = (unsigned char)z->finchar;
@@ -305,7 +315,8 @@ static int decode_group(gz_lzw *z, const unsigned char *g, unsigned glen,
                         mask;
         uint64_t cat = at + q;
         pos += nb;
-        if (code == LZW_CLEAR && z->block_mode) {
+        /* a first code of 256 is no clear: gzip finds it corrupt */
+        if (code == LZW_CLEAR && z->block_mode && z->oldcode >= 0) {
             z->free_ent = LZW_FIRST - 1;
             reset_width(z);
             return 0;
@@ -325,6 +336,7 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
                 gz_sink *k, gz_err *e)
 {
     size_t i = 0;
+    e->msg[0] = '\0';
     if (!z->have_flags && n > 0) {
         if (take_flags(z, in[0], at, e) < 0)
             return -1;
@@ -334,7 +346,7 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
         unsigned want = z->n_bits;
         if (z->ggot == 0 && n - i >= want) {
             if (decode_group(z, in + i, want, at + i, k, e) < 0)
-                return stop(z, k);
+                return stop(z, k, e);
             i += want;
             continue;
         }
@@ -349,7 +361,7 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
         if (z->ggot == want) {
             z->ggot = 0;
             if (decode_group(z, z->grp, want, z->grp_at, k, e) < 0)
-                return stop(z, k);
+                return stop(z, k, e);
         }
     }
     return flush(z, k);
@@ -357,6 +369,7 @@ int gz_lzw_feed(gz_lzw *z, const unsigned char *in, size_t n, uint64_t at,
 
 int gz_lzw_end(gz_lzw *z, uint64_t end, gz_sink *k, gz_err *e)
 {
+    e->msg[0] = '\0';
     if (!z->have_flags) {
         snprintf(e->msg, sizeof e->msg, "unexpected end of file");
         e->at = end;
@@ -365,6 +378,6 @@ int gz_lzw_end(gz_lzw *z, uint64_t end, gz_sink *k, gz_err *e)
     unsigned got = z->ggot;
     z->ggot = 0;
     if (got && decode_group(z, z->grp, got, z->grp_at, k, e) < 0)
-        return stop(z, k);
+        return stop(z, k, e);
     return flush(z, k);
 }

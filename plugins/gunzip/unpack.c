@@ -60,8 +60,9 @@ static int header_step(gz_unpack *u, uint64_t at, gz_err *e)
                       (uint32_t)h[2] << 8 | h[3];
         u->max_len = h[4];
         if (u->max_len < 1 || u->max_len > PACK_MAXBITS)
-            return fail(e, at, "invalid compressed data -- Huffman code "
-                               "bit length out of range");
+            return fail(e, at,
+                        "invalid compressed data -- Huffman code "
+                        "bit length out of range");
         u->hstage = 1;
         u->hwant += (size_t)u->max_len;
         return 0;
@@ -115,8 +116,8 @@ static int header_step(gz_unpack *u, uint64_t at, gz_err *e)
     return 1;
 }
 
-int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n,
-                   uint64_t at, size_t *used, gz_sink *k, gz_err *e)
+int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n, uint64_t at,
+                   size_t *used, gz_sink *k, gz_err *e)
 {
     size_t i = 0;
     while (u->phase == U_HEADER) {
@@ -147,8 +148,8 @@ int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n,
             u->bitbuf = u->bitbuf << 8 | in[i++];
             u->valid += 8;
         }
-        uint32_t peek = (uint32_t)(u->bitbuf >> (u->valid - peek_bits)) &
-                        peek_mask;
+        uint32_t peek =
+            (uint32_t)(u->bitbuf >> (u->valid - peek_bits)) & peek_mask;
         unsigned len = u->prefix_len[peek];
         if (len > 0) {
             peek >>= peek_bits - len;
@@ -179,24 +180,20 @@ int gz_unpack_feed(gz_unpack *u, const unsigned char *in, size_t n,
             u->phase = U_DONE;
             *used = i;
             if (u->orig_len != (uint32_t)u->out)
-                return fail(e, at + i, "invalid compressed data--length "
-                                       "error");
+                return fail(e, at + i,
+                            "invalid compressed data--length "
+                            "error");
             return 1;
         }
         int idx = (int)peek + u->lit_base[len];
         if (idx < 0 || idx >= 256)
-            return fail(e, at + i, "invalid compressed data--format "
-                                   "violated");
+            return fail(e, at + i,
+                        "invalid compressed data--format "
+                        "violated");
         if (k->used == k->room && k->more(k, OUT_STEP) < 0)
             return -1;
         k->p[k->used++] = u->literal[idx];
         u->out++;
         u->valid -= len;
     }
-}
-
-int gz_unpack_end(gz_unpack *u, uint64_t end, gz_err *e)
-{
-    (void)u;
-    return fail(e, end, "unexpected end of file");
 }

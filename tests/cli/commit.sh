@@ -11,8 +11,9 @@
 #    runs: the job is held just before its commit (the fault shim's HOLD:
 #    the temporary file's fsync waits on a FIFO), the test makes the file,
 #    then lets the job go on.  The other file stays, the input is kept;
-#  - --in-place: the input replaced by another file while it was read:
-#    the other file stays.
+#  - --in-place: the input replaced by another file, or written to, while
+#    it was read: the other file (or the other write) stays; through a
+#    symbolic link the file it names is rewritten.
 # The held cases preload the shim: under sanitizers they are skipped.
 # Environment: SLUICE_BUILD_ROOT, SLUICE_MPI_FLAVOUR.
 set -u
@@ -159,6 +160,19 @@ else
     fail replace.in-place-twice "status $rc; $(cat e); $(listing)"
 fi
 
+# --in-place through a symbolic link rewrites the file it names; the link
+# stays a link
+fresh replace.in-place.symlink
+echo foo >target
+ln -s target link
+timeout "$RUN_TIMEOUT" "$SLUICE" replace --in-place foo X link >o 2>e
+rc=$?
+if [ $rc -eq 0 ] && [ -L link ] && [ "$(cat target)" = X ] && [ ! -s e ]; then
+    ok replace.in-place.symlink
+else
+    fail replace.in-place.symlink "status $rc; $(cat e); $(ls -l)"
+fi
+
 # ------------------------------------------------ another process races
 
 # held NAME PATTERN DO-MEANWHILE CMD... -- runs CMD with its first fsync of
@@ -257,6 +271,20 @@ if $HOLD_OK; then
         skip mpi.gunzip.race "sluice-mpi not built"
     fi
 
+    # Written to in place while the job ran (an editor saving, an append):
+    # the same inode, but not the file that was read.
+    fresh replace.in-place.written
+    echo foo >f
+    held replace.in-place.written /.f. 'sleep 0.01; echo more >>f' \
+        "$SLUICE" replace --in-place foo X f
+    if [ $rc -eq 1 ] && [ "$(cat f)" = "foo
+more" ] && grep -q 'f: replaced by another file while being read' e &&
+        ! has_temp .; then
+        ok replace.in-place.written
+    else
+        fail replace.in-place.written "status $rc; $(cat e); $(listing)"
+    fi
+
     # Nothing raced: the held run commits as usual (the hold is no fault).
     fresh replace.in-place.held
     echo foo >f
@@ -268,7 +296,8 @@ if $HOLD_OK; then
     fi
 else
     for c in gunzip.race gunzip.race.force gzip.race replace.race \
-        mpi.gunzip.race replace.in-place.race replace.in-place.held; do
+        mpi.gunzip.race replace.in-place.race replace.in-place.written \
+        replace.in-place.held; do
         skip "$c" "LD_PRELOAD shim under sanitizers"
     done
 fi
