@@ -4,9 +4,9 @@
  * Fails one call of the process tree (the command and the workers it
  * forks share one counter in a shared mapping): the FAULT_N-th call
  * (1, 2, ...) of FAULT_CALL (read, pread64, write, pwrite64, fsync,
- * fdatasync, open, openat), with errno FAULT_ERRNO (EIO, ENOSPC,
- * ENOMEM, EACCES; default EIO).  FAULT_ERRNO=LOST makes a write or
- * pwrite64 a lost one instead: it says it wrote every byte and wrote
+ * fdatasync, open, openat, renameat2, link), with errno FAULT_ERRNO (EIO,
+ * ENOSPC, ENOMEM, EACCES, EINVAL, EPERM; default EIO).  FAULT_ERRNO=LOST makes
+ * a write or pwrite64 a lost one instead: it says it wrote every byte and wrote
  * none.  FAULT_ERRNO=HOLD makes that call wait instead of failing: it
  * opens the FIFO FAULT_HOLD for reading, reads it to its end, then runs
  * as usual, so a test holds the process at a known point (it opens the
@@ -79,6 +79,10 @@ __attribute__((constructor)) static void fault_init(void)
             fail_errno = ENOMEM;
         else if (!strcmp(e, "EACCES"))
             fail_errno = EACCES;
+        else if (!strcmp(e, "EINVAL"))
+            fail_errno = EINVAL;
+        else if (!strcmp(e, "EPERM"))
+            fail_errno = EPERM;
         else if (!strcmp(e, "LOST"))
             lost = 1;
         else if (!strcmp(e, "HOLD"))
@@ -325,6 +329,32 @@ int openat(int dirfd, const char *path, int flags, ...)
                                path_matches(path)))
         return -1;
     return f(dirfd, path, flags, mode);
+}
+
+/* renameat2 and link: a file system without RENAME_NOREPLACE (EINVAL) or
+ * without hard links (EPERM); FAULT_PATH is matched against the new
+ * name. */
+int renameat2(int olddirfd, const char *oldpath, int newdirfd,
+              const char *newpath, unsigned int flags)
+{
+    static int (*f)(int, const char *, int, const char *, unsigned int);
+    if (!f)
+        REAL(f, "renameat2");
+    if (fail_now("renameat2", call_name && !strcmp(call_name, "renameat2") &&
+                                  path_matches(newpath)))
+        return -1;
+    return f(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int link(const char *oldpath, const char *newpath)
+{
+    static int (*f)(const char *, const char *);
+    if (!f)
+        REAL(f, "link");
+    if (fail_now("link", call_name && !strcmp(call_name, "link") &&
+                             path_matches(newpath)))
+        return -1;
+    return f(oldpath, newpath);
 }
 
 /* ---------------------------------------------------------- allocation */

@@ -251,6 +251,25 @@ if $HOLD_OK; then
         fail replace.in-place.race "status $rc; $(cat e); $(listing)"
     fi
 
+    # Where renameat2 has no RENAME_NOREPLACE (EINVAL), link(2) then
+    # unlink(2): a free name is taken, a taken one refused as before.
+    fresh gunzip.no-renameat2
+    echo 1 | gzip >d.gz
+    echo 2 | gzip >d.z
+    echo 3 | gzip >g.gz
+    timeout "$RUN_TIMEOUT" env LD_PRELOAD="$SHIM" FAULT_CALL=renameat2 \
+        FAULT_N=2 FAULT_ERRNO=EINVAL FAULT_REPORT="$PWD/rep" \
+        "$SLUICE" gunzip d.gz d.z g.gz >o 2>e
+    rc=$?
+    if [ $rc -eq 2 ] && [ "$(cat d)" = 1 ] && [ -f d.z ] && [ "$(cat g)" = 3 ] &&
+        [ ! -e d.gz ] && [ ! -e g.gz ] && grep -q '^renameat2 2 ' rep &&
+        grep -q "^sluice gunzip: d already exists;	not overwritten$" e &&
+        ! has_temp .; then
+        ok gunzip.no-renameat2
+    else
+        fail gunzip.no-renameat2 "status $rc; $(cat e); $(cat rep 2>/dev/null); $(listing)"
+    fi
+
     # sluice-mpi: rank 0 commits; another process makes the file while
     # the two ranks' run is held there.
     if $HAVE_MPI; then
@@ -296,6 +315,7 @@ more" ] && grep -q 'f: replaced by another file while being read' e &&
     fi
 else
     for c in gunzip.race gunzip.race.force gzip.race replace.race \
+        gunzip.no-renameat2 \
         mpi.gunzip.race replace.in-place.race replace.in-place.written \
         replace.in-place.held; do
         skip "$c" "LD_PRELOAD shim under sanitizers"
