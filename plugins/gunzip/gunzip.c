@@ -43,171 +43,7 @@
  * its stack.  Each worker owns its decoders (worker_init/worker_fini) and
  * its decoding state.  merge adds counters and keeps the first offsets.
  */
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#ifdef HAVE_LIBDEFLATE
-#include <libdeflate.h>
-#endif
-#ifdef HAVE_ISAL
-#include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
-#endif
-#ifdef HAVE_ZLIB
-#include <zlib.h>
-#endif
-#if !defined(HAVE_ISAL) && !defined(HAVE_ZLIB)
-#error "gunzip needs ISA-L or zlib for streaming"
-#endif
-
-#include "formats.h"
-#include "sluice/gzip-format.h"
-#include "sluice/plugin.h"
-
-/* Size hints are read from an extra field of at most GZ_XMAX bytes, so that
- * boundary sees the same hint as map from GZ_PEEK bytes of header. */
-#define GZ_XMAX 500
-#define GZ_PEEK (GZ_FIXED + 2 + GZ_XMAX)
-/* Decompressed bytes a unit of hinted members aims at (boundary). */
-#define GZ_UNIT_OUT ((uint64_t)4 << 20)
-#define GZ_NOHINT UINT64_MAX
-
-#define GZ_FAST_MAX ((size_t)2 << 20)   /* hinted members up to this ISIZE */
-#define GZ_TRY_MAX ((size_t)4 << 20)    /* output room for a guessed member */
-#define GZ_OUT_CHUNK ((size_t)64 << 10) /* streaming output per reserve */
-#define GZ_STEP_MAX ((size_t)256 << 10) /* and at most this much per step */
-#define GZ_IN_STEP ((size_t)1 << 30)    /* input per decoder call */
-
-#define MSG_MAX "decompressed data exceeds the --max-output limit"
-
-/* --------------------------------------------------------------- types */
-
-/* The partial result of a piece of one input.  Plain data, merged. */
-typedef struct gz_part {
-    uint64_t members;      /* members decoded completely */
-    uint64_t compressed;   /* their bytes, headers and trailers included */
-    uint64_t uncompressed; /* bytes output */
-    uint64_t garbage_at;   /* first trailing garbage (warning); UINT64_MAX */
-    uint64_t zeros_at;     /* trailing zero bytes, ignored as gzip does
-                              without a word; UINT64_MAX none */
-    uint64_t lzw_flags;    /* reserved flag bits of a .Z header (gzip
-                              warns); 0 none */
-    uint64_t zip_more_at;  /* a second zip entry starts here; UINT64_MAX */
-} gz_part;
-
-enum gz_phase {
-    P_START,   /* between members: the next two bytes decide */
-    P_HEADER,  /* in a member's header */
-    P_BODY,    /* in its deflate data */
-    P_TRAILER, /* in CRC32 ISIZE */
-    P_ZEROS,   /* after the last member, zero bytes so far */
-    P_DONE,    /* the rest of the input is ignored */
-    P_COPY,    /* not compressed: copied as it is (passthrough) */
-    P_LZW,     /* compress's LZW, to the end of the input */
-    P_PACK,    /* pack's Huffman codes */
-    P_ZHEAD,   /* a zip entry's local header, its name, its extra field */
-    P_ZSTORED, /* a stored zip entry's bytes */
-    P_ZSCAN,   /* those of a stored entry whose size comes after it */
-    P_ZTAIL,   /* after a zip entry's data: its data descriptor, if any */
-    P_ZNEXT,   /* after the entry: does another one follow? */
-};
-
-/* What the member being decoded is. */
-enum gz_fmt {
-    F_GZIP,
-    F_ZIP,
-};
-
-/* A zip local header's fixed part after its signature (APPNOTE 4.3.7). */
-#define ZIP_FIXED 26
-#define ZIP_FLAGS 2 /* offsets in it */
-#define ZIP_METHOD 4
-#define ZIP_CRC 10
-#define ZIP_CSIZE 14
-#define ZIP_USIZE 18
-#define ZIP_NAMELEN 22
-#define ZIP_EXTRALEN 24
-#define ZIP_ENCRYPTED 0x0001 /* general purpose flags */
-#define ZIP_DESCRIPTOR 0x0008
-#define ZIP_EXTRA_MAX 65535
-#define ZIP_ZIP64 0x0001 /* extra field id */
-
-/* The fields of a header, in file order. */
-enum gz_hstep {
-    H_FIXED,   /* ID1 .. OS */
-    H_XLEN,    /* FEXTRA: its length */
-    H_EXTRA,   /* FEXTRA: the subfields */
-    H_NAME,    /* FNAME, to its NUL */
-    H_COMMENT, /* FCOMMENT, to its NUL */
-    H_HCRC,    /* FHCRC */
-    H_END,     /* complete */
-};
-
-typedef struct gz_state {
-#ifdef HAVE_LIBDEFLATE
-    struct libdeflate_decompressor *ld; /* fast path */
-#endif
-#ifdef HAVE_ISAL
-    struct inflate_state *isal; /* streaming */
-#else
-    z_stream *z; /* streaming */
-    int z_ready; /* inflateInit2 done */
-#endif
-    uint64_t max_out; /* option max_output; 0 unlimited */
-    int copy_all;     /* option passthrough: all */
-    int copy_stdin;   /* option passthrough: stdin */
-
-    int active;            /* decoding an input */
-    int passthrough;       /* copy it if it is in no compressed format */
-    uint32_t input;        /* its index */
-    uint64_t next_off;     /* offset just after the last block seen */
-    int phase;             /* enum gz_phase */
-    int at_start;          /* at offset 0, no member yet (gzip's part 1) */
-    int try_fast;          /* guess sizes of unhinted members (libdeflate) */
-    uint64_t unit_out;     /* bytes output in the current unit */
-    uint64_t trail_at;     /* P_ZEROS: where the trailing bytes begin */
-    unsigned char lead[4]; /* P_START: the bytes seen so far */
-    unsigned nlead;
-    uint64_t lead_at; /* offset of lead[0] */
-
-    /* The member being decoded. */
-    uint64_t m_start; /* offset of its first byte */
-    uint64_t m_hint;  /* its length as its header says; GZ_NOHINT */
-    uint64_t m_out;   /* bytes it decoded to so far */
-    uint32_t crc;     /* CRC-32 of those (zlib streaming) */
-    int hstep;        /* P_HEADER: enum gz_hstep */
-    size_t hgot;      /* bytes of the current field so far */
-    unsigned char hbuf[GZ_FIXED];
-    unsigned char flg;
-    size_t xlen;                 /* XLEN */
-    unsigned char xbuf[GZ_XMAX]; /* the extra field, when it fits */
-    uint32_t hcrc;               /* CRC-32 of the header so far (FHCRC) */
-    unsigned char tbuf[GZ_TRAILER];
-    size_t tlen;
-
-    /* The other formats. */
-    int fmt;    /* enum gz_fmt, in P_BODY */
-    gz_lzw lzw; /* its tables allocated at first use */
-    gz_unpack unpack;
-    unsigned char zhead[ZIP_FIXED]; /* P_ZHEAD */
-    unsigned char *zextra;          /* [ZIP_EXTRA_MAX], at first use */
-    size_t zgot;                    /* bytes of the header so far */
-    uint64_t zcrc, zusize, zcsize;  /* as the local header says */
-    int z64;                        /* it has a Zip64 extra field */
-    uint64_t zleft;                 /* P_ZSTORED: bytes still to copy */
-    unsigned char zdesc[24];        /* P_ZTAIL, P_ZNEXT: bytes so far */
-    size_t zdlen;
-} gz_state;
-
-/* A block being consumed: bytes p[0..n) at input offset off; i is done. */
-typedef struct gz_cur {
-    const unsigned char *p;
-    size_t n, i;
-    uint64_t off;
-} gz_cur;
+#include "gunzip.h"
 
 static const sluice_option gz_options[] = {
     {"max_output", SLUICE_OPT_INT, "0",
@@ -225,17 +61,22 @@ static const char *const gz_counter_names[] = {
 
 /* ------------------------------------------------------------- helpers */
 
-static uint32_t le16(const unsigned char *p)
+uint32_t gz_le16(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 
-static uint32_t le32(const unsigned char *p)
+uint32_t gz_le32(const unsigned char *p)
 {
-    return le16(p) | le16(p + 2) << 16;
+    return gz_le16(p) | gz_le16(p + 2) << 16;
 }
 
-static uint32_t gz_crc32(uint32_t crc, const unsigned char *p, size_t n)
+uint64_t gz_le64(const unsigned char *p)
+{
+    return (uint64_t)gz_le32(p) | (uint64_t)gz_le32(p + 4) << 32;
+}
+
+uint32_t gz_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
 #if defined(HAVE_ISAL) /* 3x libdeflate's speed with AVX-512 */
     return crc32_gzip_refl(crc, p, n);
@@ -259,15 +100,15 @@ static uint64_t extra_hint(const unsigned char *x, size_t xlen)
     uint64_t hint = GZ_NOHINT;
     size_t i = 0;
     while (xlen - i >= 4) {
-        size_t len = le16(x + i + 2);
+        size_t len = gz_le16(x + i + 2);
         if (len > xlen - i - 4)
             return GZ_NOHINT;
         const unsigned char *v = x + i + 4;
         if (hint == GZ_NOHINT && x[i] == 'S' && x[i + 1] == 'L' && len == 4)
-            hint = le32(v);
+            hint = gz_le32(v);
         else if (hint == GZ_NOHINT && x[i] == 'B' && x[i + 1] == 'C' &&
                  len == 2)
-            hint = (uint64_t)le16(v) + 1;
+            hint = (uint64_t)gz_le16(v) + 1;
         i += 4 + len;
     }
     return i == xlen ? hint : GZ_NOHINT;
@@ -300,7 +141,7 @@ static int parse_head(const unsigned char *p, size_t n, gz_head *h)
     if (flg & GZ_FEXTRA) {
         if (n - at < 2)
             return 0;
-        size_t xlen = le16(p + at);
+        size_t xlen = gz_le16(p + at);
         at += 2;
         if (n - at < xlen)
             return 0;
@@ -320,7 +161,7 @@ static int parse_head(const unsigned char *p, size_t n, gz_head *h)
     if (flg & GZ_FHCRC) {
         if (n - at < 2)
             return 0;
-        if ((gz_crc32(0, p, at) & 0xffff) != le16(p + at))
+        if ((gz_crc32(0, p, at) & 0xffff) != gz_le16(p + at))
             return -1;
         at += 2;
     }
@@ -328,16 +169,7 @@ static int parse_head(const unsigned char *p, size_t n, gz_head *h)
     return 1;
 }
 
-/* Reports an error about the current input and stops decoding it. */
-static int fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt,
-                ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static int fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt,
-                ...)
+int gz_fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -354,7 +186,7 @@ static int emit(sluice_ctx *ctx, gz_state *s, gz_part *pt, size_t got,
                 uint64_t at)
 {
     if (s->max_out && got > s->max_out - s->unit_out)
-        return fail(ctx, s, at, MSG_MAX);
+        return gz_fail(ctx, s, at, MSG_MAX);
     sluice_commit(ctx, got);
     s->unit_out += got;
     s->m_out += got;
@@ -370,7 +202,7 @@ static unsigned char *out_area(sluice_ctx *ctx, gz_state *s, size_t *room,
     size_t avail = 0;
     unsigned char *p = sluice_reserve(ctx, GZ_OUT_CHUNK, &avail);
     if (!p) {
-        fail(ctx, s, at, "gunzip: no room for output");
+        gz_fail(ctx, s, at, "gunzip: no room for output");
         return NULL;
     }
     if (avail > GZ_STEP_MAX)
@@ -416,7 +248,7 @@ static int fast_member(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
             return 0;
         len = (size_t)h.hint;
         t = m + len - GZ_TRAILER;
-        size_t isize = le32(t + 4);
+        size_t isize = gz_le32(t + 4);
         if (isize > GZ_FAST_MAX || isize > left)
             return 0;
         out = sluice_reserve(ctx, isize ? isize : 1, &room);
@@ -448,10 +280,10 @@ static int fast_member(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
             return 0;
         len = h.len + in_used + GZ_TRAILER;
         t = m + len - GZ_TRAILER;
-        if (le32(t + 4) != (uint32_t)out_used)
+        if (gz_le32(t + 4) != (uint32_t)out_used)
             return 0;
     }
-    if (gz_crc32(0, out, out_used) != le32(t))
+    if (gz_crc32(0, out, out_used) != gz_le32(t))
         return 0;
     s->m_start = c->off + c->i;
     s->m_hint = h.hint;
@@ -466,7 +298,7 @@ static int fast_member(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 
 /* ------------------------------------------------------ streaming path */
 
-static void body_reset(gz_state *s)
+void gz_body_reset(gz_state *s)
 {
     s->m_out = 0;
     s->crc = 0;
@@ -509,7 +341,7 @@ static int body_step(sluice_ctx *ctx, gz_state *s, gz_part *pt,
         if (emit(ctx, s, pt, got, at) < 0)
             return -1;
         if (rc < 0)
-            return fail(ctx, s, at, MSG_FORMAT);
+            return gz_fail(ctx, s, at, MSG_FORMAT);
         if (z->block_state == ISAL_BLOCK_FINISH) {
             /* ISA-L reads ahead: whole bytes left in its bit buffer follow
              * the deflate data; they may predate this block. */
@@ -537,7 +369,7 @@ static int body_step(sluice_ctx *ctx, gz_state *s, gz_part *pt,
             return 0;
         }
         if (got == 0 && z->avail_in == in_before)
-            return fail(ctx, s, at, MSG_FORMAT);
+            return gz_fail(ctx, s, at, MSG_FORMAT);
     }
 #else
     z_stream *z = s->z;
@@ -564,9 +396,9 @@ static int body_step(sluice_ctx *ctx, gz_state *s, gz_part *pt,
             return 1;
         }
         if (rc == Z_MEM_ERROR)
-            return fail(ctx, s, at, "gunzip: out of memory");
+            return gz_fail(ctx, s, at, "gunzip: out of memory");
         if (rc != Z_OK && rc != Z_BUF_ERROR)
-            return fail(ctx, s, at, MSG_FORMAT);
+            return gz_fail(ctx, s, at, MSG_FORMAT);
         if (z->avail_out == 0)
             continue;
         if (z->avail_in == 0) {
@@ -574,7 +406,7 @@ static int body_step(sluice_ctx *ctx, gz_state *s, gz_part *pt,
             return 0;
         }
         if (rc == Z_BUF_ERROR)
-            return fail(ctx, s, at, MSG_FORMAT);
+            return gz_fail(ctx, s, at, MSG_FORMAT);
     }
 #endif
 }
@@ -616,13 +448,13 @@ static int take(gz_state *s, gz_cur *c, size_t want)
 static int head_check(sluice_ctx *ctx, gz_state *s)
 {
     if (s->hgot >= 3 && s->hbuf[2] != GZ_DEFLATED)
-        return fail(ctx, s, s->m_start, "unknown method %d -- not supported",
-                    s->hbuf[2]);
+        return gz_fail(ctx, s, s->m_start, "unknown method %d -- not supported",
+                       s->hbuf[2]);
     if (s->hgot >= 4 && (s->hbuf[3] & GZ_FENCRYPTED))
-        return fail(ctx, s, s->m_start, "is encrypted -- not supported");
+        return gz_fail(ctx, s, s->m_start, "is encrypted -- not supported");
     if (s->hgot >= 4 && (s->hbuf[3] & GZ_FRESERVED))
-        return fail(ctx, s, s->m_start, "has flags 0x%x -- not supported",
-                    (unsigned)s->hbuf[3]);
+        return gz_fail(ctx, s, s->m_start, "has flags 0x%x -- not supported",
+                       (unsigned)s->hbuf[3]);
     return 0;
 }
 
@@ -645,8 +477,8 @@ static int head_done(sluice_ctx *ctx, gz_state *s, gz_cur *c)
     if ((s->flg & GZ_FEXTRA) && s->xlen <= GZ_XMAX)
         s->m_hint = extra_hint(s->xbuf, s->xlen);
     if (s->m_hint != GZ_NOHINT && s->m_hint < hlen + GZ_TRAILER)
-        return fail(ctx, s, s->m_start, MSG_FORMAT);
-    body_reset(s);
+        return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
+    gz_body_reset(s);
     s->phase = P_BODY;
     return 0;
 }
@@ -673,7 +505,7 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
         case H_XLEN:
             if (!take(s, c, 2))
                 return 0;
-            s->xlen = le16(s->hbuf);
+            s->xlen = gz_le16(s->hbuf);
             s->hgot = 0;
             s->hstep = s->xlen ? H_EXTRA : head_next(s->flg, H_EXTRA);
             break;
@@ -704,7 +536,7 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
                 s->hcrc = gz_crc32(s->hcrc, p, k);
             c->i += k;
             if (head_past_hint(s, c))
-                return fail(ctx, s, s->m_start, MSG_FORMAT);
+                return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
             if (!z)
                 return 0;
             s->hstep = head_next(s->flg, s->hstep);
@@ -714,19 +546,19 @@ static int feed_header(sluice_ctx *ctx, gz_state *s, gz_cur *c)
         case H_HCRC:
             if (!take(s, c, 2)) {
                 if (head_past_hint(s, c))
-                    return fail(ctx, s, s->m_start, MSG_FORMAT);
+                    return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
                 return 0;
             }
-            if (le16(s->hbuf) != (s->hcrc & 0xffff))
-                return fail(ctx, s, s->m_start,
-                            "header checksum 0x%04x != computed checksum "
-                            "0x%04x",
-                            (unsigned)le16(s->hbuf),
-                            (unsigned)(s->hcrc & 0xffff));
+            if (gz_le16(s->hbuf) != (s->hcrc & 0xffff))
+                return gz_fail(ctx, s, s->m_start,
+                               "header checksum 0x%04x != computed checksum "
+                               "0x%04x",
+                               (unsigned)gz_le16(s->hbuf),
+                               (unsigned)(s->hcrc & 0xffff));
             s->hstep = H_END;
             break;
         default:
-            return fail(ctx, s, s->m_start, MSG_FORMAT);
+            return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
         }
     }
     return head_done(ctx, s, c);
@@ -758,7 +590,7 @@ static int feed_body(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
             continue;
         if (s->m_hint != GZ_NOHINT &&
             dend + GZ_TRAILER != s->m_start + s->m_hint)
-            return fail(ctx, s, s->m_start, MSG_FORMAT);
+            return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
         if (s->fmt == F_ZIP) {
             /* bytes the decoder read ahead begin the descriptor */
             memcpy(s->zdesc, s->tbuf, s->tlen);
@@ -770,7 +602,7 @@ static int feed_body(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
         return 0;
     }
     if (capped) /* the data goes on past its hinted end */
-        return fail(ctx, s, s->m_start, MSG_FORMAT);
+        return gz_fail(ctx, s, s->m_start, MSG_FORMAT);
     return 0;
 }
 
@@ -784,10 +616,10 @@ static int feed_trailer(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     c->i += k;
     if (s->tlen < GZ_TRAILER)
         return 0;
-    if (le32(s->tbuf) != s->crc)
-        return fail(ctx, s, s->m_start, MSG_CRC);
-    if (le32(s->tbuf + 4) != (uint32_t)s->m_out)
-        return fail(ctx, s, s->m_start, MSG_LENGTH);
+    if (gz_le32(s->tbuf) != s->crc)
+        return gz_fail(ctx, s, s->m_start, MSG_CRC);
+    if (gz_le32(s->tbuf + 4) != (uint32_t)s->m_out)
+        return gz_fail(ctx, s, s->m_start, MSG_LENGTH);
     member_done(s, pt, c->off + c->i);
     return 0;
 }
@@ -813,7 +645,7 @@ static int sink_more(gz_sink *k, size_t need)
     unsigned char *p = sluice_reserve(
         o->ctx, need > GZ_OUT_CHUNK ? need : GZ_OUT_CHUNK, &avail);
     if (!p) {
-        fail(o->ctx, o->s, o->at, "gunzip: no room for output");
+        gz_fail(o->ctx, o->s, o->at, "gunzip: no room for output");
         return -1;
     }
     k->p = p;
@@ -844,12 +676,12 @@ static int out_close(gz_out *o)
 /* A decoder's error, reported. */
 static int format_fail(sluice_ctx *ctx, gz_state *s, const gz_err *e)
 {
-    return fail(ctx, s, e->at, "%s", e->msg);
+    return gz_fail(ctx, s, e->at, "%s", e->msg);
 }
 
 /* Copies p[0..n) to the output (passthrough, stored entries). */
-static int put_bytes(sluice_ctx *ctx, gz_state *s, gz_part *pt,
-                     const unsigned char *p, size_t n, uint64_t at)
+int gz_put_bytes(sluice_ctx *ctx, gz_state *s, gz_part *pt,
+                 const unsigned char *p, size_t n, uint64_t at)
 {
     while (n > 0) {
         size_t room = 0;
@@ -915,240 +747,6 @@ static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     return 0;
 }
 
-static uint64_t le64(const unsigned char *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/* The local header is complete: check it as gzip's check_zipfile does and
- * start the entry's data. */
-static int zip_begin(sluice_ctx *ctx, gz_state *s, uint64_t at)
-{
-    const unsigned char *h = s->zhead;
-    unsigned method = le16(h + ZIP_METHOD), flags = le16(h + ZIP_FLAGS);
-    if (method != 0 && method != GZ_DEFLATED)
-        return fail(ctx, s, s->m_start,
-                    "first entry not deflated or stored -- use unzip");
-    if (flags & ZIP_ENCRYPTED)
-        return fail(ctx, s, s->m_start, "encrypted file -- use unzip");
-    s->zcrc = le32(h + ZIP_CRC);
-    s->zcsize = le32(h + ZIP_CSIZE);
-    s->zusize = le32(h + ZIP_USIZE);
-    s->z64 = 0;
-    /* Zip64: the sizes that do not fit are in extra field 0x0001,
-     * the uncompressed one first. */
-    size_t xlen = le16(h + ZIP_EXTRALEN), i = 0;
-    while (xlen - i >= 4) {
-        unsigned id = le16(s->zextra + i);
-        size_t len = le16(s->zextra + i + 2);
-        if (len > xlen - i - 4)
-            break;
-        if (id == ZIP_ZIP64) {
-            /* a local header's field holds both sizes; a shorter one
-             * only those whose 32-bit field is all ones */
-            const unsigned char *v = s->zextra + i + 4;
-            int both = len >= 16;
-            size_t k = 0;
-            s->z64 = 1;
-            if ((s->zusize == UINT32_MAX || both) && len - k >= 8) {
-                if (s->zusize == UINT32_MAX)
-                    s->zusize = le64(v + k);
-                k += 8;
-            }
-            if (s->zcsize == UINT32_MAX && len - k >= 8)
-                s->zcsize = le64(v + k);
-        }
-        i += 4 + len;
-    }
-    s->fmt = F_ZIP;
-    s->m_hint = GZ_NOHINT;
-    body_reset(s);
-    if (method == GZ_DEFLATED) {
-        s->phase = P_BODY;
-        return 0;
-    }
-    if (s->zusize != s->zcsize)
-        return fail(ctx, s, at, "invalid compressed data--length mismatch");
-    s->zleft = s->zusize;
-    s->zdlen = 0;
-    /* Written as a stream, its size known only from the descriptor after
-     * it: the data ends where a descriptor that matches it begins. */
-    if (s->zusize == 0)
-        s->phase = (flags & ZIP_DESCRIPTOR) ? P_ZSCAN : P_ZTAIL;
-    else
-        s->phase = P_ZSTORED;
-    return 0;
-}
-
-static int feed_zhead(sluice_ctx *ctx, gz_state *s, gz_cur *c)
-{
-    if (s->zgot < ZIP_FIXED) {
-        size_t k = ZIP_FIXED - s->zgot;
-        if (k > c->n - c->i)
-            k = c->n - c->i;
-        memcpy(s->zhead + s->zgot, c->p + c->i, k);
-        s->zgot += k;
-        c->i += k;
-        if (s->zgot < ZIP_FIXED)
-            return 0;
-        if (!s->zextra && !(s->zextra = malloc(ZIP_EXTRA_MAX)))
-            return fail(ctx, s, s->m_start, "gunzip: out of memory");
-    }
-    size_t nlen = le16(s->zhead + ZIP_NAMELEN);
-    size_t xlen = le16(s->zhead + ZIP_EXTRALEN);
-    size_t total = ZIP_FIXED + nlen + xlen;
-    while (s->zgot < total && c->i < c->n) {
-        size_t k = total - s->zgot;
-        if (k > c->n - c->i)
-            k = c->n - c->i;
-        size_t in_name =
-            s->zgot < ZIP_FIXED + nlen ? ZIP_FIXED + nlen - s->zgot : 0;
-        if (k > in_name) {
-            size_t x0 = s->zgot + in_name - ZIP_FIXED - nlen;
-            memcpy(s->zextra + x0, c->p + c->i + in_name, k - in_name);
-        }
-        s->zgot += k;
-        c->i += k;
-    }
-    if (s->zgot < total)
-        return 0;
-    return zip_begin(ctx, s, c->off + c->i);
-}
-
-static int feed_zstored(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
-{
-    size_t k = c->n - c->i;
-    if (k > s->zleft)
-        k = (size_t)s->zleft;
-    if (put_bytes(ctx, s, pt, c->p + c->i, k, c->off + c->i) < 0)
-        return -1;
-    c->i += k;
-    s->zleft -= k;
-    if (s->zleft == 0) {
-        s->zdlen = 0;
-        s->phase = P_ZTAIL;
-    }
-    return 0;
-}
-
-/* The data descriptor a stored entry of unknown size ends with, if one
- * starts at zdesc[0]: signed, with this entry's CRC and sizes.  1 yes, 0
- * no, -1 when more bytes are needed to tell. */
-static int zdesc_ends(const gz_state *s)
-{
-    size_t want = s->z64 ? 24 : 16;
-    size_t k = s->zdlen < 4 ? s->zdlen : 4;
-    if (memcmp(s->zdesc, "PK\7\10", k) != 0)
-        return 0;
-    if (s->zdlen < want)
-        return -1;
-    uint64_t cs = s->z64 ? le64(s->zdesc + 8) : le32(s->zdesc + 8);
-    uint64_t us = s->z64 ? le64(s->zdesc + 16) : le32(s->zdesc + 12);
-    return le32(s->zdesc + 4) == s->crc && cs == s->m_out && us == s->m_out;
-}
-
-/* A stored entry of unknown size: bytes are data until a descriptor that
- * matches them (CRC and both sizes) is seen; up to 24 bytes that may
- * begin one are held back in zdesc. */
-static int feed_zscan(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
-{
-    size_t want = s->z64 ? 24 : 16;
-    while (c->i < c->n) {
-        if (s->zdlen == 0) {
-            /* the next "PK\7\10" of the block, or its last 3 bytes */
-            const unsigned char *p = c->p + c->i;
-            size_t n = c->n - c->i, j = 0;
-            while (j < n) {
-                const unsigned char *q = memchr(p + j, 'P', n - j);
-                if (!q) {
-                    j = n;
-                    break;
-                }
-                j = (size_t)(q - p);
-                size_t k = n - j < 4 ? n - j : 4;
-                if (memcmp(q, "PK\7\10", k) == 0)
-                    break;
-                j++;
-            }
-            if (put_bytes(ctx, s, pt, p, j, c->off + c->i) < 0)
-                return -1;
-            c->i += j;
-            if (c->i == c->n)
-                return 0;
-        }
-        while (s->zdlen < want && c->i < c->n)
-            s->zdesc[s->zdlen++] = c->p[c->i++];
-        int r = zdesc_ends(s);
-        if (r < 0)
-            return 0;
-        if (r > 0) {
-            pt->members++;
-            s->zdlen = 0;
-            s->phase = P_ZNEXT;
-            return 0;
-        }
-        /* not it: the first held byte is data, the rest is looked at
-         * again */
-        if (put_bytes(ctx, s, pt, s->zdesc, 1, c->off + c->i) < 0)
-            return -1;
-        memmove(s->zdesc, s->zdesc + 1, --s->zdlen);
-        while (s->zdlen > 0 && zdesc_ends(s) == 0) {
-            if (put_bytes(ctx, s, pt, s->zdesc, 1, c->off + c->i) < 0)
-                return -1;
-            memmove(s->zdesc, s->zdesc + 1, --s->zdlen);
-        }
-    }
-    return 0;
-}
-
-/* Takes bytes into zdesc up to `want`; 1 when it has them. */
-static int ztake(gz_state *s, gz_cur *c, size_t want)
-{
-    while (s->zdlen < want && c->i < c->n)
-        s->zdesc[s->zdlen++] = c->p[c->i++];
-    return s->zdlen >= want;
-}
-
-/* After the entry's data: its CRC and size, from the data descriptor
- * (signed or not, Zip64 or not) or from the local header. */
-static int feed_ztail(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
-{
-    uint64_t crc = s->zcrc, usize = s->zusize;
-    size_t used = 0;
-    if (le16(s->zhead + ZIP_FLAGS) & ZIP_DESCRIPTOR) {
-        if (!ztake(s, c, 4))
-            return 0;
-        int sig = memcmp(s->zdesc, "PK\7\10", 4) == 0;
-        size_t at = sig ? 4 : 0, want = at + (s->z64 ? 20 : 12);
-        if (!ztake(s, c, want))
-            return 0;
-        crc = le32(s->zdesc + at);
-        usize = s->z64 ? le64(s->zdesc + at + 12) : le32(s->zdesc + at + 8);
-        used = want;
-    }
-    if (crc != s->crc)
-        return fail(ctx, s, s->m_start, MSG_CRC);
-    if (s->z64 ? usize != s->m_out : usize != (uint32_t)s->m_out)
-        return fail(ctx, s, s->m_start, MSG_LENGTH);
-    pt->members++;
-    /* what is left in zdesc begins what follows the entry */
-    memmove(s->zdesc, s->zdesc + used, s->zdlen - used);
-    s->zdlen -= used;
-    s->phase = P_ZNEXT;
-    return 0;
-}
-
-/* gzip refuses a zip of several entries (or warns, to stdout). */
-static void feed_znext(gz_state *s, gz_part *pt, gz_cur *c)
-{
-    if (s->zdlen < 4 && !ztake(s, c, 4))
-        return;
-    if (memcmp(s->zdesc, "PK\3\4", 4) == 0 && pt->zip_more_at == UINT64_MAX)
-        pt->zip_more_at = s->m_start;
-    s->phase = P_DONE;
-    c->i = c->n;
-}
-
 /* Between members: a member, the end, zeros or garbage. */
 static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 {
@@ -1195,7 +793,7 @@ static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     }
     if (s->lead[0] == GZ_ID1 && s->lead[1] == LZW_MAGIC1) {
         if (!s->lzw.ent && gz_lzw_alloc(&s->lzw) < 0)
-            return fail(ctx, s, s->lead_at, "gunzip: out of memory");
+            return gz_fail(ctx, s, s->lead_at, "gunzip: out of memory");
         gz_lzw_start(&s->lzw);
         s->phase = P_LZW;
         return 0;
@@ -1207,10 +805,10 @@ static int feed_start(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     }
     if (s->passthrough) {
         s->phase = P_COPY;
-        return put_bytes(ctx, s, pt, s->lead, nlead, s->lead_at);
+        return gz_put_bytes(ctx, s, pt, s->lead, nlead, s->lead_at);
     }
     if (s->at_start)
-        return fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
+        return gz_fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
     s->trail_at = s->lead_at;
     if (s->lead[0] == 0 && s->lead[1] == 0) {
         s->phase = P_ZEROS;
@@ -1242,17 +840,17 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
     case P_START:
         if (s->passthrough) {
             /* too short for any magic: copied */
-            rc = put_bytes(ctx, s, pt, s->lead, s->nlead, s->lead_at);
+            rc = gz_put_bytes(ctx, s, pt, s->lead, s->nlead, s->lead_at);
         } else if (s->nlead == 0) {
             if (s->at_start) /* an empty input */
-                rc = fail(ctx, s, end, MSG_EOF);
+                rc = gz_fail(ctx, s, end, MSG_EOF);
         } else if (s->at_start && s->nlead >= 2) {
-            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP); /* "PK", no more */
+            rc = gz_fail(ctx, s, s->lead_at, MSG_NOT_GZIP); /* "PK", no more */
         } else if (s->lead[0] != 0) {
             /* gzip reads a second magic byte after a non-zero one */
-            rc = fail(ctx, s, end, MSG_EOF);
+            rc = gz_fail(ctx, s, end, MSG_EOF);
         } else if (s->at_start) {
-            rc = fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
+            rc = gz_fail(ctx, s, s->lead_at, MSG_NOT_GZIP);
         } else if (pt->zeros_at > s->lead_at) {
             pt->zeros_at = s->lead_at;
         }
@@ -1260,7 +858,7 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
     case P_HEADER:
     case P_BODY:
     case P_TRAILER:
-        rc = fail(ctx, s, end, MSG_EOF);
+        rc = gz_fail(ctx, s, end, MSG_EOF);
         break;
     case P_ZEROS:
         if (pt->zeros_at > s->trail_at)
@@ -1283,21 +881,15 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
         break;
     }
     case P_ZTAIL:
-        if (!(le16(s->zhead + ZIP_FLAGS) & ZIP_DESCRIPTOR)) {
-            /* the entry ends the input: its sizes were in its header */
-            gz_cur none = {NULL, 0, 0, end};
-            rc = feed_ztail(ctx, s, pt, &none);
-            break;
-        }
-        rc = fail(ctx, s, end, MSG_EOF);
+        rc = gz_zip_end(ctx, s, pt, end);
         break;
     case P_PACK:
     case P_ZSTORED:
     case P_ZSCAN:
-        rc = fail(ctx, s, end, MSG_EOF);
+        rc = gz_fail(ctx, s, end, MSG_EOF);
         break;
     case P_ZHEAD:
-        rc = fail(ctx, s, s->m_start, "not a valid zip file");
+        rc = gz_fail(ctx, s, s->m_start, "not a valid zip file");
         break;
     default:
         break;
@@ -1453,7 +1045,7 @@ static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
             feed_zeros(s, pt, &c);
             break;
         case P_COPY:
-            rc = put_bytes(ctx, s, pt, c.p + c.i, c.n - c.i, c.off + c.i);
+            rc = gz_put_bytes(ctx, s, pt, c.p + c.i, c.n - c.i, c.off + c.i);
             c.i = c.n;
             break;
         case P_LZW:
@@ -1463,19 +1055,19 @@ static int gz_map(sluice_ctx *ctx, const sluice_block *block, void *partial)
             rc = feed_pack(ctx, s, pt, &c);
             break;
         case P_ZHEAD:
-            rc = feed_zhead(ctx, s, &c);
+            rc = gz_zip_head(ctx, s, &c);
             break;
         case P_ZSTORED:
-            rc = feed_zstored(ctx, s, pt, &c);
+            rc = gz_zip_stored(ctx, s, pt, &c);
             break;
         case P_ZSCAN:
-            rc = feed_zscan(ctx, s, pt, &c);
+            rc = gz_zip_scan(ctx, s, pt, &c);
             break;
         case P_ZTAIL:
-            rc = feed_ztail(ctx, s, pt, &c);
+            rc = gz_zip_tail(ctx, s, pt, &c);
             break;
         case P_ZNEXT:
-            feed_znext(s, pt, &c);
+            gz_zip_next(s, pt, &c);
             break;
         default:
             c.i = c.n;
