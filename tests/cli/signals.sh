@@ -188,6 +188,8 @@ pipe_case sigpipe.wc 141 -c1 "$SLUICE" wc -j2 "$W/many"/*
 pipe_case sigpipe.grep 141 -1 "$SLUICE" grep -j2 x "$W/big"
 pipe_case sigpipe.gzip 141 -c1 "$SLUICE" gzip -j2 -c "$W/big"
 pipe_case sigpipe.run 141 -c1 "$SLUICE" run "$P/ordered.so" -j2 "$W/big"
-pipe_case sigpipe.replace 141 -c1 "$SLUICE" replace -j2 x y "$W/big"
+# (a FROM found in no line: under AddressSanitizer each memmem call checks
+# the whole rest of the unit, and 24M hits took minutes)
+pipe_case sigpipe.replace 141 -c1 "$SLUICE" replace -j2 q y "$W/big"
 
 finish
