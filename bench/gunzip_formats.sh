@@ -34,9 +34,14 @@ cd "$work"
 
 size=100000000
 if [ ! -s text ]; then
-    while :; do
-        find /usr/include -type f -name '*.h' -print0 | sort -z | xargs -0 cat
-    done 2>/dev/null | head -c $size >text || true
+    find /usr/include -type f -name '*.h' -print0 | sort -z | xargs -0 cat >headers
+    [ -s headers ] || { echo "no headers in /usr/include" >&2; exit 1; }
+    : >text
+    while [ "$(stat -c %s text)" -lt $size ]; do
+        cat headers >>text
+    done
+    truncate -s $size text
+    rm -f headers
 fi
 [ -s random ] || head -c $size /dev/urandom >random
 for f in text random; do
