@@ -3,7 +3,7 @@
 #
 # Usage: bench/corpus.sh [DIR]        (DIR defaults to bench/corpus)
 #
-# Builds, as ../shared/BENCHMARKS.md describes, without any network:
+# Builds, without any network:
 #   DIR/text.tar     a deterministic tar of the text files under the system
 #                    directories below (sorted names, owner 0:0, fixed mtime)
 #   DIR/text-1g.txt  the contents of those text files, in the same order,

@@ -2,8 +2,8 @@
  * job.c -- the coordinator: inputs, planning, dispatch, supervision.
  *
  * A job runs in one single-threaded coordinator process and N worker
- * processes forked from it (DESIGN.md, "The process model").  The
- * coordinator:
+ * processes forked from it (docs/engine.md, "Processes and shared
+ * memory").  The coordinator:
  *
  *   - plans units lazily, in input order: ranges of large regular files,
  *     batches of small files (paths in a manifest in the worker's input
