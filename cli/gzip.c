@@ -804,9 +804,10 @@ static int check_operand(gz_state *s, const char *path, uint32_t before,
 }
 
 /* Reads the first member's header of a compressed file: FNAME, MTIME and
- * its length.  Leaves have_hdr false when it cannot (the job then reports
- * what is wrong with the file). */
-static void peek_header(gz_file *f)
+ * its length; the format's name, and with `crc` (-lv) a gzip's last CRC-32.
+ * Leaves have_hdr false when it cannot (the job then reports what is wrong
+ * with the file). */
+static void peek_header(gz_file *f, bool crc)
 {
     unsigned char h[65536];
     int fd = open(f->path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
@@ -814,9 +815,10 @@ static void peek_header(gz_file *f)
         return;
     ssize_t n = read(fd, h, sizeof h);
     /* -lv: the method, and a gzip's last CRC-32 (gzip reads the trailer) */
+    bool gzip = n >= 2 && h[0] == 0x1f && (h[1] == 0x8b || h[1] == 0x9e);
     f->method = NULL;
     f->list_crc = UINT64_MAX;
-    if (n >= 2 && h[0] == 0x1f && (h[1] == 0x8b || h[1] == 0x9e))
+    if (gzip)
         f->method = "defla";
     else if (n >= 2 && h[0] == 0x1f && h[1] == 0x9d)
         f->method = "compr";
@@ -825,8 +827,8 @@ static void peek_header(gz_file *f)
     else if (n >= 10 && memcmp(h, "PK\3\4", 4) == 0)
         f->method = h[8] == 8 && h[9] == 0 ? "defla" : "store";
     unsigned char t[4];
-    if (f->method && h[1] != 0x9d && h[1] != 0x1e && h[0] != 'P' &&
-        f->st.st_size >= 8 && pread(fd, t, 4, f->st.st_size - 8) == 4)
+    if (crc && gzip && f->st.st_size >= 8 &&
+        pread(fd, t, 4, f->st.st_size - 8) == 4)
         f->list_crc = (uint64_t)t[0] | (uint64_t)t[1] << 8 |
                       (uint64_t)t[2] << 16 | (uint64_t)t[3] << 24;
     close(fd);
@@ -1280,7 +1282,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
     }
 
     for (size_t i = 0; i < ops.n; i++) {
-        if (!compress && strcmp(ops.v[i].name, "-") != 0) {
+        if (!compress && !ops.v[i].walked && strcmp(ops.v[i].name, "-") != 0) {
+            /* an operand (a walk finds what exists) */
             bool oom;
             char *alt = compressed_operand(&s, ops.v[i].name, &oom);
             if (oom)
@@ -1302,7 +1305,7 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
             /* -N (name, time), -l and -v (header size for the ratio) */
             if (k == 0 && !compress &&
                 (s.name_set || s.mode == MODE_LIST || s.verbose))
-                peek_header(f);
+                peek_header(f, s.mode == MODE_LIST && s.verbose);
             if (k == 0 && !s.to_stdout && s.mode != MODE_TEST &&
                 s.mode != MODE_LIST)
                 k = plan_output(&s, f, before);

@@ -71,6 +71,17 @@ uint32_t gz_le32(const unsigned char *p)
     return gz_le16(p) | gz_le16(p + 2) << 16;
 }
 
+int gz_gather(unsigned char *buf, size_t *have, size_t want, gz_cur *c)
+{
+    size_t k = want - *have;
+    if (k > c->n - c->i)
+        k = c->n - c->i;
+    memcpy(buf + *have, c->p + c->i, k);
+    *have += k;
+    c->i += k;
+    return *have == want;
+}
+
 uint64_t gz_le64(const unsigned char *p)
 {
     return (uint64_t)gz_le32(p) | (uint64_t)gz_le32(p + 4) << 32;
@@ -433,15 +444,12 @@ static int head_next(unsigned flg, int step)
 /* Takes up to `want` - hgot bytes into hbuf; returns 1 when it has all. */
 static int take(gz_state *s, gz_cur *c, size_t want)
 {
-    size_t k = want - s->hgot;
-    if (k > c->n - c->i)
-        k = c->n - c->i;
-    memcpy(s->hbuf + s->hgot, c->p + c->i, k);
+    const unsigned char *from = c->p + c->i;
+    size_t had = s->hgot;
+    int all = gz_gather(s->hbuf, &s->hgot, want, c);
     if (s->hstep != H_FIXED && (s->flg & GZ_FHCRC) && s->hstep != H_HCRC)
-        s->hcrc = gz_crc32(s->hcrc, c->p + c->i, k);
-    s->hgot += k;
-    c->i += k;
-    return s->hgot == want;
+        s->hcrc = gz_crc32(s->hcrc, from, s->hgot - had);
+    return all;
 }
 
 /* Checks what the fixed header shows so far, in gzip's order. */
@@ -608,13 +616,7 @@ static int feed_body(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 
 static int feed_trailer(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 {
-    size_t k = GZ_TRAILER - s->tlen;
-    if (k > c->n - c->i)
-        k = c->n - c->i;
-    memcpy(s->tbuf + s->tlen, c->p + c->i, k);
-    s->tlen += k;
-    c->i += k;
-    if (s->tlen < GZ_TRAILER)
+    if (!gz_gather(s->tbuf, &s->tlen, GZ_TRAILER, c))
         return 0;
     if (gz_le32(s->tbuf) != s->crc)
         return gz_fail(ctx, s, s->m_start, MSG_CRC);
@@ -673,10 +675,16 @@ static int out_close(gz_out *o)
     return emit(o->ctx, o->s, o->pt, n, o->at);
 }
 
-/* A decoder's error, reported. */
-static int format_fail(sluice_ctx *ctx, gz_state *s, const gz_err *e)
+/* Ends a decoder's call that returned rc: what it wrote goes out (before
+ * its error too, as gzip writes it), then its error is reported, unless
+ * the sink failed and has said why.  0 or -1. */
+static int out_done(gz_out *o, int rc, const gz_err *e)
 {
-    return gz_fail(ctx, s, e->at, "%s", e->msg);
+    if (rc >= 0)
+        return out_close(o);
+    if (o->s->active && out_close(o) == 0)
+        gz_fail(o->ctx, o->s, e->at, "%s", e->msg);
+    return -1;
 }
 
 /* Copies p[0..n) to the output (passthrough, stored entries). */
@@ -708,17 +716,9 @@ static int feed_lzw(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     out_open(&o, ctx, s, pt, c->off + c->i);
     int rc =
         gz_lzw_feed(&s->lzw, c->p + c->i, c->n - c->i, c->off + c->i, &o.k, &e);
-    if (rc < 0) {
-        /* A failed sink has said why; otherwise what was decoded before
-         * the error is written, as gzip does, and the error reported. */
-        if (!s->active || out_close(&o) < 0)
-            return -1;
-        return format_fail(ctx, s, &e);
-    }
     c->i = c->n;
-    if (gz_lzw_flags(&s->lzw))
-        pt->lzw_flags = gz_lzw_flags(&s->lzw);
-    return out_close(&o);
+    pt->lzw_flags = gz_lzw_flags(&s->lzw);
+    return out_done(&o, rc, &e);
 }
 
 static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
@@ -729,12 +729,7 @@ static int feed_pack(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
     out_open(&o, ctx, s, pt, c->off + c->i);
     int rc = gz_unpack_feed(&s->unpack, c->p + c->i, c->n - c->i, c->off + c->i,
                             &used, &o.k, &e);
-    if (rc < 0) {
-        if (!s->active || out_close(&o) < 0)
-            return -1;
-        return format_fail(ctx, s, &e);
-    }
-    if (out_close(&o) < 0)
+    if (out_done(&o, rc, &e) < 0)
         return -1;
     c->i += used;
     if (rc > 0) {
@@ -868,16 +863,10 @@ static int input_end(sluice_ctx *ctx, gz_state *s, gz_part *pt, uint64_t end)
         gz_out o;
         gz_err e;
         out_open(&o, ctx, s, pt, end);
-        if (gz_lzw_end(&s->lzw, end, &o.k, &e) < 0) {
-            if (s->active && out_close(&o) == 0)
-                format_fail(ctx, s, &e);
-            rc = -1;
-        } else {
-            rc = out_close(&o);
+        rc = out_done(&o, gz_lzw_end(&s->lzw, end, &o.k, &e), &e);
+        if (rc == 0)
             pt->members++;
-        }
-        if (gz_lzw_flags(&s->lzw))
-            pt->lzw_flags = gz_lzw_flags(&s->lzw);
+        pt->lzw_flags = gz_lzw_flags(&s->lzw);
         break;
     }
     case P_ZTAIL:

@@ -172,6 +172,9 @@ typedef struct gz_cur {
 uint32_t gz_le16(const unsigned char *p);
 uint32_t gz_le32(const unsigned char *p);
 uint64_t gz_le64(const unsigned char *p);
+/* Takes bytes at the cursor into buf until it holds `want` (*have so
+ * far); 1 when it does. */
+int gz_gather(unsigned char *buf, size_t *have, size_t want, gz_cur *c);
 uint32_t gz_crc32(uint32_t crc, const unsigned char *p, size_t n);
 /* Reports an error about the current input and stops decoding it; -1. */
 int gz_fail(sluice_ctx *ctx, gz_state *s, uint64_t offset, const char *fmt, ...)

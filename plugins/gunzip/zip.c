@@ -93,13 +93,7 @@ static int zip_begin(sluice_ctx *ctx, gz_state *s, uint64_t at)
 int gz_zip_head(sluice_ctx *ctx, gz_state *s, gz_cur *c)
 {
     if (s->zgot < ZIP_FIXED) {
-        size_t k = ZIP_FIXED - s->zgot;
-        if (k > c->n - c->i)
-            k = c->n - c->i;
-        memcpy(s->zhead + s->zgot, c->p + c->i, k);
-        s->zgot += k;
-        c->i += k;
-        if (s->zgot < ZIP_FIXED)
+        if (!gz_gather(s->zhead, &s->zgot, ZIP_FIXED, c))
             return 0;
         if (!s->zextra && !(s->zextra = malloc(ZIP_EXTRA_MAX)))
             return gz_fail(ctx, s, s->m_start, "gunzip: out of memory");
@@ -214,9 +208,7 @@ int gz_zip_scan(sluice_ctx *ctx, gz_state *s, gz_part *pt, gz_cur *c)
 /* Takes bytes into zdesc up to `want`; 1 when it has them. */
 static int ztake(gz_state *s, gz_cur *c, size_t want)
 {
-    while (s->zdlen < want && c->i < c->n)
-        s->zdesc[s->zdlen++] = c->p[c->i++];
-    return s->zdlen >= want;
+    return s->zdlen >= want || gz_gather(s->zdesc, &s->zdlen, want, c);
 }
 
 /* After the entry's data: its CRC and size, from the data descriptor
