@@ -4,7 +4,7 @@
  * An archive (tar and its compressions, zip, 7z, cpio, ar/deb, iso, or one
  * compressed file) is read front to back with libarchive; its regular
  * members come out one at a time, each with its name, its size and its
- * bytes, and the coordinator turns them into inputs (job.c).  Nothing is
+ * bytes, and the coordinator turns them into inputs (inputs.c).  Nothing is
  * extracted to disk.
  *
  * The layers:
@@ -415,6 +415,20 @@ const char *sluice__arc_error(const sluice__arc *a, uint64_t *offset)
     if (offset)
         *offset = a->err_off;
     return a->err[0] ? a->err : NULL;
+}
+
+ssize_t sluice__arc_read_full(sluice__arc *a, void *buf, size_t n)
+{
+    size_t have = 0;
+    while (have < n) {
+        ssize_t r = sluice__arc_read(a, (unsigned char *)buf + have, n - have);
+        if (r < 0)
+            return have ? (ssize_t)have : r; /* the error sticks */
+        if (r == 0)
+            break;
+        have += (size_t)r;
+    }
+    return (ssize_t)have;
 }
 
 void sluice__arc_free(sluice__arc *a)

@@ -4,7 +4,9 @@
  * A large file is cut into units of a nominal size.  Plugins that work on
  * records (SLUICE_CAP_RECORDS) need the cuts moved to just after a newline;
  * the worker that reads a unit moves both of its ends itself, reading a
- * little past them, so the coordinator never touches file data.  Two
+ * little past them, so planning a range reads no file data (the
+ * coordinator reads a range's bytes only to run a plugin's boundary hook,
+ * plan.c, and to report a poisoned unit, supervise.c).  Two
  * neighbours compute the same boundary for the cut they share, because the
  * boundary depends only on the cut position and the file.  A line longer
  * than a unit has no newline in the search window: the cut then stays where
@@ -16,10 +18,19 @@
 #include <string.h>
 
 #include "internal.h"
+#include "os.h"
 
 #define SCAN_BUF 4096
 
-int64_t sluice_chunker_boundary(sluice__read_fn rd, void *arg, uint64_t at,
+int64_t sluice__src_read(void *src, void *buf, size_t n, uint64_t off)
+{
+    const sluice__src *s = src;
+    return sluice__os_pread_full(s->fd, buf, n, s->base + off,
+                                 s->expect == UINT64_MAX ? UINT64_MAX
+                                                         : s->base + s->expect);
+}
+
+int64_t sluice_chunker_boundary(sluice_read_fn rd, void *arg, uint64_t at,
                                 uint64_t size, uint64_t limit)
 {
     if (at == 0 || at >= size)
@@ -29,7 +40,7 @@ int64_t sluice_chunker_boundary(sluice__read_fn rd, void *arg, uint64_t at,
     uint64_t stop = limit > size - pos ? size : pos + limit;
     while (pos < stop) {
         size_t want = stop - pos < SCAN_BUF ? (size_t)(stop - pos) : SCAN_BUF;
-        ssize_t r = rd(arg, buf, want, pos);
+        int64_t r = rd(arg, buf, want, pos);
         if (r < 0)
             return r;
         if (r == 0)

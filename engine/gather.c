@@ -3,7 +3,7 @@
  *
  * The coordinator applies the records of unit `seq` only when every unit
  * before it is done, so results and ordered output come out in input order
- * whatever order workers finish in (job.c holds early completions in a
+ * whatever order workers finish in (reorder.c holds early completions in a
  * bounded reorder window).  For each input, partials are merged in order
  * with the plugin's merge; the input's result is delivered when its END
  * record arrives.  The first error of an input wins; partials from units

@@ -2,7 +2,8 @@
  * internal.h -- what the engine's modules share with each other.
  *
  * The shared-memory layout between the coordinator and one worker, the unit
- * and record formats that cross it, and the job's private state.  Nothing
+ * and record formats that cross it, and the calls the modules make across
+ * files (the coordinator's own state and stages are in coord.h).  Nothing
  * here is part of the public API.  Shared structs hold offsets and sizes,
  * never pointers; everything a worker writes is validated before use.
  */
@@ -243,25 +244,37 @@ typedef struct sluice__input {
                             UINT64_MAX */
 } sluice__input;
 
-/* A walk of one directory operand (walk.c): a resumable iterator that
- * turns the regular files under it into inputs, a few per step, in the
- * walk's order.  One job, one thread. */
-typedef struct sluice__walk sluice__walk;
-/* Starts a walk of directory `path` for `job` (flags: sluice_job_add's
- * SLUICE_ADD_*; opts may be NULL and must outlive the walk).  Returns 0 and
- * *out, or a negative SLUICE_E* code (out of memory).  When the directory
- * itself cannot be opened, the walk's first step pushes that error input. */
-int sluice__walk_open(sluice_job *job, const char *path, unsigned flags,
-                      const sluice_walk_opts *opts, sluice__walk **out);
-/* Pushes the walk's next inputs through sluice__job_push_input, at least
- * one and about `max` at most (it may stop early at a directory end).
- * Returns 1 when it pushed something and more may follow, 0 when the walk
- * is over (nothing pushed), negative SLUICE_E* on a fatal error. */
-int sluice__walk_step(sluice__walk *w, uint32_t max);
-void sluice__walk_free(sluice__walk *w);
-/* Appends one input (job.c); takes a copy of path. */
+/* Appends one input to the job's table (inputs.c); takes a copy of path.
+ * While a directory or archive is expanded, the input goes in its place
+ * instead. */
 int sluice__job_push_input(sluice_job *job, const char *path,
                            const struct stat *st, int err);
+
+/* ------------------------------------------------------------------ walks */
+
+/* A walk of one directory operand (walk.c): a pull iterator over the
+ * regular files under it, in the walk's order.  One thread. */
+typedef struct sluice__walk_entry {
+    const char *path; /* valid until the next call */
+    struct stat st;   /* when stat_ok */
+    int stat_ok;
+    int err; /* 0, or the errno that makes it an input that failed */
+} sluice__walk_entry;
+/* Starts a walk of directory `path` (flags: sluice_job_add's SLUICE_ADD_*;
+ * opts may be NULL and must outlive the walk).  Returns 0 and *out, or a
+ * negative SLUICE_E* code (out of memory).  When the directory itself
+ * cannot be opened, the first entry carries that error. */
+int sluice__walk_open(const char *path, unsigned flags,
+                      const sluice_walk_opts *opts, sluice__walk **out);
+/* The walk's next entry: 1 with *e set, 0 when the walk is over (and
+ * stays over), negative SLUICE_E* on a fatal error (returned again). */
+int sluice__walk_next(sluice__walk *w, sluice__walk_entry *e);
+void sluice__walk_free(sluice__walk *w);
+/* Whether a glob of the list matches `rel` (a path relative to the walked
+ * operand, or an archive member's path): globs with a '/' see the whole
+ * path, the others its last component.  Walks and archive members are
+ * filtered (--include, --exclude) through this one matcher. */
+int sluice__glob_hit(const char *const *globs, const char *rel);
 
 /* ---------------------------------------------------------------- archives */
 
@@ -279,6 +292,9 @@ int sluice__arc_next(sluice__arc *a, const char **name, struct stat *st);
 /* Bytes of the current member: > 0, 0 at its end, -errno (then
  * sluice__arc_error). */
 ssize_t sluice__arc_read(sluice__arc *a, void *buf, size_t n);
+/* Up to n bytes of the current member: fewer only at its end; an error
+ * after some bytes gives those (the error sticks for the next call). */
+ssize_t sluice__arc_read_full(sluice__arc *a, void *buf, size_t n);
 /* Why the archive failed (NULL if it did not) and at which byte offset. */
 const char *sluice__arc_error(const sluice__arc *a, uint64_t *offset);
 /* 1 when the archive failed while a member was read (that member then
@@ -288,17 +304,24 @@ void sluice__arc_free(sluice__arc *a);
 
 /* ----------------------------------------------------------------- chunker */
 
-/* Reads bytes of a file for the chunker: returns bytes read into buf (0 at
- * EOF) or -errno. */
-typedef ssize_t (*sluice__read_fn)(void *arg, void *buf, size_t n,
-                                   uint64_t off);
+/* An input read through a descriptor.  Every read of an input by offset
+ * (the worker's, the chunker's, the boundary hook's) goes through
+ * sluice__src_read, the engine's one sluice_read_fn (plugin.h). */
+typedef struct sluice__src {
+    int fd;
+    uint64_t base;   /* file offset of input offset 0 */
+    uint64_t expect; /* size the input should have, or UINT64_MAX */
+} sluice__src;
+/* A sluice_read_fn over a sluice__src: reads n bytes at input offset off,
+ * fewer only at the end of the file or of `expect`; -errno on error. */
+int64_t sluice__src_read(void *src, void *buf, size_t n, uint64_t off);
 
 /* The record boundary for a nominal split point `at` of a file of `size`
  * bytes: the position just after the first newline in [at-1, at-1+limit),
  * or `at` itself when there is none (a line longer than a unit is split
  * anywhere).  0 and size are their own boundaries.  Returns the boundary or
  * -errno. */
-int64_t sluice_chunker_boundary(sluice__read_fn rd, void *arg, uint64_t at,
+int64_t sluice_chunker_boundary(sluice_read_fn rd, void *arg, uint64_t at,
                                 uint64_t size, uint64_t limit);
 
 /* ----------------------------------------------------------------- gather */
@@ -423,6 +446,38 @@ int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
  * before the first unit, and exits with status 7 if it cannot. */
 void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
     __attribute__((noreturn));
+/* What a worker process just forked needs from its coordinator. */
+typedef struct sluice__child {
+    pid_t parent; /* the coordinator */
+    const sluice_plugin_handle *plugin;
+    void *global; /* the plugin's globals, from its global_init */
+    int worker_no;
+    sluice__region *region; /* this worker's */
+    uint32_t block_size;
+    uint64_t memory; /* RLIMIT_AS in bytes, 0: none */
+    int skip_binary;
+    int sandbox;
+    void (*forget)(void *arg); /* drops the coordinator's state that the
+                                  worker must not hold */
+    void *forget_arg;
+} sluice__child;
+/* The child's side of spawning a worker: cuts it loose from the
+ * coordinator (death signal, stdout to /dev/null, signals, `forget`), sets
+ * its memory limit and runs sluice__worker_main; never returns. */
+void sluice__worker_child(const sluice__child *c) __attribute__((noreturn));
+/* arena.c: appends one record to w's arena (waiting for room through
+ * flush).  0, or SLUICE_EWORKER when the job is going away. */
+int sluice__arena_write(sluice__worker *w, uint32_t type, uint32_t input,
+                        int errnum, uint64_t offset, const void *payload,
+                        size_t len);
+/* Posts the records written since the last post (LAST when the unit is
+ * done), waiting until `need` bytes are free when need > 0. */
+int sluice__arena_post(sluice__worker *w, int last, size_t need);
+/* The host's error call (sluice_host_api.error): an ERROR record for the
+ * current input, its first only; during set-up, into err_sink. */
+void sluice__host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Host API for coordinator-side calls (finish): output goes to on_output. */
 void sluice__host_api_init(sluice_host_api *api);
 

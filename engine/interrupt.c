@@ -2,8 +2,8 @@
  * interrupt.c -- stopping a running job from a signal handler.
  *
  * sluice_interrupt() only stores the signal and rings the coordinator's
- * eventfd (both async-signal-safe); the run loops (job.c) and the stream
- * reader (os.c) look at the stored signal and stop: no unit is planned
+ * eventfd (both async-signal-safe); the run loops (loop.c, inline.c) and the
+ * stream reader (os.c) look at the stored signal and stop: no unit is planned
  * after it, workers are killed and reaped, and sluice_job_run returns
  * SLUICE_EINTR.
  */
@@ -16,7 +16,7 @@
 
 volatile sig_atomic_t sluice__interrupt_sig;
 
-/* Defined in job.c: the coordinator's eventfd while a parallel run lasts. */
+/* Defined in loop.c: the coordinator's eventfd while a parallel run lasts. */
 extern int sluice__coord_eventfd;
 
 void sluice_interrupt(int sig)

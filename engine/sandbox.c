@@ -23,7 +23,7 @@
  * the kernel raise SIGSYS before the call runs.  The handler stores the
  * call's number in the worker's shared header and dies by SIGSYS; the
  * coordinator sees both and fails the job naming the unit, the plugin and
- * the call (job.c).  The filter is classic BPF built here: no library
+ * the call (supervise.c).  The filter is classic BPF built here: no library
  * dependency.  Only the low 32 bits of arguments are looked at: every
  * argument checked (fd, flags, prot, pid) is a 32-bit value.
  */

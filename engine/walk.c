@@ -1,12 +1,13 @@
 /*
- * walk.c -- turning a directory operand into inputs, a few at a time.
+ * walk.c -- the regular files under a directory operand, one at a time.
  *
- * A walk is a resumable iterator: sluice__walk_open allocates it and
- * touches nothing on disk; each sluice__walk_step pushes the next inputs
- * (through sluice__job_push_input) and returns, so the engine can expand a
- * directory operand while workers are busy with what came before.
- * sluice__walk runs one to the end.  A walk belongs to one job and one
- * thread.
+ * A walk is a pull iterator, like the archive reader (archive.c):
+ * sluice__walk_open allocates it and touches nothing on disk; each
+ * sluice__walk_next gives the next entry (a path with its stat data, or
+ * with the error that makes it an input that failed), or says the walk is
+ * over.  It knows nothing of jobs: inputs.c pulls a batch of entries each
+ * time planning reaches the operand, so a directory is expanded while
+ * workers are busy with what came before.  A walk belongs to one thread.
  *
  * Order: depth first, the entries of each directory sorted by name in byte
  * order (strcmp), so it is the same on every run and every machine.
@@ -87,7 +88,6 @@ typedef struct frame {
 enum { W_NEW, W_WALKING, W_OVER };
 
 struct sluice__walk {
-    sluice_job *job;
     char *root;                   /* the operand */
     unsigned flags;               /* SLUICE_ADD_* */
     const sluice_walk_opts *opts; /* may be NULL; not owned */
@@ -99,7 +99,8 @@ struct sluice__walk {
     frame *f;                     /* the stack, operand first */
     size_t n, cap;                /* frames, allocated */
     size_t nopen;                 /* frames holding a descriptor */
-    uint32_t pushed;              /* inputs pushed by this step */
+    sluice__walk_entry cur;       /* the entry found by this call */
+    int have;                     /* cur is set */
     size_t lo;                    /* no frame below this one is open */
     char *path;                   /* top frame's path, then an entry's */
     size_t path_cap;
@@ -114,18 +115,25 @@ static int cmp_dent(const void *a, const void *b)
     return strcmp(((const dent *)a)->name, ((const dent *)b)->name);
 }
 
-/* Whether a glob of the list matches the entry at `path` (name: its last
- * component): globs with a '/' see the path relative to the operand. */
-static int glob_hit(const sluice__walk *w, const char *const *globs,
-                    const char *path, const char *name)
+int sluice__glob_hit(const char *const *globs, const char *rel)
 {
-    const char *rel = strlen(path) > w->root_len ? path + w->root_len : name;
+    const char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
     for (; globs && *globs; globs++) {
         int full = strchr(*globs, '/') != NULL;
         if (fnmatch(*globs, full ? rel : name, full ? FNM_PATHNAME : 0) == 0)
             return 1;
     }
     return 0;
+}
+
+/* Whether a glob of the list matches the entry at `path` (name: its last
+ * component), relative to the operand. */
+static int glob_hit(const sluice__walk *w, const char *const *globs,
+                    const char *path, const char *name)
+{
+    return sluice__glob_hit(
+        globs, strlen(path) > w->root_len ? path + w->root_len : name);
 }
 
 /* --include / --exclude / --max-depth for an entry `depth` levels below
@@ -183,14 +191,19 @@ static int ignored(const sluice__walk *w, int is_dir)
     return w->ig ? sluice__ignore_match(w->ig, w->rel, is_dir) : 0;
 }
 
-/* Pushes one input (a copy of path) and counts it. */
+/* The entry this call gives: `path` (w->path or w->root, left as it is
+ * until the next call) with its stat data or its error.  Every caller
+ * returns right after, back to sluice__walk_next. */
 static int emit(sluice__walk *w, const char *path, const struct stat *st,
                 int err)
 {
-    int rc = sluice__job_push_input(w->job, path, st, err);
-    if (rc == 0)
-        w->pushed++;
-    return rc;
+    w->cur.path = path;
+    w->cur.stat_ok = st != NULL;
+    if (st)
+        w->cur.st = *st;
+    w->cur.err = err;
+    w->have = 1;
+    return 0;
 }
 
 /* Frame k holds `fd` now; past the bound, the shallowest open frame other
@@ -258,7 +271,7 @@ static int reopen(sluice__walk *w, size_t k)
 /* Enters directory `fd` (consumed), whose path is w->path[0..plen) (name
  * at name_off) and w->rel[0..rlen); its entries are `depth` levels below
  * the operand.  `id` is its stat data when the caller has it.  Pushes a
- * frame, or an input carrying the error; an empty directory pushes
+ * frame, or gives an entry carrying the error; an empty directory gives
  * nothing.  Returns 0 or a fatal negative code. */
 static int enter(sluice__walk *w, int fd, size_t plen, size_t name_off,
                  size_t rlen, int depth, int via_link, const struct stat *id)
@@ -419,7 +432,7 @@ static void leave(sluice__walk *w)
 
 /* ---------------------------------------------------------- one entry */
 
-/* Takes the top frame's next entry: pushes it, enters it, or skips it.
+/* Takes the top frame's next entry: gives it, enters it, or skips it.
  * Returns 0 or a fatal negative code. */
 static int take(sluice__walk *w)
 {
@@ -506,7 +519,7 @@ static int take(sluice__walk *w)
 
 /* ------------------------------------------------------------ the API */
 
-int sluice__walk_open(sluice_job *job, const char *path, unsigned flags,
+int sluice__walk_open(const char *path, unsigned flags,
                       const sluice_walk_opts *opts, sluice__walk **out)
 {
     *out = NULL;
@@ -519,7 +532,6 @@ int sluice__walk_open(sluice_job *job, const char *path, unsigned flags,
         return SLUICE_ENOMEM;
     }
     size_t pl = strlen(path);
-    w->job = job;
     w->flags = flags;
     w->opts = opts;
     w->root_len = pl + (pl > 0 && path[pl - 1] != '/');
@@ -528,7 +540,7 @@ int sluice__walk_open(sluice_job *job, const char *path, unsigned flags,
     return 0;
 }
 
-/* The first step: opens the operand, builds the ignore stack, enters. */
+/* The first call: opens the operand, builds the ignore stack, enters. */
 static int start(sluice__walk *w)
 {
     w->state = W_WALKING;
@@ -552,17 +564,15 @@ static int start(sluice__walk *w)
     return enter(w, fd, (size_t)plen, 0, (size_t)rlen, 1, 0, NULL);
 }
 
-int sluice__walk_step(sluice__walk *w, uint32_t max)
+int sluice__walk_next(sluice__walk *w, sluice__walk_entry *e)
 {
     if (w->err)
         return w->err;
     if (w->state == W_OVER)
         return 0;
-    if (max == 0)
-        max = 1;
-    w->pushed = 0;
+    w->have = 0;
     int rc = w->state == W_NEW ? start(w) : 0;
-    while (rc == 0 && w->pushed < max && w->n > 0) {
+    while (rc == 0 && !w->have && w->n > 0) {
         frame *f = &w->f[w->n - 1];
         if (f->next == f->n) {
             leave(w);
@@ -586,7 +596,10 @@ int sluice__walk_step(sluice__walk *w, uint32_t max)
     }
     if (w->n == 0)
         w->state = W_OVER;
-    return w->pushed > 0 ? 1 : 0;
+    if (!w->have)
+        return 0;
+    *e = w->cur;
+    return 1;
 }
 
 void sluice__walk_free(sluice__walk *w)

@@ -8,9 +8,13 @@
  * else with pread into one reused pre-faulted block buffer), or
  * finds stream bytes already copied into its input slot by the coordinator,
  * calls the plugin's map per block, and appends records (partials, ordered
- * output, errors, end-of-input marks) to the arena.  Records are handed over
- * in fragments through the completion ring; the last fragment of a unit
- * carries SLUICE__CF_LAST.
+ * output, errors, end-of-input marks) to the arena (arena.c).  Records are
+ * handed over in fragments through the completion ring; the last fragment
+ * of a unit carries SLUICE__CF_LAST.
+ *
+ * A worker process begins in sluice__worker_child, the child's side of
+ * spawning (dispatch.c forks): it cuts itself loose from the coordinator,
+ * then runs sluice__worker_main's loop until a STOP unit.
  *
  * The same code runs in the coordinator for the inline mode (-j0) and for
  * the plugin's finish hook: only the flush function differs.
@@ -32,211 +36,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "os.h"
 #include "sandbox.h"
-
-static sluice__worker *worker_of(sluice_ctx *ctx)
-{
-    return (sluice__worker *)(void *)((char *)ctx -
-                                      offsetof(sluice__worker, ctx));
-}
-
-/* ------------------------------------------------------- arena writing */
-
-static uint64_t arena_free(const sluice__worker *w)
-{
-    uint64_t tail = atomic_load_explicit(w->out_tail_p, memory_order_acquire);
-    return w->out_size - (w->out_head - tail);
-}
-
-/* Posts the records written since the last post. */
-static int post(sluice__worker *w, int last, size_t need)
-{
-    uint64_t len = w->out_head - w->frag_pos;
-    if (len == 0 && !last && need == 0)
-        return 0;
-    w->data_rec = 0;
-    int rc = w->flush(w, w->seq, w->frag_pos, (uint32_t)len, last, need);
-    w->frag_pos = w->out_head;
-    if (rc < 0)
-        w->failed = 1;
-    return rc;
-}
-
-/* Makes `need` contiguous bytes writable at out_head (need <= out_size/2).
- * Returns a pointer to them, or NULL when the job is going away. */
-static unsigned char *arena_room(sluice__worker *w, size_t need)
-{
-    if (w->failed)
-        return NULL;
-    for (;;) {
-        size_t phys = (size_t)(w->out_head % w->out_size);
-        size_t contig = w->out_size - phys;
-        uint64_t free_bytes = arena_free(w);
-        if (contig >= need) {
-            if (free_bytes >= need)
-                return w->out + phys;
-        } else if (free_bytes >= contig) {
-            /* Not enough before the end: pad to the end and wrap. */
-            if (contig >= sizeof(sluice__rec)) {
-                sluice__rec pad = {
-                    .type = SLUICE__REC_PAD,
-                    .len = (uint32_t)(contig - sizeof(sluice__rec))};
-                memcpy(w->out + phys, &pad, sizeof pad);
-            }
-            w->out_head += contig;
-            w->data_rec = 0;
-            continue;
-        }
-        /* Hand over what we have and wait for the coordinator. */
-        if (post(w, 0, need + (contig < need ? contig : 0)) < 0)
-            return NULL;
-    }
-}
-
-static int write_rec(sluice__worker *w, uint32_t type, uint32_t input,
-                     int errnum, uint64_t offset, const void *payload,
-                     size_t len)
-{
-    size_t total = sizeof(sluice__rec) + sluice__pad8(len);
-    unsigned char *p = arena_room(w, total);
-    if (!p)
-        return SLUICE_EWORKER;
-    sluice__rec rec = {.type = type,
-                       .input = input,
-                       .len = (uint32_t)len,
-                       .errnum = errnum,
-                       .offset = offset};
-    memcpy(p, &rec, sizeof rec);
-    if (len)
-        memcpy(p + sizeof rec, payload, len);
-    w->out_head += total;
-    w->data_rec = 0;
-    return 0;
-}
-
-/* --------------------------------------------------------- host calls */
-
-/* Room for data starting at free-running position `pos`: contiguous to the
- * arena's end and not past the consumer. */
-static size_t room_at(const sluice__worker *w, uint64_t pos)
-{
-    uint64_t tail = atomic_load_explicit(w->out_tail_p, memory_order_acquire);
-    size_t contig = w->out_size - (size_t)(pos % w->out_size);
-    uint64_t ring = w->out_size - (pos - tail);
-    return contig < ring ? contig : (size_t)ring;
-}
-
-static void *host_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
-{
-    sluice__worker *w = worker_of(ctx);
-    if (min > SLUICE_MAX_RESERVE || w->failed)
-        return NULL;
-    if (min == 0)
-        min = 1;
-    if (w->data_rec) {
-        /* Extend the open DATA record when the room is there. */
-        uint64_t rec_pos = w->data_rec - 1;
-        sluice__rec *rec =
-            (sluice__rec *)(void *)(w->out + rec_pos % w->out_size);
-        uint64_t data_end = rec_pos + sizeof *rec + rec->len;
-        /* A record that ends at the arena's end cannot grow across the
-         * wrap: its data must stay contiguous. */
-        size_t room = data_end % w->out_size ? room_at(w, data_end) : 0;
-        if (room >= min) {
-            w->reserved_len = room;
-            *avail = room;
-            return w->out + data_end % w->out_size;
-        }
-    }
-    unsigned char *p = arena_room(w, sizeof(sluice__rec) + sluice__pad8(min));
-    if (!p)
-        return NULL;
-    sluice__rec rec = {.type = SLUICE__REC_DATA, .input = w->cur_input};
-    memcpy(p, &rec, sizeof rec);
-    w->data_rec = w->out_head + 1;
-    w->out_head += sizeof rec;
-    size_t room = room_at(w, w->out_head);
-    w->reserved_len = room;
-    *avail = room;
-    return w->out + w->out_head % w->out_size;
-}
-
-static void host_commit(sluice_ctx *ctx, size_t n)
-{
-    sluice__worker *w = worker_of(ctx);
-    if (!w->data_rec || n == 0)
-        return;
-    if (n > w->reserved_len)
-        n = w->reserved_len;
-    uint64_t rec_pos = w->data_rec - 1;
-    sluice__rec *rec = (sluice__rec *)(void *)(w->out + rec_pos % w->out_size);
-    rec->len += (uint32_t)n;
-    w->out_head = rec_pos + sizeof *rec + sluice__pad8(rec->len);
-    w->reserved_len = 0;
-    if (rec->len > UINT32_MAX / 2)
-        w->data_rec = 0; /* keep lengths far from overflow */
-}
-
-static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
-                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void host_error(sluice_ctx *ctx, int errnum, uint64_t offset,
-                       const char *fmt, ...)
-{
-    sluice__worker *w = worker_of(ctx);
-    char msg[SLUICE_MSG_MAX] = "";
-    int n = 0;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        n = vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-    }
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof msg)
-        n = sizeof msg - 1;
-    if (w->err_sink) {
-        if (w->err_sink_len)
-            snprintf(w->err_sink, w->err_sink_len, "%s%s%s", msg,
-                     errnum > 0 && n ? ": " : "",
-                     errnum > 0 ? strerror(errnum) : "");
-        return;
-    }
-    if (!w->in_error)
-        write_rec(w, SLUICE__REC_ERROR, w->cur_input, errnum, offset, msg,
-                  (size_t)n);
-    w->in_error = 1;
-}
-
-static const char *host_option(sluice_ctx *ctx, const char *key)
-{
-    return sluice__plugin_option(worker_of(ctx)->plugin, key);
-}
-
-static int64_t host_option_int(sluice_ctx *ctx, const char *key)
-{
-    return sluice__plugin_option_int(worker_of(ctx)->plugin, key);
-}
-
-void sluice__host_api_init(sluice_host_api *api)
-{
-    memset(api, 0, sizeof *api);
-    api->size = sizeof *api;
-    api->abi_major = SLUICE_PLUGIN_ABI_MAJOR;
-    api->abi_minor = SLUICE_PLUGIN_ABI_MINOR;
-    api->reserve = host_reserve;
-    api->commit = host_commit;
-    api->error = host_error;
-    api->option = host_option;
-    api->option_int = host_option_int;
-}
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -320,7 +126,7 @@ static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
         return -1;
     if (w->skip_binary && (flags & SLUICE_BLOCK_FILE_BEGIN) && len &&
         memchr(data, 0, len < BINARY_PEEK ? len : BINARY_PEEK)) {
-        host_error(&w->ctx, SLUICE_ESKIPPED, UINT64_MAX, "binary file");
+        sluice__host_error(&w->ctx, SLUICE_ESKIPPED, UINT64_MAX, "binary file");
         return -1;
     }
     sluice_block b = {.data = data,
@@ -339,8 +145,8 @@ static int call_map(sluice__worker *w, const unsigned char *data, size_t len,
     if (w->failed)
         return SLUICE_EWORKER;
     if (rc != 0 && !w->in_error)
-        host_error(&w->ctx, 0, offset, "%s: processing failed",
-                   w->plugin->desc->name);
+        sluice__host_error(&w->ctx, 0, offset, "%s: processing failed",
+                           w->plugin->desc->name);
     return rc != 0 ? -1 : 0;
 }
 
@@ -350,10 +156,11 @@ static int end_piece(sluice__worker *w, int input_done)
     const sluice_plugin *d = w->plugin->desc;
     int rc = 0;
     if (d->caps & SLUICE_CAP_MERGE)
-        rc = write_rec(w, SLUICE__REC_PARTIAL, w->cur_input, 0, 0, w->partial,
-                       d->partial_size);
+        rc = sluice__arena_write(w, SLUICE__REC_PARTIAL, w->cur_input, 0, 0,
+                                 w->partial, d->partial_size);
     if (rc == 0 && input_done)
-        rc = write_rec(w, SLUICE__REC_END, w->cur_input, 0, 0, NULL, 0);
+        rc = sluice__arena_write(w, SLUICE__REC_END, w->cur_input, 0, 0, NULL,
+                                 0);
     return rc;
 }
 
@@ -370,20 +177,6 @@ static int grow_whole(sluice__worker *w, size_t need)
     w->whole = p;
     w->whole_cap = cap;
     return 0;
-}
-
-typedef struct read_src {
-    int fd;
-    uint64_t base;   /* file offset of input offset 0 */
-    uint64_t expect; /* size the input should have, or UINT64_MAX */
-} read_src;
-
-static ssize_t src_read(void *arg, void *buf, size_t n, uint64_t off)
-{
-    const read_src *s = arg;
-    return sluice__os_pread_full(s->fd, buf, n, s->base + off,
-                                 s->expect == UINT64_MAX ? UINT64_MAX
-                                                         : s->base + s->expect);
 }
 
 /* Large ranges are mapped instead of read: a page-cache copy runs at about
@@ -418,7 +211,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
  * `whole` the range is one window and one map call. */
 #define MAP_WINDOW (16 * SLUICE_MiB)
 
-static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
+static int map_mapped(sluice__worker *w, const sluice__src *src, uint64_t start,
                       uint64_t end, int first, int last, int whole)
 {
     struct stat st;
@@ -453,7 +246,7 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
                 if (pos == start) {
                     rc = 2;
                 } else {
-                    host_error(&w->ctx, errno, pos, "%s", "");
+                    sluice__host_error(&w->ctx, errno, pos, "%s", "");
                     rc = 1;
                 }
                 break;
@@ -480,7 +273,7 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
         }
         bus_armed = 0;
     } else {
-        host_error(&w->ctx, 0, pos, "file changed as we read it");
+        sluice__host_error(&w->ctx, 0, pos, "file changed as we read it");
         rc = 1;
     }
     if (p)
@@ -495,7 +288,7 @@ static int map_mapped(sluice__worker *w, const read_src *src, uint64_t start,
  * ask for one byte more than that, so the read that returns the last bytes
  * also proves EOF and no extra read is needed.  Returns 0, 1 when the input
  * failed (records written), or negative (fatal). */
-static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
+static int map_range(sluice__worker *w, const sluice__src *src, uint64_t start,
                      uint64_t end, int first, int last, int strict,
                      uint64_t hint)
 {
@@ -520,9 +313,10 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
                 break;
             if (grow_whole(w, have + want) < 0)
                 return SLUICE_ENOMEM;
-            ssize_t r = src_read((void *)src, w->whole + have, want, pos);
+            ssize_t r =
+                sluice__src_read((void *)src, w->whole + have, want, pos);
             if (r < 0) {
-                host_error(&w->ctx, (int)-r, pos, "%s", "");
+                sluice__host_error(&w->ctx, (int)-r, pos, "%s", "");
                 return 1;
             }
             have += (size_t)r;
@@ -531,7 +325,7 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
                 break;
         }
         if (end != UINT64_MAX && pos < end && strict) {
-            host_error(&w->ctx, 0, pos, "file changed as we read it");
+            sluice__host_error(&w->ctx, 0, pos, "file changed as we read it");
             return 1;
         }
         uint32_t f = SLUICE_BLOCK_UNIT_BEGIN | SLUICE_BLOCK_UNIT_END;
@@ -556,9 +350,9 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
             want = (size_t)(hint - pos) + 1;
         ssize_t r = 0;
         if (want > 0) {
-            r = src_read((void *)src, w->block, want, pos);
+            r = sluice__src_read((void *)src, w->block, want, pos);
             if (r < 0) {
-                host_error(&w->ctx, (int)-r, pos, "%s", "");
+                sluice__host_error(&w->ctx, (int)-r, pos, "%s", "");
                 return 1;
             }
         }
@@ -567,8 +361,8 @@ static int map_range(sluice__worker *w, const read_src *src, uint64_t start,
         if (end != UINT64_MAX && at_end && pos + (uint64_t)r < end && strict) {
             if (r > 0)
                 call_map(w, w->block, (size_t)r, pos, uflags);
-            host_error(&w->ctx, 0, pos + (uint64_t)r,
-                       "file changed as we read it");
+            sluice__host_error(&w->ctx, 0, pos + (uint64_t)r,
+                               "file changed as we read it");
             return 1;
         }
         uint32_t f = uflags;
@@ -696,10 +490,12 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
         int range = (u->flags & SLUICE__UF_RANGE) != 0;
         int input_done = range ? (u->flags & SLUICE__UF_END) != 0 : 1;
         if (m->errnum || (m->flags & SLUICE__MF_FAILED)) {
-            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
-                               m->err_off, mp.msg, m->msg_len);
+            int rc =
+                sluice__arena_write(w, SLUICE__REC_ERROR, m->input, m->errnum,
+                                    m->err_off, mp.msg, m->msg_len);
             if (rc == 0)
-                rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+                rc = sluice__arena_write(w, SLUICE__REC_END, m->input, 0, 0,
+                                         NULL, 0);
             if (rc < 0)
                 return rc;
             continue;
@@ -714,30 +510,32 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
         int fd = -1;
         int orc = open_input(w, m, path, &fd);
         if (orc < 0) {
-            int rc = write_rec(w, SLUICE__REC_ERROR, m->input, -orc, UINT64_MAX,
-                               NULL, 0);
+            int rc = sluice__arena_write(w, SLUICE__REC_ERROR, m->input, -orc,
+                                         UINT64_MAX, NULL, 0);
             if (rc == 0 && input_done)
-                rc = write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+                rc = sluice__arena_write(w, SLUICE__REC_END, m->input, 0, 0,
+                                         NULL, 0);
             if (rc < 0)
                 return rc;
             continue;
         }
-        read_src src = {.fd = fd,
-                        .base = m->base,
-                        .expect = range || !m->size ? UINT64_MAX : m->size};
+        sluice__src src = {.fd = fd,
+                           .base = m->base,
+                           .expect = range || !m->size ? UINT64_MAX : m->size};
         partial_reset(w);
         int rc;
         if (range) {
             uint64_t start = u->offset, end = u->offset + u->length;
             if (u->flags & SLUICE__UF_ALIGN) {
-                int64_t b = sluice_chunker_boundary(src_read, &src, start,
-                                                    m->size, u->align_limit);
+                int64_t b = sluice_chunker_boundary(
+                    sluice__src_read, &src, start, m->size, u->align_limit);
                 int64_t e =
                     b < 0 ? b
-                          : sluice_chunker_boundary(src_read, &src, end,
+                          : sluice_chunker_boundary(sluice__src_read, &src, end,
                                                     m->size, u->align_limit);
                 if (b < 0 || e < 0) {
-                    host_error(&w->ctx, (int)-(b < 0 ? b : e), start, "%s", "");
+                    sluice__host_error(&w->ctx, (int)-(b < 0 ? b : e), start,
+                                       "%s", "");
                     rc = 1;
                     goto piece_done;
                 }
@@ -747,10 +545,11 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
             if (w->lb && start > 0) {
                 uint32_t lb = sluice__lookbehind(w->plugin->desc);
                 size_t n = start < lb ? (size_t)start : lb;
-                ssize_t r = src_read(&src, w->lb, n, start - n);
+                ssize_t r = sluice__src_read(&src, w->lb, n, start - n);
                 if (r != (ssize_t)n) {
-                    host_error(&w->ctx, r < 0 ? (int)-r : 0, start - n, "%s",
-                               r < 0 ? "" : "file changed as we read it");
+                    sluice__host_error(
+                        &w->ctx, r < 0 ? (int)-r : 0, start - n, "%s",
+                        r < 0 ? "" : "file changed as we read it");
                     rc = 1;
                     goto piece_done;
                 }
@@ -767,7 +566,8 @@ static int run_files(sluice__worker *w, const sluice__unit *u,
                            m->size ? m->size : UINT64_MAX);
         }
         if (rc == 0 && changed_since_plan(m, fd)) {
-            host_error(&w->ctx, 0, UINT64_MAX, "file changed as we read it");
+            sluice__host_error(&w->ctx, 0, UINT64_MAX,
+                               "file changed as we read it");
             rc = 1;
         }
         if (!range && m->fd < 0)
@@ -798,10 +598,11 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
     w->in_error = 0;
     if (u->flags & SLUICE__UF_UNOPENED) {
         /* Like a file that cannot be opened: an error, no partial. */
-        int rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
-                           UINT64_MAX, NULL, 0);
+        int rc = sluice__arena_write(w, SLUICE__REC_ERROR, m->input, m->errnum,
+                                     UINT64_MAX, NULL, 0);
         return rc < 0 ? rc
-                      : write_rec(w, SLUICE__REC_END, m->input, 0, 0, NULL, 0);
+                      : sluice__arena_write(w, SLUICE__REC_END, m->input, 0, 0,
+                                            NULL, 0);
     }
     partial_reset(w);
     w->before = u->before_len ? slot + u->data_off - u->before_len : NULL;
@@ -816,10 +617,10 @@ static int run_stream(sluice__worker *w, const sluice__unit *u,
     if (rc == SLUICE_EWORKER)
         return rc;
     if (failed && !w->in_error) {
-        rc = write_rec(w, SLUICE__REC_ERROR, m->input, m->errnum,
-                       m->err_off != UINT64_MAX ? m->err_off
-                                                : u->offset + u->length,
-                       mp.msg, m->msg_len);
+        rc = sluice__arena_write(
+            w, SLUICE__REC_ERROR, m->input, m->errnum,
+            m->err_off != UINT64_MAX ? m->err_off : u->offset + u->length,
+            mp.msg, m->msg_len);
         w->in_error = 1;
         if (rc < 0)
             return rc;
@@ -846,7 +647,7 @@ int sluice__worker_unit(sluice__worker *w, const sluice__unit *u,
         rc = SLUICE_EINVAL;
     if (rc < 0)
         return rc;
-    return post(w, 1, 0);
+    return sluice__arena_post(w, 1, 0);
 }
 
 /* -------------------------------------------------------- process mode */
@@ -928,7 +729,7 @@ static int sub_ready(sluice__region *r, size_t unused)
     return sluice_ring_count(&r->sub) != 0;
 }
 
-/* Defined in job.c: the coordinator's eventfd, inherited. */
+/* Defined in loop.c: the coordinator's eventfd, inherited. */
 extern int sluice__coord_eventfd;
 
 void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
@@ -991,4 +792,33 @@ void sluice__worker_main(sluice__worker *w, sluice__region *r, int sandbox)
     if (d->worker_fini)
         d->worker_fini(&w->ctx);
     _exit(status);
+}
+
+void sluice__worker_child(const sluice__child *c)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != c->parent)
+        _exit(1);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, STDOUT_FILENO);
+        close(devnull);
+    }
+    signal(SIGINT, SIG_IGN); /* the coordinator decides */
+    signal(SIGPIPE, SIG_DFL);
+    c->forget(c->forget_arg);
+    if (c->memory) {
+        struct rlimit rl = {.rlim_cur = c->memory, .rlim_max = c->memory};
+        setrlimit(RLIMIT_AS, &rl);
+    }
+    sluice__region *r = c->region;
+    sluice__worker w;
+    if (sluice__worker_init(&w, c->plugin, c->worker_no, r->out, r->out_size,
+                            &r->hdr->out_tail, c->block_size) < 0) {
+        atomic_store(&r->hdr->start_err, SLUICE__START_INIT);
+        _exit(2);
+    }
+    w.ctx.global = c->global;
+    w.skip_binary = c->skip_binary;
+    sluice__worker_main(&w, r, c->sandbox);
 }

@@ -32,7 +32,7 @@ typedef struct mem_file {
     uint64_t past_end; /* reads asked to start beyond the file */
 } mem_file;
 
-static ssize_t mem_read(void *arg, void *buf, size_t n, uint64_t off)
+static int64_t mem_read(void *arg, void *buf, size_t n, uint64_t off)
 {
     mem_file *f = arg;
     f->calls++;
@@ -46,7 +46,7 @@ static ssize_t mem_read(void *arg, void *buf, size_t n, uint64_t off)
     if (f->max_read && k > f->max_read)
         k = f->max_read;
     memcpy(buf, f->data + off, k);
-    return (ssize_t)k;
+    return (int64_t)k;
 }
 
 /* A random file of `size` bytes whose lines average `line` bytes (0: no

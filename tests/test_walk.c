@@ -3,7 +3,7 @@
  *
  * Walks are driven through the public API, sluice_job_add(...,
  * SLUICE_ADD_WALK), or through the walk's own iterator (sluice__walk_open
- * and sluice__walk_step, internal.h); either way the inputs are collected
+ * and sluice__walk_next, internal.h); either way the inputs are collected
  * the way the CLI sees them: by running the job (the noop plugin, inline)
  * and recording each on_input's path and errnum, never by reading the
  * input table after sluice_job_add, since inputs may appear only as the
@@ -602,26 +602,34 @@ static void the_same_links_are_skipped_without_follow(void **st)
 
 /* ------------------------------------------------------- the iterator */
 
-/* Walks `root` through the iterator in steps of `max` into w's job: every
- * step that is not the last pushes between 1 and max inputs. */
+/* Pulls the walk's next entry into w's job, as the engine does: each
+ * entry is one input.  Returns what sluice__walk_next returned. */
+static int pull(walk_fixture *w, sluice__walk *wk)
+{
+    sluice__walk_entry e;
+    uint32_t before = sluice_job_inputs(w->job);
+    int r = sluice__walk_next(wk, &e);
+    if (r == 1)
+        assert_int_equal(sluice__job_push_input(
+                             w->job, e.path, e.stat_ok ? &e.st : NULL, e.err),
+                         0);
+    assert_int_equal(sluice_job_inputs(w->job) - before, r == 1);
+    return r;
+}
+
+/* Walks `root` through the iterator into w's job, `max` entries at a time
+ * (as the engine expands a batch at a time). */
 static void walk_in_steps(walk_fixture *w, const char *root, unsigned flags,
                           uint32_t max)
 {
     sluice__walk *wk;
-    assert_int_equal(sluice__walk_open(w->job, root, flags, NULL, &wk), 0);
-    for (;;) {
-        uint32_t before = sluice_job_inputs(w->job);
-        int r = sluice__walk_step(wk, max);
-        uint32_t pushed = sluice_job_inputs(w->job) - before;
-        if (r == 0) {
-            assert_int_equal(pushed, 0);
-            break;
-        }
-        assert_int_equal(r, 1);
-        if (pushed < 1 || pushed > max)
-            fail_msg("a step of %u pushed %u inputs", max, pushed);
-    }
-    assert_int_equal(sluice__walk_step(wk, max), 0); /* and stays over */
+    assert_int_equal(sluice__walk_open(root, flags, NULL, &wk), 0);
+    int r = 1;
+    while (r == 1)
+        for (uint32_t n = 0; n < max && (r = pull(w, wk)) == 1; n++)
+            ;
+    assert_int_equal(r, 0);
+    assert_int_equal(pull(w, wk), 0); /* and stays over */
     sluice__walk_free(wk);
 }
 
@@ -724,9 +732,8 @@ static void a_file_removed_during_the_walk_is_an_enoent_input(void **st)
     for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++)
         make(root, tree[i]);
     sluice__walk *wk;
-    assert_int_equal(
-        sluice__walk_open(w->job, root, SLUICE_ADD_WALK, NULL, &wk), 0);
-    assert_int_equal(sluice__walk_step(wk, 1), 1);
+    assert_int_equal(sluice__walk_open(root, SLUICE_ADD_WALK, NULL, &wk), 0);
+    assert_int_equal(pull(w, wk), 1);
     assert_int_equal(sluice_job_inputs(w->job), 1);
     /* The operand was read whole at the first step: "c" keeps its place
      * and fails; "z" was not read yet, so "z/zz" is simply not there. */
@@ -735,7 +742,7 @@ static void a_file_removed_during_the_walk_is_an_enoent_input(void **st)
     assert_int_equal(unlink(p), 0);
     snprintf(p, sizeof p, "%s/z/zz", root);
     assert_int_equal(unlink(p), 0);
-    while (sluice__walk_step(wk, 1) == 1)
+    while (pull(w, wk) == 1)
         ;
     sluice__walk_free(wk);
     const want_t want[] = {
@@ -751,11 +758,10 @@ static void an_operand_that_cannot_be_opened_fails_at_the_first_step(void **st)
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/missing", root);
     sluice__walk *wk;
-    assert_int_equal(sluice__walk_open(w->job, p, SLUICE_ADD_WALK, NULL, &wk),
-                     0);
+    assert_int_equal(sluice__walk_open(p, SLUICE_ADD_WALK, NULL, &wk), 0);
     assert_int_equal(sluice_job_inputs(w->job), 0); /* opening is lazy */
-    assert_int_equal(sluice__walk_step(wk, 10), 1);
-    assert_int_equal(sluice__walk_step(wk, 10), 0);
+    assert_int_equal(pull(w, wk), 1);
+    assert_int_equal(pull(w, wk), 0);
     sluice__walk_free(wk);
     const want_t want[] = {{"missing", ENOENT}};
     assert_walk(w, root, want, 1);
