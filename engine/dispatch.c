@@ -106,6 +106,15 @@ void sluice__dispatch_wake(sluice__wproc *p)
     sluice__os_event_signal(p->region->doorbell);
 }
 
+/* What window entry e keeps of unit f: its inputs, bytes and offset. */
+static void entry_set_unit(sluice__wentry *e, const sluice__flight *f)
+{
+    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
+    e->lo = f->lo;
+    e->hi = f->hi;
+    e->bytes = f->bytes;
+}
+
 static int push_unit(sluice_job *job, sluice__wproc *p, sluice__flight *f)
 {
     int n = sluice_ring_push(&p->region->sub, &f->u, 1);
@@ -127,10 +136,7 @@ static int push_unit(sluice_job *job, sluice__wproc *p, sluice__flight *f)
     }
     e->runs++;
     e->pid = p->pid;
-    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
-    e->lo = f->lo;
-    e->hi = f->hi;
-    e->bytes = f->bytes;
+    entry_set_unit(e, f);
     if (sluice_ring_needs_wake(&p->region->sub))
         sluice__dispatch_wake(p);
     return 0;
@@ -164,10 +170,7 @@ static int log_result(sluice_job *job, const sluice__flight *f,
     e->pid = 0;
     e->resumed = 1;
     e->fp = fp;
-    e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
-    e->lo = f->lo;
-    e->hi = f->hi;
-    e->bytes = f->bytes;
+    entry_set_unit(e, f);
     e->frags[0] =
         (sluice__frag){.buf = r->data, .len = (uint32_t)r->len, .last = 1};
     e->nfrags = 1;
