@@ -31,7 +31,7 @@
 #endif
 
 #include "formats.h"
-#include "sluice/gzip-format.h"
+#include "gzip-format.h"
 #include "sluice/plugin.h"
 
 /* Size hints are read from an extra field of at most GZ_XMAX bytes, so that

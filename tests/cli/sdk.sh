@@ -4,8 +4,8 @@
 # Installs the build into a DESTDIR under $T and points pkg-config
 # (PKG_CONFIG_PATH, PKG_CONFIG_SYSROOT_DIR) and PATH at it; nothing of the
 # source tree or the build tree is used after that.  Then:
-#   - what is installed: the binary, both headers, libsluice.a, the two .pc
-#     files and their variables, the plugin directory;
+#   - what is installed: the binary, both headers and no other, libsluice.a,
+#     the two .pc files and their variables, the plugin directory;
 #   - sluice.pc: a program that runs jobs itself (sdk_embed.c) builds and
 #     links with its flags alone, and runs;
 #   - every ```c block of docs/plugins.md and every examples/NAME/NAME.c
@@ -84,6 +84,11 @@ if [ -z "$missing" ] && [ "$(command -v sluice)" = "$R$PREFIX/bin/sluice" ]; the
     ok installed_files
 else
     fail installed_files "missing: $missing; sluice is $(command -v sluice)"
+fi
+# The SDK's headers are these two; private ones (formats/) stay out.
+got=$(cd "$R$PREFIX/include/sluice" 2>/dev/null && echo *)
+if [ "$got" = "plugin.h sluice.h" ]; then ok installed_headers; else
+    fail installed_headers "include/sluice holds: $got"
 fi
 d=""
 [ "$ABI" = "$hdr_abi" ] || d+="abi_major $ABI, header $hdr_abi; "
