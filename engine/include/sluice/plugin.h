@@ -48,6 +48,12 @@ extern "C" {
 #define SLUICE_PLUGIN_ABI_MAJOR 1
 #define SLUICE_PLUGIN_ABI_MINOR 1
 
+/* Limits of ABI 1: the host refuses a descriptor beyond them, or fails the
+ * call. */
+#define SLUICE_MAX_PARTIAL_SIZE 4096u /* sluice_plugin.partial_size */
+#define SLUICE_MAX_RESERVE_SIZE (2u * 1024u * 1024u) /* reserve()'s min */
+#define SLUICE_MAX_LOOKBEHIND (64u * 1024u) /* sluice_plugin.lookbehind */
+
 /* The name of the entry function every plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_NAME "sluice_plugin_entry"
 
@@ -135,10 +141,11 @@ typedef struct sluice_host_api {
     uint16_t abi_major; /* SLUICE_PLUGIN_ABI_MAJOR of the host */
     uint16_t abi_minor; /* SLUICE_PLUGIN_ABI_MINOR of the host */
 
-    /* Returns a writable area of at least `min` bytes (min <= 2 MiB) for
-     * ordered output and stores its real size in *avail; NULL on failure.
-     * Only the bytes given to commit() become output.  Valid in map and
-     * finish of an SLUICE_CAP_ORDERED plugin. */
+    /* Returns a writable area of at least `min` bytes for ordered output
+     * and stores its real size in *avail; NULL on failure, and always for
+     * a min above SLUICE_MAX_RESERVE_SIZE.  Only the bytes given to
+     * commit() become output.  Valid in map and finish of an
+     * SLUICE_CAP_ORDERED plugin. */
     void *(*reserve)(struct sluice_ctx *ctx, size_t min, size_t *avail);
     /* Appends the first `n` bytes of the last reserved area to the output. */
     void (*commit)(struct sluice_ctx *ctx, size_t n);
@@ -188,7 +195,8 @@ typedef struct sluice_plugin {
 
     size_t state_size;   /* bytes of per-worker state (ctx->state) */
     size_t partial_size; /* bytes of a partial result; plain data, copied
-                            between processes; at most 4096 */
+                            between processes; at most
+                            SLUICE_MAX_PARTIAL_SIZE */
 
     /* Named counters a partial result reports (the CLI prints them). */
     const char *const *counter_names; /* n_counters names */
@@ -237,8 +245,6 @@ typedef struct sluice_plugin {
 
     void *reserved[6]; /* for growth; NULL */
 } sluice_plugin;
-
-#define SLUICE_MAX_LOOKBEHIND (64u * 1024u)
 
 /* Helpers for plugin code. */
 static inline void *sluice_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
