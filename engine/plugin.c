@@ -436,6 +436,23 @@ const char *sluice_plugin_path(const sluice_plugin_handle *h)
     return h->path;
 }
 
+size_t sluice_plugin_ignored_fields(const sluice_plugin_handle *h,
+                                    const char **names, size_t max)
+{
+    /* Each field a minor version added, next to the accessor the engine
+     * reads it through: set, but not read, is ignored. */
+    const sluice_plugin *d = h->desc;
+    const char *found[2];
+    size_t n = 0;
+    if (d->boundary && !sluice__boundary(d))
+        found[n++] = "boundary";
+    if (d->lookbehind && !sluice__lookbehind(d))
+        found[n++] = "lookbehind";
+    for (size_t i = 0; i < n && i < max; i++)
+        names[i] = found[i];
+    return n;
+}
+
 static int option_index(const sluice_plugin *d, const char *key)
 {
     for (uint32_t i = 0; i < d->n_options; i++)

@@ -15,6 +15,9 @@
 #   - the console blocks of docs/plugins.md and of examples/*/README.md run,
 #     and every command prints exactly what the page shows under it; every
 #     C block of the page is run by one of them;
+#   - `sluice plugin check` warns on stderr, status 0, about a field that a
+#     plugin of the page sets but the host ignores (its declared ABI is
+#     older), and not when the plugin declares the field's version;
 #   - the examples against oracles: longest against awk, upper against tr,
 #     over inputs cut in many ways, with any number of workers.
 #
@@ -295,6 +298,27 @@ done
 if [ "$n_c" -ge 5 ]; then ok "plugins.md: C blocks"; else
     fail "plugins.md: C blocks" "$n_c C blocks found"
 fi
+
+# plugin check's warning about a field the host ignores (old.so declares
+# 1.0 and sets lookbehind; new.so is the same declaring 1.1, both built by
+# the page): on stderr alone, after a full report, with status 0; none
+# for new.so.
+for p in old new; do
+    (cd "$T/doc" && sluice plugin check "./$p.so" >"$T/check.out" \
+        2>"$T/check.err")
+    rc=$?
+    exp=""
+    [ "$p" = old ] && exp="./old.so: warning: lookbehind is set but ignored: \
+the plugin declares ABI 1.0"
+    if [ "$rc" -eq 0 ] && [ "$(cat "$T/check.err")" = "$exp" ] &&
+        [ "$(tail -n 1 "$T/check.out")" = "result: loads" ] &&
+        ! grep -q warning "$T/check.out"; then
+        ok "plugin check ./$p.so"
+    else
+        fail "plugin check ./$p.so" "exit status $rc; stdout:"$'\n'"$(cat \
+            "$T/check.out")"$'\n'"stderr:"$'\n'"$(cat "$T/check.err")"
+    fi
+done
 
 # -------------------------------------------------------------- examples/
 
