@@ -355,7 +355,7 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     }
     uint64_t selected = 0;
     if (partial)
-        s->plugin->counters(NULL, partial, &selected);
+        sluice_job_counters(s->job, partial, &selected);
     if (selected)
         s->selected = true;
 

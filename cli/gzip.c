@@ -129,6 +129,7 @@ typedef struct gz_state {
     int64_t max_hit;     /* input whose output passed max_output, or -1 */
     const char *suffix;
     const sluice_plugin *desc;
+    sluice_job *job;                   /* set before any input is added */
     uint64_t *ctr;                     /* desc->n_counters values */
     int want[N_WANTED];                /* index in ctr, or -1 */
     uint64_t tot_in, tot_out, tot_hdr; /* -l totals */
@@ -442,8 +443,8 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
         if (s->want[k] >= 0)
             s->ctr[s->want[k]] =
                 k == C_GARBAGE || k == C_ZIP_MORE ? UINT64_MAX : 0;
-    if (partial && s->desc->counters)
-        s->desc->counters(NULL, partial, s->ctr);
+    if (partial)
+        sluice_job_counters(s->job, partial, s->ctr);
     uint64_t lzw_flags =
         s->want[C_LZW_FLAGS] >= 0 ? s->ctr[s->want[C_LZW_FLAGS]] : 0;
     if (lzw_flags) {
@@ -1280,6 +1281,7 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
         status = EXIT_CONFIG;
         goto done;
     }
+    s.job = job;
 
     for (size_t i = 0; i < ops.n; i++) {
         if (!compress && !ops.v[i].walked && strcmp(ops.v[i].name, "-") != 0) {

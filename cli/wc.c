@@ -293,7 +293,7 @@ static void show_input(wc_state *s, const sluice_input *in, const void *partial,
         uint64_t v[N_COUNTS] = {0};
         if (!partial) /* nothing was read */
             partial = s->identity;
-        s->plugin->counters(NULL, partial, s->counters);
+        sluice_job_counters(s->job, partial, s->counters);
         for (int k = 0; k < N_COUNTS; k++)
             if (s->counter_index[k] >= 0)
                 v[k] = s->counters[s->counter_index[k]];
@@ -1129,9 +1129,6 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         wc_error(&s, ENOMEM, "plugin");
         goto done;
     }
-    /* Like counters(), partial_init is arithmetic: no context needed. */
-    if (s.plugin->partial_init)
-        s.plugin->partial_init(NULL, s.identity);
     bool want[N_COUNTS];
     memcpy(want, s.print, sizeof want);
     if (s.chars_are_bytes && want[C_CHARS]) {
@@ -1190,6 +1187,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     sluice_job_walk_opts(job, &walk);
     sluice_job_archive_limits(job, &arc_lim);
     s.job = job;
+    sluice_job_partial_init(job, s.identity);
     if (s.joblog_path &&
         !(s.joblog = cli_joblog_open(s.prog, s.joblog_path, job, s.resume))) {
         status = EXIT_CONFIG;

@@ -61,7 +61,7 @@
 #include <zlib.h>
 #endif
 
-#include "sluice/gzip-format.h"
+#include "gzip-format.h"
 #include "sluice/sluice.h"
 
 #if defined(HAVE_ISAL) || defined(HAVE_ZLIB)

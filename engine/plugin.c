@@ -218,6 +218,9 @@ static int valid_name(const char *s)
     return 1;
 }
 
+_Static_assert(SLUICE_MAX_PARTIAL_SIZE == 4096,
+               "check_desc's message names the limit");
+
 /* Checks a descriptor; on failure writes why into err. */
 static int check_desc(const sluice_plugin *d, const char *path, char *err,
                       size_t errlen)
@@ -245,7 +248,7 @@ static int check_desc(const sluice_plugin *d, const char *path, char *err,
         why = "lookbehind larger than SLUICE_MAX_LOOKBEHIND";
     else if ((d->caps & SLUICE_CAP_MERGE) && !d->merge)
         why = "SLUICE_CAP_MERGE without a merge function";
-    else if (d->partial_size > SLUICE_MAX_PARTIAL)
+    else if (d->partial_size > SLUICE_MAX_PARTIAL_SIZE)
         why = "partial_size larger than 4096";
     else if ((d->caps & SLUICE_CAP_MERGE) && d->partial_size == 0)
         why = "SLUICE_CAP_MERGE with partial_size 0";
@@ -431,6 +434,23 @@ const sluice_plugin *sluice_plugin_get(const sluice_plugin_handle *h)
 const char *sluice_plugin_path(const sluice_plugin_handle *h)
 {
     return h->path;
+}
+
+size_t sluice_plugin_ignored_fields(const sluice_plugin_handle *h,
+                                    const char **names, size_t max)
+{
+    /* Each field a minor version added, next to the accessor the engine
+     * reads it through: set, but not read, is ignored. */
+    const sluice_plugin *d = h->desc;
+    const char *found[2];
+    size_t n = 0;
+    if (d->boundary && !sluice__boundary(d))
+        found[n++] = "boundary";
+    if (d->lookbehind && !sluice__lookbehind(d))
+        found[n++] = "lookbehind";
+    for (size_t i = 0; i < n && i < max; i++)
+        names[i] = found[i];
+    return n;
 }
 
 static int option_index(const sluice_plugin *d, const char *key)

@@ -25,6 +25,7 @@ static int c_crc = -1, c_len = -1;
 static char path[4096];
 
 typedef struct run {
+    sluice_job *job;
     fuzz_buf out;
     int errors;
     char msg[256];
@@ -43,8 +44,8 @@ static void on_input(void *user, uint32_t input, const sluice_input *in,
         r->errors++;
         snprintf(r->msg, sizeof r->msg, "%s", message ? message : "");
     }
-    if (partial && desc->counters)
-        desc->counters(NULL, partial, r->ctr);
+    if (partial)
+        sluice_job_counters(r->job, partial, r->ctr);
 }
 
 static int on_output(void *user, uint32_t input, const void *data, size_t len)
@@ -157,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sluice_job *job = NULL;
     if (sluice_job_new(handle, &opts, &cb, &job, err, sizeof err) != 0)
         fuzz_fail("job_new: %s", err);
+    r.job = job;
     if (sluice_job_add(job, path, 0) != 0)
         fuzz_fail("job_add failed");
     int rc = sluice_job_run(job, err, sizeof err);

@@ -2,8 +2,10 @@
  * test_plugin.c -- the plugin loader and option schema (engine/plugin.c).
  *
  * Uses the test plugins built in tests/plugins (SLUICE_TEST_PLUGIN_DIR):
- * badabi (ABI major + 1), newminor (ABI minor + 1) and summer (a good one,
- * with a string option crash_marker and a bool option crash_always).
+ * badabi (ABI major + 1), newminor (ABI minor + 1), framed (ABI 1.1 fields
+ * set) and summer (a good one, with a string option crash_marker and a
+ * bool option crash_always).  Descriptors built here stand for plugins
+ * that set fields newer than the minor version they declare.
  * Refusals must come with a message that names the file and, for version
  * mismatches, both versions; a refused plugin never yields a handle.
  */
@@ -115,6 +117,80 @@ static void a_good_plugin_loads_with_its_descriptor_and_path(void **st)
     assert_string_equal(d->name, "summer");
     assert_int_equal(d->abi_major, SLUICE_PLUGIN_ABI_MAJOR);
     assert_string_equal(sluice_plugin_path(h), tu_plugin("summer"));
+    sluice_plugin_close(h);
+}
+
+/* A hook for the descriptors below; never called. */
+static uint64_t any_boundary(sluice_ctx *ctx, sluice_read_fn read, void *src,
+                             uint64_t at, uint64_t want, uint64_t size)
+{
+    (void)ctx;
+    (void)read;
+    (void)src;
+    (void)want;
+    (void)size;
+    return at + 1;
+}
+
+static void
+fields_newer_than_the_declared_minor_are_ignored_and_named(void **st)
+{
+    (void)st;
+    /* Written with the 1.1 header, declaring 1.0: the host reads neither
+     * field, as from a plugin really built for 1.0. */
+    sluice_plugin d = {
+        .size = sizeof(sluice_plugin),
+        .abi_major = SLUICE_PLUGIN_ABI_MAJOR,
+        .abi_minor = 0,
+        .name = "old",
+        .boundary = any_boundary,
+        .lookbehind = 16,
+    };
+    sluice_plugin_handle h = {.desc = &d};
+    assert_null(sluice__boundary(&d));
+    assert_int_equal(sluice__lookbehind(&d), 0);
+    const char *names[2] = {NULL, NULL};
+    assert_int_equal(sluice_plugin_ignored_fields(&h, names, 2), 2);
+    assert_string_equal(names[0], "boundary");
+    assert_string_equal(names[1], "lookbehind");
+
+    /* Room for one: the count is still all of them. */
+    names[0] = names[1] = NULL;
+    assert_int_equal(sluice_plugin_ignored_fields(&h, names, 1), 2);
+    assert_string_equal(names[0], "boundary");
+    assert_null(names[1]);
+
+    /* One set, one not. */
+    d.boundary = NULL;
+    assert_int_equal(sluice_plugin_ignored_fields(&h, names, 2), 1);
+    assert_string_equal(names[0], "lookbehind");
+
+    /* Declaring 1.1, both are read and none is ignored. */
+    d.abi_minor = 1;
+    d.boundary = any_boundary;
+    assert_true(sluice__boundary(&d) == any_boundary);
+    assert_int_equal(sluice__lookbehind(&d), 16);
+    assert_int_equal(sluice_plugin_ignored_fields(&h, names, 2), 0);
+
+    /* Declaring 1.0 and setting neither is a plain 1.0 plugin. */
+    d.abi_minor = 0;
+    d.boundary = NULL;
+    d.lookbehind = 0;
+    assert_int_equal(sluice_plugin_ignored_fields(&h, names, 2), 0);
+}
+
+static void a_loaded_1_1_plugin_has_no_ignored_fields(void **st)
+{
+    (void)st;
+    sluice_plugin_handle *h = NULL;
+    char err[ERRLEN] = "";
+    assert_int_equal(
+        sluice_plugin_open(tu_plugin("framed"), NULL, &h, err, sizeof err), 0);
+    const sluice_plugin *d = sluice_plugin_get(h);
+    assert_non_null(d->boundary);
+    assert_true(d->lookbehind > 0);
+    const char *names[2];
+    assert_int_equal(sluice_plugin_ignored_fields(h, names, 2), 0);
     sluice_plugin_close(h);
 }
 
@@ -286,6 +362,9 @@ int main(void)
         cmocka_unit_test(
             a_plugin_for_a_newer_abi_minor_is_refused_naming_both_versions),
         cmocka_unit_test(a_good_plugin_loads_with_its_descriptor_and_path),
+        cmocka_unit_test(
+            fields_newer_than_the_declared_minor_are_ignored_and_named),
+        cmocka_unit_test(a_loaded_1_1_plugin_has_no_ignored_fields),
         cmocka_unit_test(a_group_or_world_writable_plugin_is_refused),
         cmocka_unit_test(a_missing_plugin_is_not_found_with_a_message),
         cmocka_unit_test(a_file_that_is_not_a_plugin_is_refused_by_name),

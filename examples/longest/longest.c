@@ -30,6 +30,8 @@ typedef struct part {
     uint64_t tail;    /* bytes after the last newline (all, if none) */
     uint64_t longest; /* longest line between two newlines of this part */
 } part;
+_Static_assert(sizeof(part) <= SLUICE_MAX_PARTIAL_SIZE,
+               "the host refuses larger partials");
 
 static uint64_t max(uint64_t a, uint64_t b)
 {

@@ -16,6 +16,8 @@
 #include <sluice/plugin.h>
 
 #define PIECE (64u * 1024u) /* bytes of output reserved at a time */
+_Static_assert(PIECE <= SLUICE_MAX_RESERVE_SIZE,
+               "reserve() gives no more at a time");
 
 static int map(sluice_ctx *ctx, const sluice_block *b, void *partial)
 {

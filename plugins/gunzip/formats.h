@@ -18,8 +18,9 @@
 #include <stdint.h>
 
 /* Where decoded bytes go: p[used..room) is free.  more() makes room for at
- * least `need` bytes (need <= 2 MiB), moving the bytes already written on;
- * 0, or -1 when the plugin has stopped (it has reported why). */
+ * least `need` bytes (need <= SLUICE_MAX_RESERVE_SIZE), moving the bytes
+ * already written on; 0, or -1 when the plugin has stopped (it has reported
+ * why). */
 typedef struct gz_sink {
     unsigned char *p;
     size_t used, room;

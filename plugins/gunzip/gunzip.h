@@ -31,7 +31,7 @@
 #endif
 
 #include "formats.h"
-#include "sluice/gzip-format.h"
+#include "gzip-format.h"
 #include "sluice/plugin.h"
 
 /* Size hints are read from an extra field of at most GZ_XMAX bytes, so that
@@ -42,7 +42,8 @@
 #define GZ_UNIT_OUT ((uint64_t)4 << 20)
 #define GZ_NOHINT UINT64_MAX
 
-#define GZ_FAST_MAX ((size_t)2 << 20)   /* hinted members up to this ISIZE */
+/* Hinted members up to this ISIZE: as much as one reserve may ask for. */
+#define GZ_FAST_MAX ((size_t)SLUICE_MAX_RESERVE_SIZE)
 #define GZ_TRY_MAX ((size_t)4 << 20)    /* output room for a guessed member */
 #define GZ_OUT_CHUNK ((size_t)64 << 10) /* streaming output per reserve */
 #define GZ_STEP_MAX ((size_t)256 << 10) /* and at most this much per step */

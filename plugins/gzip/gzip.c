@@ -64,7 +64,7 @@
 #error "the gzip plugin needs libdeflate or zlib"
 #endif
 
-#include "sluice/gzip-format.h"
+#include "gzip-format.h"
 #include "sluice/plugin.h"
 
 #define GZ_MEMBER ((uint64_t)1 << 20) /* input bytes per member */

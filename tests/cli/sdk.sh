@@ -4,8 +4,8 @@
 # Installs the build into a DESTDIR under $T and points pkg-config
 # (PKG_CONFIG_PATH, PKG_CONFIG_SYSROOT_DIR) and PATH at it; nothing of the
 # source tree or the build tree is used after that.  Then:
-#   - what is installed: the binary, both headers, libsluice.a, the two .pc
-#     files and their variables, the plugin directory;
+#   - what is installed: the binary, both headers and no other, libsluice.a,
+#     the two .pc files and their variables, the plugin directory;
 #   - sluice.pc: a program that runs jobs itself (sdk_embed.c) builds and
 #     links with its flags alone, and runs;
 #   - every ```c block of docs/plugins.md and every examples/NAME/NAME.c
@@ -15,6 +15,9 @@
 #   - the console blocks of docs/plugins.md and of examples/*/README.md run,
 #     and every command prints exactly what the page shows under it; every
 #     C block of the page is run by one of them;
+#   - `sluice plugin check` warns on stderr, status 0, about a field that a
+#     plugin of the page sets but the host ignores (its declared ABI is
+#     older), and not when the plugin declares the field's version;
 #   - the examples against oracles: longest against awk, upper against tr,
 #     over inputs cut in many ways, with any number of workers.
 #
@@ -84,6 +87,11 @@ if [ -z "$missing" ] && [ "$(command -v sluice)" = "$R$PREFIX/bin/sluice" ]; the
     ok installed_files
 else
     fail installed_files "missing: $missing; sluice is $(command -v sluice)"
+fi
+# The SDK's headers are these two; private ones (formats/) stay out.
+got=$(cd "$R$PREFIX/include/sluice" 2>/dev/null && echo *)
+if [ "$got" = "plugin.h sluice.h" ]; then ok installed_headers; else
+    fail installed_headers "include/sluice holds: $got"
 fi
 d=""
 [ "$ABI" = "$hdr_abi" ] || d+="abi_major $ABI, header $hdr_abi; "
@@ -290,6 +298,27 @@ done
 if [ "$n_c" -ge 5 ]; then ok "plugins.md: C blocks"; else
     fail "plugins.md: C blocks" "$n_c C blocks found"
 fi
+
+# plugin check's warning about a field the host ignores (old.so declares
+# 1.0 and sets lookbehind; new.so is the same declaring 1.1, both built by
+# the page): on stderr alone, after a full report, with status 0; none
+# for new.so.
+for p in old new; do
+    (cd "$T/doc" && sluice plugin check "./$p.so" >"$T/check.out" \
+        2>"$T/check.err")
+    rc=$?
+    exp=""
+    [ "$p" = old ] && exp="./old.so: warning: lookbehind is set but ignored: \
+the plugin declares ABI 1.0"
+    if [ "$rc" -eq 0 ] && [ "$(cat "$T/check.err")" = "$exp" ] &&
+        [ "$(tail -n 1 "$T/check.out")" = "result: loads" ] &&
+        ! grep -q warning "$T/check.out"; then
+        ok "plugin check ./$p.so"
+    else
+        fail "plugin check ./$p.so" "exit status $rc; stdout:"$'\n'"$(cat \
+            "$T/check.out")"$'\n'"stderr:"$'\n'"$(cat "$T/check.err")"
+    fi
+done
 
 # -------------------------------------------------------------- examples/
 

@@ -9,14 +9,15 @@
  * lifecycle:
  *
  *   global_init   coordinator, once, before workers fork (globals it sets are
- *                 inherited by every worker)
- *   worker_init   each worker process (and the inline run), ctx->state zeroed
+ *                 inherited by every worker); nonzero: the job does not start
+ *   worker_init   each worker process (and the inline run), ctx->state zeroed;
+ *                 nonzero: that worker stops and the job fails
  *   map           each worker, once per block of input: fold the block into
  *                 the partial result and/or write ordered output
  *   merge         coordinator: into = into (+) next, for adjacent pieces of
  *                 one input; must be associative and must not fail
  *   finish        coordinator, once, after every unit: may write trailing
- *                 ordered output
+ *                 ordered output; nonzero: the job fails
  *   worker_fini   each worker, at shutdown
  *   global_fini   coordinator, once
  *
@@ -25,15 +26,33 @@
  * reserve/commit calls into shared memory.  Errors go through the host's
  * error call with a message and the offset of the record at fault.
  *
- * Thread/process safety: every callback runs in a single-threaded process.
- * map runs in worker processes; global_init, merge and finish run in the
- * coordinator and must not crash it: merge and finish do arithmetic on
- * partials and write output, nothing else.
+ * Every callback gets a context, never NULL, whoever calls it: the engine,
+ * or a program that combines partials itself through sluice_job_merge()
+ * and friends (sluice.h), which pass the coordinator's.
  *
- * ABI rules: structs grow only at the end (APPEND ONLY: never reorder,
- * resize or remove a field); the host refuses a plugin whose major version
- * differs from its own or whose minor version is newer.  A field marked
- * "ABI 1.1" is read by the host only from plugins that declare minor >= 1.
+ * Thread/process safety: every callback runs in a single-threaded process.
+ * map runs in worker processes; global_init, merge, counters and finish run
+ * in the coordinator and must not crash it: merge, counters and finish do
+ * arithmetic on partials and write output, nothing else.
+ *
+ * ABI rules.  A plugin declares the version it was built for in its
+ * descriptor; the host refuses one whose major version differs from its own
+ * or whose minor version is newer, so a plugin that declares 1.N runs only
+ * on hosts of 1.N or later.  Within a major version no field is ever
+ * reordered, resized or removed, and no struct changes size except by
+ * growing at its end.  A minor version adds fields in two ways:
+ *   - in the structs the host builds (sluice_block, sluice_host_api,
+ *     sluice_ctx): at the end, or in place of reserved space; a plugin may
+ *     read every field of the minor version it declares;
+ *   - in the descriptor the plugin builds (sluice_plugin): in place of
+ *     reserved space (ABI 1.1 took `boundary`, `lookbehind` and `reserved1`
+ *     from it), or at the end, where `size` tells the host whether a plugin
+ *     has them.  The host reads a field marked "ABI 1.N" only from plugins
+ *     that declare minor >= N: in an older plugin that space was reserved,
+ *     so whatever it holds is ignored (`sluice plugin check` warns about a
+ *     set field the host ignores).
+ * sluice_option never changes in major 1: plugins give arrays of it, whose
+ * stride is its size.  Reserved fields must be zero.
  */
 #ifndef SLUICE_PLUGIN_H
 #define SLUICE_PLUGIN_H
@@ -47,6 +66,12 @@ extern "C" {
 
 #define SLUICE_PLUGIN_ABI_MAJOR 1
 #define SLUICE_PLUGIN_ABI_MINOR 1
+
+/* Limits of ABI 1: the host refuses a descriptor beyond them, or fails the
+ * call. */
+#define SLUICE_MAX_PARTIAL_SIZE 4096u /* sluice_plugin.partial_size */
+#define SLUICE_MAX_RESERVE_SIZE (2u * 1024u * 1024u) /* reserve()'s min */
+#define SLUICE_MAX_LOOKBEHIND (64u * 1024u) /* sluice_plugin.lookbehind */
 
 /* The name of the entry function every plugin exports. */
 #define SLUICE_PLUGIN_ENTRY_NAME "sluice_plugin_entry"
@@ -75,7 +100,7 @@ typedef enum sluice_opt_type {
     SLUICE_OPT_ENUM = 4,   /* one of `choices`, a '|'-separated list */
 } sluice_opt_type;
 
-/* One entry of a plugin's option schema.  APPEND ONLY. */
+/* One entry of a plugin's option schema.  Fixed in ABI 1 (ABI rules). */
 typedef struct sluice_option {
     const char *key;           /* [a-z0-9_-]+ */
     sluice_opt_type type;      /* how the value is validated */
@@ -129,16 +154,17 @@ typedef int64_t (*sluice_read_fn)(void *src, void *buf, size_t n,
 struct sluice_ctx;
 
 /* Functions the host gives every plugin call (SQLite-style table, so a plugin
- * links against nothing).  APPEND ONLY. */
+ * links against nothing).  Grows at the end or into reserved (ABI rules). */
 typedef struct sluice_host_api {
     uint32_t size;      /* sizeof(sluice_host_api) as the host built it */
     uint16_t abi_major; /* SLUICE_PLUGIN_ABI_MAJOR of the host */
     uint16_t abi_minor; /* SLUICE_PLUGIN_ABI_MINOR of the host */
 
-    /* Returns a writable area of at least `min` bytes (min <= 2 MiB) for
-     * ordered output and stores its real size in *avail; NULL on failure.
-     * Only the bytes given to commit() become output.  Valid in map and
-     * finish of an SLUICE_CAP_ORDERED plugin. */
+    /* Returns a writable area of at least `min` bytes for ordered output
+     * and stores its real size in *avail; NULL on failure, and always for
+     * a min above SLUICE_MAX_RESERVE_SIZE.  Only the bytes given to
+     * commit() become output.  Valid in map and finish of an
+     * SLUICE_CAP_ORDERED plugin. */
     void *(*reserve)(struct sluice_ctx *ctx, size_t min, size_t *avail);
     /* Appends the first `n` bytes of the last reserved area to the output. */
     void (*commit)(struct sluice_ctx *ctx, size_t n);
@@ -160,7 +186,8 @@ typedef struct sluice_host_api {
     void *reserved[8]; /* for growth; NULL */
 } sluice_host_api;
 
-/* The context of every call.  APPEND ONLY. */
+/* The context of every call; never NULL.  Grows at the end or into reserved
+ * (ABI rules). */
 typedef struct sluice_ctx {
     uint32_t size;              /* sizeof(sluice_ctx) as the host built it */
     int32_t worker;             /* worker number, 0..n-1; -1 coordinator */
@@ -172,7 +199,9 @@ typedef struct sluice_ctx {
 
 /* ------------------------------------------------------------- descriptor */
 
-/* What a plugin is and does.  APPEND ONLY. */
+/* What a plugin is and does.  New fields take reserved space or go at the
+ * end, and are read only from plugins that declare their minor version (ABI
+ * rules). */
 typedef struct sluice_plugin {
     uint32_t size;           /* sizeof(sluice_plugin) as the plugin built it */
     uint16_t abi_major;      /* SLUICE_PLUGIN_ABI_MAJOR */
@@ -188,19 +217,25 @@ typedef struct sluice_plugin {
 
     size_t state_size;   /* bytes of per-worker state (ctx->state) */
     size_t partial_size; /* bytes of a partial result; plain data, copied
-                            between processes; at most 4096 */
+                            between processes; at most
+                            SLUICE_MAX_PARTIAL_SIZE */
 
     /* Named counters a partial result reports (the CLI prints them). */
     const char *const *counter_names; /* n_counters names */
     uint32_t n_counters;
     uint32_t reserved0;
-    /* Writes the n_counters values of a merged partial. */
+    /* Coordinator: writes the n_counters values of a merged partial.
+     * Required with n_counters. */
     void (*counters)(const struct sluice_ctx *ctx, const void *partial,
                      uint64_t *out);
 
-    int (*global_init)(struct sluice_ctx *ctx);  /* may be NULL */
+    /* May be NULL.  0, or nonzero to refuse the job, which then does not
+     * start; the message given to error() says why. */
+    int (*global_init)(struct sluice_ctx *ctx);
     void (*global_fini)(struct sluice_ctx *ctx); /* may be NULL */
-    int (*worker_init)(struct sluice_ctx *ctx);  /* may be NULL */
+    /* May be NULL.  0, or nonzero when the worker cannot work: it stops
+     * before it maps anything, and the job fails. */
+    int (*worker_init)(struct sluice_ctx *ctx);
     void (*worker_fini)(struct sluice_ctx *ctx); /* may be NULL */
 
     /* Sets `partial` to the identity element (NULL: all bytes zero). */
@@ -213,8 +248,9 @@ typedef struct sluice_plugin {
      * Associative; partials of arbitrary splits must merge to the result of
      * one pass.  Required with SLUICE_CAP_MERGE. */
     void (*merge)(const struct sluice_ctx *ctx, void *into, const void *next);
-    /* Called once after every unit is done; may write ordered output. */
-    int (*finish)(struct sluice_ctx *ctx); /* may be NULL */
+    /* May be NULL.  Called once after every unit is done; may write
+     * ordered output.  0, or nonzero to fail the job. */
+    int (*finish)(struct sluice_ctx *ctx);
 
     /* ABI 1.1, may be NULL.  Coordinator: where the unit that begins at
      * `at` of a regular file of `size` bytes ends, when the planner would
@@ -237,8 +273,6 @@ typedef struct sluice_plugin {
 
     void *reserved[6]; /* for growth; NULL */
 } sluice_plugin;
-
-#define SLUICE_MAX_LOOKBEHIND (64u * 1024u)
 
 /* Helpers for plugin code. */
 static inline void *sluice_reserve(sluice_ctx *ctx, size_t min, size_t *avail)

@@ -80,6 +80,12 @@ SLUICE_API const char *sluice_plugin_path(const sluice_plugin_handle *h);
 SLUICE_API int sluice_plugin_set_option(sluice_plugin_handle *h,
                                         const char *key, const char *value,
                                         char *err, size_t errlen);
+/* The descriptor fields the plugin sets that the host ignores, because they
+ * are newer than the ABI minor version the plugin declares (`boundary` in a
+ * plugin that declares 1.0; plugin.h, "ABI rules").  Stores up to `max`
+ * field names (static strings) in names and returns how many there are. */
+SLUICE_API size_t sluice_plugin_ignored_fields(const sluice_plugin_handle *h,
+                                               const char **names, size_t max);
 /* Calls cb(user, name, path) for each plugin file on the search path, in
  * search order, once per name (the one sluice_plugin_open would load).
  * Nothing is loaded.  Returns the number found. */

@@ -1,8 +1,10 @@
 /*
- * sluice/gzip-format.h -- the gzip format's constants (RFC 1952) and gzip's
- * own wording for bad data, shared by the engine's gzip reader (gzread.c)
- * and the gzip and gunzip plugins so that every decoder says the same
- * thing in the same words.  Header-only; not installed.
+ * gzip-format.h -- the gzip format's constants (RFC 1952) and gzip's own
+ * wording for bad data, shared by the engine's gzip reader (gzread.c) and
+ * the gzip and gunzip plugins so that every decoder says the same thing in
+ * the same words.  Header-only and private: it is not part of the SDK, is
+ * never installed, and only the targets that include it have this folder
+ * on their include path, so its names need no prefix.
  */
 #ifndef SLUICE_GZIP_FORMAT_H
 #define SLUICE_GZIP_FORMAT_H
