@@ -28,12 +28,12 @@ after=([wc]="f" [grep]="alpha f" [replace]="alpha omega f" [run]="f"
     [gzip]="f" [gunzip]="f.gz" [zcat]="f.gz")
 # A command is left out when its plugin is not built.
 have() {
+    # shellcheck disable=SC2086 # the words split on purpose
     run "$T/have" C /dev/null "$SLUICE" ${before[$1]} ${after[$1]}
     [ "$(cat "$T/have.rc")" = 0 ]
 }
 all=()
 for c in wc grep replace run gzip gunzip zcat; do
-    # shellcheck disable=SC2086
     if have "$c"; then all+=("$c"); else skip "have.$c" "plugin not built"; fi
 done
 takes() { # takes CMD CMD... -- those of the commands that ran above
@@ -56,7 +56,7 @@ bad() {
     for c in $cmds; do
         for form in $forms; do
             local args=("$opt" "$val")
-            if [ $form = joined ]; then
+            if [ "$form" = joined ]; then
                 if [ "${opt#--}" != "$opt" ]; then args=("$opt=$val"); else args=("$opt$val"); fi
                 [ -z "$val" ] && continue # -j'' is -j with the next word
             fi
@@ -170,6 +170,7 @@ done
 
 # A walk option reads the tree the same way in every command that takes it.
 for c in $(takes wc run); do
+    # shellcheck disable=SC2086
     run "$T/got" C /dev/null "$SLUICE" ${before[$c]} --max-depth=1 --exclude=b d
     if [ "$(cat "$T/got.rc")" = 0 ] && grep -q ' d/a$' "$T/got.out" &&
         ! grep -q 'sub' "$T/got.out"; then
