@@ -86,26 +86,11 @@ typedef struct buf {
     const sluice_callbacks *cli; /* the command's: its job log */
 } buf;
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : ENOSPC;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void spill(buf *b)
 {
     if (b->fd < 0 || b->werr || b->len == 0)
         return;
-    b->werr = write_all(b->fd, b->p, b->len);
+    b->werr = cli_write_all(b->fd, b->p, b->len);
     b->spilled += b->len;
     b->len = 0;
 }

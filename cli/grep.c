@@ -70,7 +70,6 @@
 #include "sluice/sluice.h"
 
 #define OUT_CAP (256 * 1024)
-#define MAX_JOBS 65536
 /* GNU grep's codes; EXIT_JOB (docs/exit-codes.md) where the engine's job
  * fails, which GNU grep has no word for. */
 #define EXIT_TROUBLE 2
@@ -91,10 +90,7 @@ typedef struct grep_state {
     bool quit;         /* -q saw a selected line: stop everything */
     bool job_reported; /* why the job failed was said already */
 
-    char *out;      /* pending stdout bytes */
-    size_t out_len; /* bytes in out */
-    bool out_tty;   /* write after every delivery */
-    int out_errno;  /* first write error, or 0 */
+    cli_out out; /* stdout; out.each: write after every delivery */
 
     /* The input whose frames are being read. */
     uint32_t cur;       /* its index, or UINT32_MAX */
@@ -124,43 +120,19 @@ typedef struct grep_state {
 
 static void out_flush(grep_state *s)
 {
-    size_t done = 0;
-    while (done < s->out_len && !s->out_errno) {
-        ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            s->out_errno = errno;
-        } else {
-            done += (size_t)n;
-        }
-    }
-    s->out_len = 0;
+    cli_out_flush(&s->out);
 }
 
 static void out_write(grep_state *s, const void *data, size_t len)
 {
-    if (s->out_len + len > OUT_CAP || len >= OUT_CAP / 2)
-        out_flush(s);
-    if (len >= OUT_CAP / 2) {
-        /* Big pieces go out directly, after what is pending. */
-        char *saved = s->out;
-        s->out = (char *)data;
-        s->out_len = len;
-        out_flush(s);
-        s->out = saved;
-        return;
-    }
-    memcpy(s->out + s->out_len, data, len);
-    s->out_len += len;
+    cli_out_write(&s->out, data, len);
 }
 
 /* "PROG: MESSAGE[: strerror]" on stderr after the output so far. */
 __attribute__((format(printf, 3, 4))) static void
 grep_error(grep_state *s, int errnum, const char *fmt, ...)
 {
-    if (s->out)
-        out_flush(s);
+    out_flush(s);
     va_list ap;
     va_start(ap, fmt);
     cli_vmessage(s->prog, errnum, fmt, ap);
@@ -329,9 +301,9 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
         if (rc < 0)
             return rc;
     }
-    if (s->out_tty)
+    if (s->out.each)
         out_flush(s);
-    return s->out_errno ? -s->out_errno : 0;
+    return s->out.err ? -s->out.err : 0;
 }
 
 /* ----------------------------------------------------------- results */
@@ -396,7 +368,7 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     } else if ((s->binary && s->bin_matched) || s->withheld) {
         grep_error(s, 0, "%s: binary file matches", name);
     }
-    if (s->out_tty)
+    if (s->out.each)
         out_flush(s);
     s->cur = UINT32_MAX;
 }
@@ -586,12 +558,12 @@ static bool dfa_check(grep_state *s, const char *p, size_t n, bool extended)
 enum {
     OPT_HELP = 256,
     OPT_NO_ICASE,
-    OPT_CHUNK,
-    OPT_HIDDEN,
-    OPT_NO_IGNORE,
-    OPT_NO_SANDBOX,
     OPT_MAX_LINE,
 };
+
+/* The shared options grep takes (options.h). */
+#define GREP_GROUPS                                                            \
+    (CLI_OPTS_JOBS | CLI_OPTS_CHUNK | CLI_OPTS_SUPERVISE | CLI_OPTS_FILTER)
 
 static const struct option long_options[] = {
     {"basic-regexp", no_argument, NULL, 'G'},
@@ -612,13 +584,11 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, 'V'},
     /* sluice's own */
-    {"jobs", required_argument, NULL, 'j'},
-    {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
-    {"hidden", no_argument, NULL, OPT_HIDDEN},
-    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
-    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_JOBS_OPTIONS,
+    CLI_CHUNK_OPTIONS,
     CLI_SUPERVISE_OPTIONS,
+    CLI_FILTER_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -627,12 +597,11 @@ static const struct option long_options[] = {
 static const char short_options[] =
     "0123456789A:B:C:D:EFGHIPTUVX:abcd:e:f:hiLlm:noqRrsuvwxyZzj:";
 
+/* GNU grep's: the usage line first. */
 static void try_help(const char *prog)
 {
-    fprintf(stderr,
-            "Usage: %s [OPTION]... PATTERNS [FILE]...\n"
-            "Try '%s --help' for more information.\n",
-            prog, prog);
+    fprintf(stderr, "Usage: %s [OPTION]... PATTERNS [FILE]...\n", prog);
+    cli_try_help(prog);
 }
 
 static void usage(const char *prog)
@@ -671,19 +640,10 @@ static void usage(const char *prog)
           "  -q, --quiet, --silent     suppress all normal output\n"
           "\n"
           "sluice:\n"
-          "  -j, --jobs=N              worker processes (default: the number "
-          "of online\n"
-          "                            CPUs; 0: search in this process)\n"
-          "      --no-sandbox          run the workers without the seccomp "
-          "sandbox\n"
-          "      --timeout=SECONDS     kill a worker whose unit runs longer\n"
-          "                            (default: automatic; none: never)\n"
-          "      --worker-memory=SIZE  address-space limit of each worker\n"
-          "      --hidden              walk hidden files and directories too\n"
-          "      --no-ignore           walk files that ignore files exclude\n"
-          "      --max-line=SIZE       a longer line is an error (default "
-          "1G)\n"
-          "\n"
+          "      --max-line=SIZE    a longer line is an error (default 1G)\n",
+          stdout);
+    cli_opts_help(stdout, GREP_GROUPS);
+    fputs("\n"
           "A FILE that is a directory is searched recursively, in sorted "
           "order (.git,\n"
           ".hg and .svn are skipped, and hidden files and files ignored by "
@@ -699,52 +659,6 @@ static void usage(const char *prog)
           stdout);
 }
 
-/* Non-negative decimal with an optional k/M/G suffix. */
-static bool parse_size(const char *arg, uint64_t *out)
-{
-    if (!(*arg >= '0' && *arg <= '9'))
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (errno)
-        return false;
-    unsigned shift = 0;
-    switch (*end) {
-    case '\0':
-        break;
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    default:
-        return false;
-    }
-    if (*end != '\0' || v > (UINT64_MAX >> shift))
-        return false;
-    *out = (uint64_t)v << shift;
-    return true;
-}
-
-static int flush_stdio(grep_state *s)
-{
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return EXIT_SUCCESS;
-    grep_error(s, errno, "write error");
-    return EXIT_TROUBLE;
-}
-
 /* -------------------------------------------------------------- main */
 
 int cli_grep_main(int argc, char **argv, const cli_env *env)
@@ -752,9 +666,8 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     grep_state s = {.prog = argv[0], .cur = UINT32_MAX};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
-    sluice_job_opts opts = {.jobs = -1};
+    cli_opts o;
     uint64_t max_line = 1024ull * 1024 * 1024; /* --max-line */
-    unsigned add_flags = SLUICE_ADD_WALK;
     int status = EXIT_TROUBLE;
     int matcher = -1; /* 'G', 'E', 'F' as given */
     int filename_option = 0;
@@ -763,12 +676,15 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     size_t keylen = 0;
     char err[512] = "";
 
+    cli_opts_init(&o, s.prog, GREP_GROUPS);
     int c;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) !=
            -1) {
-        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
-        if (sv < 0)
+        int sv = cli_opts_parse(&o, c, optarg);
+        if (sv < 0) {
+            status = CLI_EXIT_BAD_VALUE;
             goto done;
+        }
         if (sv > 0)
             continue;
         switch (c) {
@@ -825,47 +741,21 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
         case 'q':
             s.quiet = true;
             break;
-        case OPT_NO_SANDBOX:
-            opts.no_sandbox = 1;
-            break;
-        case 'j': {
-            uint64_t v;
-            if (optarg[strspn(optarg, "0123456789")] != '\0' ||
-                !parse_size(optarg, &v) || v > MAX_JOBS) {
-                grep_error(&s, 0, "invalid number of jobs: '%s'", optarg);
-                goto done;
-            }
-            opts.jobs = (int)v;
-            break;
-        }
         case OPT_MAX_LINE:
-            if (!parse_size(optarg, &max_line) || max_line == 0) {
-                grep_error(&s, 0, "invalid --max-line: '%s'", optarg);
+            if (cli_parse_number(s.prog, "maximum line length", optarg,
+                                 CLI_SIZE, 1, CLI_MAX_LINE_MAX,
+                                 &max_line) < 0) {
+                status = CLI_EXIT_BAD_VALUE;
                 goto done;
             }
-            break;
-        case OPT_CHUNK: {
-            uint64_t v;
-            if (!parse_size(optarg, &v) || v == 0 || v > SIZE_MAX) {
-                grep_error(&s, 0, "invalid chunk size: '%s'", optarg);
-                goto done;
-            }
-            opts.chunk_size = (size_t)v;
-            break;
-        }
-        case OPT_HIDDEN:
-            add_flags |= SLUICE_ADD_HIDDEN;
-            break;
-        case OPT_NO_IGNORE:
-            add_flags |= SLUICE_ADD_NO_IGNORE;
             break;
         case OPT_HELP:
             usage(s.prog);
-            status = flush_stdio(&s);
+            status = cli_flush_stdout(s.prog) < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
             goto done;
         case 'V':
             printf("%s (%s) %s\n", s.prog, env->prog, env->version);
-            status = flush_stdio(&s);
+            status = cli_flush_stdout(s.prog) < 0 ? EXIT_TROUBLE : EXIT_SUCCESS;
             goto done;
         case '?':
             try_help(s.prog);
@@ -949,25 +839,24 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
     if (cli_set_plugin_option(s.prog, plugin, "max_line", max_line_text) < 0)
         goto done;
 
-    s.out = malloc(OUT_CAP);
-    if (!s.out) {
+    if (cli_out_init(&s.out, STDOUT_FILENO, OUT_CAP) < 0) {
         grep_error(&s, ENOMEM, "output");
         goto done;
     }
-    s.out_tty = isatty(STDOUT_FILENO);
+    s.out.each = isatty(STDOUT_FILENO);
     s.out_reg =
         fstat(STDOUT_FILENO, &s.out_st) == 0 && S_ISREG(s.out_st.st_mode);
 
     sluice_callbacks cb = {
         .user = &s, .on_input = on_input, .on_output = on_output};
-    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    int rc = sluice_job_new(plugin, &o.job, &cb, &job, err, sizeof err);
     if (rc < 0) {
         grep_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         goto done;
     }
     s.job = job;
     for (size_t i = 0; i < n_names; i++) {
-        rc = sluice_job_add(job, names[i], add_flags);
+        rc = sluice_job_add(job, names[i], o.add_flags);
         if (rc < 0) {
             grep_error(&s, 0, "%s: %s", names[i], sluice_strerror(rc));
             goto done;
@@ -981,20 +870,20 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
     if (rc < 0 && rc != SLUICE_EINPUT) {
-        if (!s.out_errno && !s.job_reported)
+        if (!s.out.err && !s.job_reported)
             grep_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         /* An output error (sluice-mpi's spool too) is GNU's trouble. */
-        status = s.out_errno || rc == SLUICE_EOUTPUT ? EXIT_TROUBLE : EXIT_JOB;
+        status = s.out.err || rc == SLUICE_EOUTPUT ? EXIT_TROUBLE : EXIT_JOB;
         goto done;
     }
     status = s.trouble ? EXIT_TROUBLE : s.selected ? EXIT_SUCCESS : 1;
 
 done:
-    if (s.out) {
+    if (s.out.buf) {
         out_flush(&s);
-        if (s.out_errno && !s.quit) {
+        if (s.out.err && !s.quit) {
             fprintf(stderr, "%s: write error: %s\n", s.prog,
-                    strerror(s.out_errno));
+                    strerror(s.out.err));
             status = EXIT_TROUBLE;
         }
     }
@@ -1002,7 +891,8 @@ done:
         sluice_job_free(job);
     if (plugin)
         sluice_plugin_close(plugin);
-    free(s.out);
+    cli_out_free(&s.out);
+    cli_opts_free(&o);
     free(keys);
     return status;
 }

@@ -73,8 +73,7 @@
 #define CHUNK_SIZE (4u << 20)  /* compression: 4 members of 1 MiB a unit */
 #define SCHUNK_SIZE (1u << 20) /* --single: the plugin's unit contract */
 #define DCHUNK_SIZE (4u << 20) /* decompression: compressed bytes per unit */
-#define MAX_JOBS 65536
-#define MAX_SUFFIX 30 /* gzip's limit */
+#define MAX_SUFFIX 30          /* gzip's limit */
 
 /* gzip's exit codes; sluice's own (docs/exit-codes.md) where gzip has
  * none. */
@@ -134,7 +133,6 @@ typedef struct gz_state {
     int want[N_WANTED];                /* index in ctr, or -1 */
     uint64_t tot_in, tot_out, tot_hdr; /* -l totals */
     uint32_t listed;
-    int progress_force; /* --progress 1, --no-progress 0, else -1 */
     cli_progress progress;
     gz_file *files; /* one per engine input, allocated before the run */
     uint32_t n_files;
@@ -193,25 +191,6 @@ static void restore_signals(const sigset_t *old)
 
 /* -------------------------------------------------------------- output */
 
-/* Writes all of data to fd; 0 or an errno. */
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno;
-        }
-        if (n == 0)
-            return EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Drops the temporary file of f, if any. */
 static void discard_tmp(gz_file *f)
 {
@@ -259,7 +238,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     if (s->mode == MODE_TEST || s->mode == MODE_LIST)
         return 0;
     if (!f->out_path) {
-        int e = write_all(STDOUT_FILENO, data, len);
+        int e = cli_write_all(STDOUT_FILENO, data, len);
         if (e) {
             s->stdout_errno = e;
             return -e; /* fatal for the job, as in gzip */
@@ -270,7 +249,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
         return 0; /* already failed: reported at on_input */
     if (f->fd < 0 && (f->err = open_tmp(f)) != 0)
         return 0;
-    if ((f->err = write_all(f->fd, data, len)) != 0)
+    if ((f->err = cli_write_all(f->fd, data, len)) != 0)
         discard_tmp(f);
     return 0;
 }
@@ -314,14 +293,14 @@ static int commit(gz_file *f, bool force, const struct timespec *times)
 static int put_output(gz_state *s, gz_file *f, const void *data, size_t len)
 {
     if (!f->out_path) {
-        int e = write_all(STDOUT_FILENO, data, len);
+        int e = cli_write_all(STDOUT_FILENO, data, len);
         if (e)
             s->stdout_errno = e;
         return e;
     }
     if (f->fd < 0 && (f->err = open_tmp(f)) != 0)
         return f->err;
-    if ((f->err = write_all(f->fd, data, len)) != 0)
+    if ((f->err = cli_write_all(f->fd, data, len)) != 0)
         discard_tmp(f);
     return f->err;
 }
@@ -550,9 +529,6 @@ enum {
     OPT_HELP,
     OPT_SINGLE,
     OPT_MAX_OUTPUT,
-    OPT_PROGRESS,
-    OPT_NO_PROGRESS,
-    OPT_NO_SANDBOX,
 };
 
 static const struct option long_options[] = {
@@ -567,7 +543,6 @@ static const struct option long_options[] = {
     {"suffix", required_argument, NULL, 'S'},
     {"quiet", no_argument, NULL, 'q'},
     {"silent", no_argument, NULL, 'q'},
-    {"jobs", required_argument, NULL, 'j'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"decompress", no_argument, NULL, 'd'},
@@ -579,17 +554,18 @@ static const struct option long_options[] = {
     {"level", required_argument, NULL, OPT_LEVEL},
     {"single", no_argument, NULL, OPT_SINGLE},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_JOBS_OPTIONS,
     CLI_SUPERVISE_OPTIONS,
+    CLI_PROGRESS_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
+/* The shared options gzip takes (options.h). */
+#define GZIP_GROUPS (CLI_OPTS_JOBS | CLI_OPTS_SUPERVISE | CLI_OPTS_PROGRESS)
+
 static void try_help(const char *prog)
 {
-    /* gzip 1.12's wording, quotes included */
-    fprintf(stderr, "Try `%s --help' for more information.\n", prog);
+    cli_try_help_quoted(prog, CLI_QUOTES_GZIP); /* gzip 1.12's wording */
 }
 
 static void usage(const char *prog)
@@ -629,31 +605,17 @@ static void usage(const char *prog)
           "      --single      one gzip member per file, like gzip and "
           "pigz (levels 1-9)\n"
           "      --max-output=SIZE  refuse to decompress a file to more than "
-          "SIZE bytes\n"
-          "                    (k, M, G suffixes: powers of 1024)\n"
-          "  -j, --jobs=N      worker processes (default: the number of "
-          "online CPUs;\n"
-          "                      0: work in this process)\n"
-          "      --no-sandbox  run the workers without the seccomp sandbox\n"
-          "      --timeout=SECONDS  kill a worker whose unit runs longer\n"
-          "                    (default: automatic; none: never)\n"
-          "      --worker-memory=SIZE  address-space limit of each worker\n"
-          "      --progress, --no-progress  show (or never show) a progress "
-          "line on\n"
-          "                    stderr; by default shown when stderr is a "
-          "terminal\n"
-          "                    and the work takes more than a second\n"
-          "\n"
+          "SIZE bytes\n",
+          stdout);
+    cli_opts_help(stdout, GZIP_GROUPS);
+    fputs("\n"
           "With no FILE, or when FILE is -, read standard input.\n",
           stdout);
 }
 
 static int flush_stdio(const gz_state *s)
 {
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return EXIT_OK;
-    say(s, "write error: %s", strerror(errno));
-    return EXIT_ERROR;
+    return cli_flush_stdout(s->prog) < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
 /* "-10" .. "-12" are levels (pigz); getopt would read "-1" "-0". */
@@ -1025,24 +987,26 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                   .to_stdout = to_stdout,
                   .level = 6,
                   .suffix = ".gz",
-                  .max_hit = -1,
-                  .progress_force = -1};
+                  .max_hit = -1};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
-    sluice_job_opts opts = {.jobs = -1};
+    cli_opts o;
     operand_list ops = {0};
     int status = EXIT_ERROR;
     char err[512] = "";
     for (int k = 0; k < N_WANTED; k++)
         s.want[k] = -1;
 
+    cli_opts_init(&o, s.prog, GZIP_GROUPS);
     rewrite_levels(argc, argv);
     int c;
     while ((c = getopt_long(argc, argv, "123456789cfhkNnqS:Vj:dtlrv",
                             long_options, NULL)) != -1) {
-        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
-        if (sv < 0)
+        int sv = cli_opts_parse(&o, c, optarg);
+        if (sv < 0) {
+            status = EXIT_CONFIG;
             goto done;
+        }
         if (sv > 0)
             continue;
         switch (c) {
@@ -1104,52 +1068,13 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
         case OPT_SINGLE:
             s.single = true;
             break;
-        case OPT_PROGRESS:
-            s.progress_force = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            s.progress_force = 0;
-            break;
-        case OPT_MAX_OUTPUT: {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            unsigned long long mul = 1;
-            if (*end == 'k' || *end == 'K')
-                mul = 1ull << 10;
-            else if (*end == 'M')
-                mul = 1ull << 20;
-            else if (*end == 'G')
-                mul = 1ull << 30;
-            else if (*end == 'T')
-                mul = 1ull << 40;
-            if (mul > 1)
-                end++;
-            if (!(*optarg >= '0' && *optarg <= '9') || *end || errno ||
-                v == 0 || v > UINT64_MAX / mul) {
-                say(&s, "invalid --max-output size: '%s'", optarg);
+        case OPT_MAX_OUTPUT:
+            if (cli_parse_number(s.prog, "maximum output size", optarg,
+                                 CLI_SIZE, 1, UINT64_MAX, &s.max_output) < 0) {
                 status = EXIT_CONFIG;
                 goto done;
             }
-            s.max_output = v * mul;
             break;
-        }
-        case OPT_NO_SANDBOX:
-            opts.no_sandbox = 1;
-            break;
-        case 'j': {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (!(*optarg >= '0' && *optarg <= '9') || *end || errno ||
-                v > MAX_JOBS) {
-                say(&s, "invalid number of jobs: '%s'", optarg);
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            opts.jobs = (int)v;
-            break;
-        }
         case 'h':
             usage(s.prog);
             status = flush_stdio(&s);
@@ -1239,7 +1164,7 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                 goto done;
             }
         }
-        opts.chunk_size = s.single ? SCHUNK_SIZE : CHUNK_SIZE;
+        o.job.chunk_size = s.single ? SCHUNK_SIZE : CHUNK_SIZE;
     } else {
         s.want[C_GARBAGE] = counter_index(s.desc, "garbage_at");
         s.want[C_LZW_FLAGS] = counter_index(s.desc, "lzw_flags");
@@ -1261,10 +1186,10 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                 goto done;
             }
         }
-        opts.chunk_size = DCHUNK_SIZE;
+        o.job.chunk_size = DCHUNK_SIZE;
         /* Units of whole members below the mapping threshold are read:
          * in one block, so that their members decode whole. */
-        opts.block_size = DCHUNK_SIZE;
+        o.job.block_size = DCHUNK_SIZE;
     }
 
     s.files = calloc(ops.n, sizeof *s.files);
@@ -1274,8 +1199,8 @@ static int gzip_main(int argc, char **argv, const cli_env *env, gz_mode mode,
                            .on_input = on_input,
                            .on_output = on_output,
                            .on_progress = on_progress};
-    cli_progress_init(&s.progress, s.prog, s.progress_force);
-    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    cli_progress_init(&s.progress, s.prog, o.progress_force);
+    int rc = sluice_job_new(plugin, &o.job, &cb, &job, err, sizeof err);
     if (rc < 0) {
         say(&s, "%s", err[0] ? err : sluice_strerror(rc));
         status = EXIT_CONFIG;
@@ -1396,6 +1321,7 @@ done:
     free(s.ctr);
     free_operands(&ops);
     cli_notes_free(&s.notes);
+    cli_opts_free(&o);
     return status;
 }
 

@@ -10,7 +10,6 @@
  * Usage errors here exit 2 (docs: exit codes); a subcommand's own exit codes
  * are its business (wc follows GNU wc).
  */
-#include <errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdio.h>
@@ -43,19 +42,9 @@ typedef struct command {
     const char *summary; /* one line for `sluice --help` */
 } command;
 
-#ifdef SLUICE_MPI
-/* What shares a job among ranks (docs/distributed.md). */
-static const command commands[] = {
-    {"grep", cli_grep_main, "print lines that match patterns (GNU grep)"},
-    {"gunzip", cli_gunzip_main, "decompress gzip files (gunzip compatible)"},
-    {"gzip", cli_gzip_main, "compress files into standard gzip"},
-    {"replace", cli_replace_main, "replace text in every line"},
-    {"run", cli_run_main, "run any plugin over files and trees"},
-    {"wc", cli_wc_main,
-     "print newline, word, and byte counts (GNU wc compatible)"},
-    {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
-};
-#else
+/* The commands, in the order `sluice --help` lists them.  sluice-mpi
+ * offers those that share a job among ranks (docs/distributed.md): all
+ * but the plugin tools, which run no job. */
 static const command commands[] = {
     {"grep", cli_grep_main,
      "print lines that match patterns, in parallel (GNU grep compatible)"},
@@ -63,9 +52,11 @@ static const command commands[] = {
      "decompress gzip files in parallel (gunzip compatible)"},
     {"gzip", cli_gzip_main,
      "compress files in parallel into standard gzip (gzip/pigz compatible)"},
+#ifndef SLUICE_MPI
     {"plugin", cli_plugin_main,
      "check a plugin: its ABI, capabilities and options, or why it fails"},
     {"plugins", cli_plugins_main, "list the plugins found"},
+#endif
     {"replace", cli_replace_main,
      "replace text in every line (literal, or regex with back references)"},
     {"run", cli_run_main, "run any plugin over files, trees and stdin"},
@@ -73,7 +64,6 @@ static const command commands[] = {
      "print newline, word, and byte counts (GNU wc compatible)"},
     {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
 };
-#endif
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -107,20 +97,11 @@ static void usage(FILE *f)
             "help", "display help for a command", PROG);
 }
 
-static void try_help(void)
-{
-    fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-}
-
 /* Like gnulib's close_stdout: output that could not be written is an
  * error, not silence. */
 static int finish_stdout(int status)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: write error: %s\n", PROG, strerror(errno));
-        return EXIT_FAILURE;
-    }
-    return status;
+    return cli_flush_stdout(PROG) < 0 ? EXIT_FAILURE : status;
 }
 
 /* The path of the running binary: plugins are found next to it. */
@@ -193,7 +174,7 @@ static int run_main(int argc, char **argv)
         const command *cmd = find_command(argv[2]);
         if (!cmd) {
             fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(argv[2]));
-            try_help();
+            cli_try_help(PROG);
             return EXIT_USAGE;
         }
         char help[] = "--help";
@@ -202,14 +183,14 @@ static int run_main(int argc, char **argv)
     }
     if (arg[0] == '-') {
         fprintf(stderr, "%s: unrecognized option %s\n", PROG, quoteaf(arg));
-        try_help();
+        cli_try_help(PROG);
         return EXIT_USAGE;
     }
 
     const command *cmd = find_command(arg);
     if (!cmd) {
         fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(arg));
-        try_help();
+        cli_try_help(PROG);
         return EXIT_USAGE;
     }
     return run_command(cmd, argc - 1, argv + 1, argv[0]);

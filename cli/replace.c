@@ -48,9 +48,8 @@ enum {
 enum { MODE_STDOUT, MODE_DIR, MODE_IN_PLACE };
 
 #define BUF_CAP (256 * 1024)
-#define DEFAULT_CHUNK (4 * 1024 * 1024)        /* the engine's default */
-#define DEFAULT_MAX_LINE (4 * 1024 * 1024)     /* --max-line */
-#define MAX_LINE_LIMIT (1024ull * 1024 * 1024) /* its largest value */
+#define DEFAULT_CHUNK (4 * 1024 * 1024)    /* the engine's default */
+#define DEFAULT_MAX_LINE (4 * 1024 * 1024) /* --max-line */
 
 /* The one temporary file that may exist, for the signal handler. */
 static char tmp_for_signal[4096];
@@ -99,23 +98,9 @@ static void msg(rp_state *s, int errnum, const char *fmt, ...)
     va_end(ap);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int buf_flush(rp_state *s)
 {
-    int rc = s->len ? write_all(s->fd, s->buf, s->len) : 0;
+    int rc = -cli_write_all(s->fd, s->buf, s->len);
     s->len = 0;
     return rc;
 }
@@ -312,7 +297,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
         }
     }
     if (len > BUF_CAP) {
-        int rc = write_all(s->fd, data, len);
+        int rc = -cli_write_all(s->fd, data, len);
         if (rc < 0 && s->mode == MODE_STDOUT) {
             s->out_errno = -rc;
             return rc;
@@ -373,6 +358,11 @@ static void on_progress(void *user, const sluice_progress *p)
     cli_progress_update(&s->progress, p);
 }
 
+/* The shared options replace takes (options.h). */
+#define REPLACE_GROUPS                                                         \
+    (CLI_OPTS_JOBS | CLI_OPTS_CHUNK | CLI_OPTS_SUPERVISE | CLI_OPTS_FILTER |   \
+     CLI_OPTS_WALK | CLI_OPTS_PROGRESS)
+
 static void usage(const char *prog)
 {
     printf("Usage: %s [OPTION]... FROM TO [PATH]...\n"
@@ -393,41 +383,22 @@ static void usage(const char *prog)
            "                         file is not overwritten\n"
            "  -f, --force            with -o, replace existing files\n"
            "      --in-place         rewrite each input file\n"
-           "  -j, --jobs=N           worker processes (0: inline)\n"
-           "      --no-sandbox       run the workers without the seccomp "
-           "sandbox\n"
-           "      --chunk-size=SIZE  bytes per unit of a large file\n"
-           "      --timeout=SECONDS, --worker-memory=SIZE  supervision (as "
-           "`sluice run`)\n"
            "      --max-line=SIZE    a longer line fails its input "
-           "(default 4M)\n"
-           "      --hidden, --no-ignore, --follow, --include=GLOB, "
-           "--exclude=GLOB,\n"
-           "      --max-depth=N      how directories are walked (as `sluice "
-           "wc`)\n"
-           "      --progress, --no-progress\n"
-           "      --help             display this help and exit\n"
-           "\n"
-           "With no PATH, or PATH -, read standard input (to stdout only).\n"
-           "Exit status: 0 success, 1 some input failed, 2 usage, 3 output "
-           "failed.\n",
+           "(default 4M)\n",
            prog);
+    cli_opts_help(stdout, REPLACE_GROUPS);
+    fputs("      --help             display this help and exit\n"
+          "\n"
+          "With no PATH, or PATH -, read standard input (to stdout only).\n"
+          "Exit status: 0 success, 1 some input failed, 2 usage, 3 output "
+          "failed.\n",
+          stdout);
 }
 
 enum {
     OPT_IN_PLACE = 256,
-    OPT_CHUNK,
     OPT_MAX_LINE,
-    OPT_HIDDEN,
-    OPT_NO_IGNORE,
-    OPT_FOLLOW,
-    OPT_INCLUDE,
-    OPT_EXCLUDE,
-    OPT_MAX_DEPTH,
-    OPT_PROGRESS,
-    OPT_NO_PROGRESS,
     OPT_HELP,
-    OPT_NO_SANDBOX,
 };
 
 static const struct option options[] = {
@@ -435,42 +406,16 @@ static const struct option options[] = {
     {"output-dir", required_argument, NULL, 'o'},
     {"force", no_argument, NULL, 'f'},
     {"in-place", no_argument, NULL, OPT_IN_PLACE},
-    {"jobs", required_argument, NULL, 'j'},
-    {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
-    {"hidden", no_argument, NULL, OPT_HIDDEN},
-    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
-    {"follow", no_argument, NULL, OPT_FOLLOW},
-    {"include", required_argument, NULL, OPT_INCLUDE},
-    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
-    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_JOBS_OPTIONS,
+    CLI_CHUNK_OPTIONS,
     CLI_SUPERVISE_OPTIONS,
+    CLI_FILTER_OPTIONS,
+    CLI_WALK_OPTIONS,
+    CLI_PROGRESS_OPTIONS,
     {NULL, 0, NULL, 0},
 };
-
-static bool parse_num(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
-        return false;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'M')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'G')
-        mul = 1024ull * 1024 * 1024, end++;
-    if (*end || v > UINT64_MAX / mul)
-        return false;
-    *out = v * mul;
-    return true;
-}
 
 int cli_replace_main(int argc, char **argv, const cli_env *env)
 {
@@ -480,24 +425,20 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                   .fd = STDOUT_FILENO,
                   .cur = -1,
                   .refused = -1};
-    sluice_job_opts opts = {.jobs = -1};
+    cli_opts o;
     uint64_t max_line = DEFAULT_MAX_LINE;
     bool max_line_given = false;
-    sluice_walk_opts walk = {.max_depth = -1};
-    unsigned add_flags = SLUICE_ADD_WALK;
-    const char **globs[2] = {NULL, NULL};
-    size_t nglobs[2] = {0, 0};
     bool regex = false;
-    int progress_force = -1;
     int status = EXIT_CONFIG;
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
     char err[1024] = "";
+    cli_opts_init(&o, prog, REPLACE_GROUPS);
     int c;
     while ((c = getopt_long(argc, argv, "+Efo:j:", options, NULL)) != -1) {
-        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        int sv = cli_opts_parse(&o, c, optarg);
         if (sv < 0)
-            goto done;
+            goto done; /* EXIT_CONFIG */
         if (sv > 0)
             continue;
         switch (c) {
@@ -514,73 +455,25 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
         case OPT_IN_PLACE:
             s.mode = MODE_IN_PLACE;
             break;
-        case OPT_NO_SANDBOX:
-            opts.no_sandbox = 1;
-            break;
         case OPT_MAX_LINE:
-            if (!parse_num(optarg, &max_line) || max_line == 0 ||
-                max_line > MAX_LINE_LIMIT) {
-                cli_message(prog, 0, "invalid --max-line: %s", quote(optarg));
+            if (cli_parse_number(prog, "maximum line length", optarg, CLI_SIZE,
+                                 1, CLI_MAX_LINE_MAX, &max_line) < 0)
                 goto done;
-            }
             max_line_given = true;
-            break;
-        case 'j':
-        case OPT_CHUNK:
-        case OPT_MAX_DEPTH: {
-            uint64_t v;
-            if (!parse_num(optarg, &v) || v > INT32_MAX ||
-                (c == OPT_CHUNK && v == 0)) {
-                cli_message(prog, 0, "invalid number: %s", quote(optarg));
-                goto done;
-            }
-            if (c == 'j')
-                opts.jobs = (int)v;
-            else if (c == OPT_CHUNK)
-                opts.chunk_size = (size_t)v;
-            else
-                walk.max_depth = (int)v;
-            break;
-        }
-        case OPT_HIDDEN:
-            add_flags |= SLUICE_ADD_HIDDEN;
-            break;
-        case OPT_NO_IGNORE:
-            add_flags |= SLUICE_ADD_NO_IGNORE;
-            break;
-        case OPT_FOLLOW:
-            add_flags |= SLUICE_ADD_FOLLOW;
-            break;
-        case OPT_INCLUDE:
-        case OPT_EXCLUDE: {
-            int k = c == OPT_EXCLUDE;
-            const char **g = realloc(globs[k], (nglobs[k] + 2) * sizeof *g);
-            if (!g)
-                goto done;
-            g[nglobs[k]++] = optarg;
-            g[nglobs[k]] = NULL;
-            globs[k] = g;
-            break;
-        }
-        case OPT_PROGRESS:
-            progress_force = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            progress_force = 0;
             break;
         case OPT_HELP:
             usage(prog);
-            status = fflush(stdout) == 0 ? 0 : 1;
+            status = cli_flush_stdout(prog) < 0 ? 1 : 0;
             goto done;
         default:
-            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+            cli_try_help(prog);
             goto done;
         }
     }
     if (argc - optind < 2) {
         cli_message(prog, 0, "missing %s",
                     optind == argc ? "FROM and TO" : "TO");
-        fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+        cli_try_help(prog);
         goto done;
     }
     const char *from = argv[optind], *to = argv[optind + 1];
@@ -612,9 +505,9 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
     snprintf(max_line_text, sizeof max_line_text, "%" PRIu64, max_line);
     if (cli_set_plugin_option(prog, plugin, "max_line", max_line_text) < 0)
         goto done;
-    if ((max_line_given || !opts.chunk_size) &&
-        (opts.chunk_size ? opts.chunk_size : DEFAULT_CHUNK) <= max_line)
-        opts.chunk_size = (size_t)max_line + 1;
+    if ((max_line_given || !o.job.chunk_size) &&
+        (o.job.chunk_size ? o.job.chunk_size : DEFAULT_CHUNK) <= max_line)
+        o.job.chunk_size = (size_t)max_line + 1;
     if (!regex && (!*from || strchr(from, '\n'))) {
         cli_message(prog, 0, "FROM must be one non-empty line");
         goto done;
@@ -628,19 +521,17 @@ int cli_replace_main(int argc, char **argv, const cli_env *env)
                            .on_input = on_input,
                            .on_output = on_output,
                            .on_progress = on_progress};
-    cli_progress_init(&s.progress, prog, progress_force);
-    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    cli_progress_init(&s.progress, prog, o.progress_force);
+    int rc = sluice_job_new(plugin, &o.job, &cb, &job, err, sizeof err);
     if (rc < 0) {
         cli_message(prog, 0, "%s", err[0] ? err : sluice_strerror(rc));
         goto done;
     }
-    walk.include = globs[0];
-    walk.exclude = globs[1];
-    sluice_job_walk_opts(job, &walk);
+    cli_opts_apply(&o, job);
     if (optind == argc)
         rc = sluice_job_add(job, "-", 0);
     for (int i = optind; i < argc && rc >= 0; i++)
-        rc = sluice_job_add(job, argv[i], add_flags);
+        rc = sluice_job_add(job, argv[i], o.add_flags);
     if (rc < 0) {
         cli_message(prog, 0, "%s", sluice_strerror(rc));
         goto done;
@@ -671,7 +562,6 @@ done:
     if (plugin)
         sluice_plugin_close(plugin);
     free(s.buf);
-    free(globs[0]);
-    free(globs[1]);
+    cli_opts_free(&o);
     return status;
 }

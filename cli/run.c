@@ -311,10 +311,8 @@ typedef struct run_state {
     bool poisoned;   /* --keep-going skipped a poisoned unit */
     FILE *joblog;    /* --joblog, or NULL */
     const char *joblog_path;
-    int resume;    /* --resume */
-    int out_errno; /* stdout failed */
-    char *out;     /* pending stdout bytes */
-    size_t out_len;
+    int resume;  /* --resume */
+    cli_out out; /* stdout */
     report rep;
     cli_progress progress;
 } run_state;
@@ -323,33 +321,12 @@ typedef struct run_state {
 
 static void out_flush(run_state *s)
 {
-    size_t done = 0;
-    while (done < s->out_len && !s->out_errno) {
-        ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            s->out_errno = errno;
-        else
-            done += (size_t)n;
-    }
-    s->out_len = 0;
+    cli_out_flush(&s->out);
 }
 
 static void out_write(run_state *s, const char *p, size_t n)
 {
-    if (s->out_len + n > OUT_CAP)
-        out_flush(s);
-    if (n > OUT_CAP) {
-        char *saved = s->out;
-        s->out = (char *)p;
-        s->out_len = n;
-        out_flush(s);
-        s->out = saved;
-        return;
-    }
-    memcpy(s->out + s->out_len, p, n);
-    s->out_len += n;
+    cli_out_write(&s->out, p, n);
 }
 
 static void rep_write(void *arg, const char *p, size_t n)
@@ -435,7 +412,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
     run_state *s = user;
     cli_progress_clear();
     out_write(s, data, len);
-    return s->out_errno ? -s->out_errno : 0;
+    return s->out.err ? -s->out.err : 0;
 }
 
 static void on_unit(void *user, const sluice_unit_done *u)
@@ -449,6 +426,11 @@ static void on_progress(void *user, const sluice_progress *p)
     run_state *s = user;
     cli_progress_update(&s->progress, p);
 }
+
+/* The shared options run takes (options.h). */
+#define RUN_GROUPS                                                             \
+    (CLI_OPTS_JOBS | CLI_OPTS_CHUNK | CLI_OPTS_SUPERVISE | CLI_OPTS_JOBLOG |   \
+     CLI_OPTS_FILTER | CLI_OPTS_WALK | CLI_OPTS_ARCHIVES | CLI_OPTS_PROGRESS)
 
 static void run_usage(const char *prog)
 {
@@ -465,106 +447,41 @@ static void run_usage(const char *prog)
            "  -P KEY=VALUE           set a plugin option (checked against "
            "its\n"
            "                           schema before anything runs)\n"
-           "  -j, --jobs=N           worker processes (default: online "
-           "CPUs; 0: inline)\n"
-           "      --no-sandbox       run the workers without the seccomp "
-           "sandbox\n"
-           "      --chunk-size=SIZE  bytes per unit of a large "
-           "file\n" CLI_SUPERVISE_HELP
-
            "      --json, --csv      counters as JSON or CSV\n"
            "      --summary          the total only\n"
-           "      --hidden, --no-ignore, --follow, --include=GLOB, "
-           "--exclude=GLOB,\n"
-           "      --max-depth=N, --skip-binary, -z/--archives[=nested]\n"
-           "                         how directories and archives are read "
-           "(as\n"
-           "                           for `sluice wc`)\n"
-           "      --progress, --no-progress\n"
            "      --help             with PLUGIN: the plugin's description "
-           "and options\n"
-           "\n"
-           "Exit status: 0 success, 1 some input failed, 2 bad options or "
-           "plugin,\n"
-           "3 output failed, 5 the job failed.\n",
+           "and options\n",
            prog);
+    cli_opts_help(stdout, RUN_GROUPS);
+    fputs("\n"
+          "Exit status: 0 success, 1 some input failed, 2 bad options or "
+          "plugin,\n"
+          "3 output failed, 5 the job failed.\n",
+          stdout);
 }
 
 enum {
     OPT_JSON = 256,
     OPT_CSV,
     OPT_SUMMARY,
-    OPT_CHUNK,
-    OPT_HIDDEN,
-    OPT_NO_IGNORE,
-    OPT_FOLLOW,
-    OPT_INCLUDE,
-    OPT_EXCLUDE,
-    OPT_MAX_DEPTH,
-    OPT_SKIP_BINARY,
-    OPT_ARCHIVES,
-    OPT_PROGRESS,
-    OPT_NO_PROGRESS,
     OPT_HELP,
-    OPT_NO_SANDBOX,
 };
 
 static const struct option run_options[] = {
-    {"jobs", required_argument, NULL, 'j'},
-    {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"json", no_argument, NULL, OPT_JSON},
     {"csv", no_argument, NULL, OPT_CSV},
     {"summary", no_argument, NULL, OPT_SUMMARY},
-    {"hidden", no_argument, NULL, OPT_HIDDEN},
-    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
-    {"follow", no_argument, NULL, OPT_FOLLOW},
-    {"include", required_argument, NULL, OPT_INCLUDE},
-    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
-    {"skip-binary", no_argument, NULL, OPT_SKIP_BINARY},
-    {"archives", optional_argument, NULL, OPT_ARCHIVES},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
     {"help", no_argument, NULL, OPT_HELP},
-    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_JOBS_OPTIONS,
+    CLI_CHUNK_OPTIONS,
     CLI_SUPERVISE_OPTIONS,
-    CLI_KEEP_GOING_OPTION,
-    CLI_JOBLOG_OPTION,
+    CLI_JOBLOG_OPTIONS,
+    CLI_FILTER_OPTIONS,
+    CLI_WALK_OPTIONS,
+    CLI_ARCHIVES_OPTIONS,
+    CLI_PROGRESS_OPTIONS,
     {NULL, 0, NULL, 0},
 };
-
-/* Parses a non-negative integer with an optional k/M/G suffix. */
-static bool parse_count(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
-        return false;
-    uint64_t mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'M')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'G')
-        mul = 1024ull * 1024 * 1024, end++;
-    if (*end || v > UINT64_MAX / mul)
-        return false;
-    *out = v * mul;
-    return true;
-}
-
-/* Adds a glob to a NULL-terminated list. */
-static int add_glob(const char ***list, size_t *n, const char *g)
-{
-    const char **p = realloc(*list, (*n + 2) * sizeof *p);
-    if (!p)
-        return -1;
-    p[(*n)++] = g;
-    p[*n] = NULL;
-    *list = p;
-    return 0;
-}
 
 int cli_run_main(int argc, char **argv, const cli_env *env)
 {
@@ -572,24 +489,19 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         if (argc < 2) {
             cli_message(prog, 0, "missing plugin");
-            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+            cli_try_help(prog);
             return EXIT_CONFIG;
         }
         run_usage(prog);
-        return fflush(stdout) == 0 ? 0 : 1;
+        return cli_flush_stdout(prog) < 0 ? 1 : 0;
     }
     const char *name = argv[1];
     run_state s = {.prog = prog, .ok = true};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
-    sluice_job_opts opts = {.jobs = -1};
-    sluice_walk_opts walk = {.max_depth = -1};
-    unsigned add_flags = SLUICE_ADD_WALK;
-    const char **globs[2] = {NULL, NULL};
-    size_t nglobs[2] = {0, 0};
+    cli_opts o;
     char **pk = NULL; /* -P arguments */
     size_t npk = 0;
-    int progress_force = -1;
     bool want_help = false;
     int status = EXIT_CONFIG;
     char err[1024] = "";
@@ -598,49 +510,22 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     argv[1] = argv[0];
     argv++;
     argc--;
+    cli_opts_init(&o, prog, RUN_GROUPS);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "P:j:z", run_options, NULL)) != -1) {
-        int sv = cli_supervise_option(prog, c, optarg, &opts);
+        int sv = cli_opts_parse(&o, c, optarg);
         if (sv < 0)
-            goto done;
+            goto done; /* EXIT_CONFIG */
         if (sv > 0)
             continue;
         switch (c) {
-        case CLI_OPT_JOBLOG:
-            s.joblog_path = optarg;
-            break;
-        case CLI_OPT_RESUME:
-            s.resume = 1;
-            break;
         case 'P': {
             char **p = realloc(pk, (npk + 1) * sizeof *p);
             if (!p)
                 goto oom;
             pk = p;
             pk[npk++] = optarg;
-            break;
-        }
-        case OPT_NO_SANDBOX:
-            opts.no_sandbox = 1;
-            break;
-        case 'j': {
-            uint64_t v;
-            if (!parse_count(optarg, &v) || v > 65536) {
-                cli_message(prog, 0, "invalid number of jobs: %s",
-                            quote(optarg));
-                goto done;
-            }
-            opts.jobs = (int)v;
-            break;
-        }
-        case OPT_CHUNK: {
-            uint64_t v;
-            if (!parse_count(optarg, &v) || v == 0 || v > (1ull << 40)) {
-                cli_message(prog, 0, "invalid chunk size: %s", quote(optarg));
-                goto done;
-            }
-            opts.chunk_size = (size_t)v;
             break;
         }
         case OPT_JSON:
@@ -652,62 +537,16 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         case OPT_SUMMARY:
             s.rep.summary = true;
             break;
-        case OPT_HIDDEN:
-            add_flags |= SLUICE_ADD_HIDDEN;
-            break;
-        case OPT_NO_IGNORE:
-            add_flags |= SLUICE_ADD_NO_IGNORE;
-            break;
-        case OPT_FOLLOW:
-            add_flags |= SLUICE_ADD_FOLLOW;
-            break;
-        case OPT_INCLUDE:
-        case OPT_EXCLUDE: {
-            int k = c == OPT_EXCLUDE;
-            if (add_glob(&globs[k], &nglobs[k], optarg) < 0)
-                goto oom;
-            break;
-        }
-        case OPT_MAX_DEPTH: {
-            uint64_t v;
-            if (!parse_count(optarg, &v) || v > INT32_MAX) {
-                cli_message(prog, 0, "invalid maximum depth: %s",
-                            quote(optarg));
-                goto done;
-            }
-            walk.max_depth = (int)v;
-            break;
-        }
-        case OPT_SKIP_BINARY:
-            opts.skip_binary = 1;
-            break;
-        case 'z':
-            add_flags |= SLUICE_ADD_ARCHIVES;
-            break;
-        case OPT_ARCHIVES:
-            add_flags |= SLUICE_ADD_ARCHIVES;
-            if (optarg && !strcmp(optarg, "nested"))
-                add_flags |= SLUICE_ADD_NESTED;
-            else if (optarg && strcmp(optarg, "top") != 0) {
-                cli_message(prog, 0, "invalid argument %s for %s",
-                            quote(optarg), quote("--archives"));
-                goto done;
-            }
-            break;
-        case OPT_PROGRESS:
-            progress_force = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            progress_force = 0;
-            break;
         case OPT_HELP:
             want_help = true;
             break;
         default:
-            fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+            cli_try_help(prog);
             goto done;
         }
     }
+    s.joblog_path = o.joblog_path;
+    s.resume = o.resume;
 
     if (sluice_plugin_open(name, env->self_exe, &plugin, err, sizeof err) < 0) {
         cli_message(prog, 0, "%s", err);
@@ -716,7 +555,7 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     s.d = sluice_plugin_get(plugin);
     if (want_help) {
         describe(stdout, s.d, sluice_plugin_path(plugin));
-        status = fflush(stdout) == 0 ? 0 : 1;
+        status = cli_flush_stdout(prog) < 0 ? 1 : 0;
         goto done;
     }
     /* Every option is checked before anything runs. */
@@ -734,10 +573,10 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     }
 
     s.counting = s.d->n_counters > 0 && (s.d->caps & SLUICE_CAP_MERGE);
-    s.out = malloc(OUT_CAP);
+    int out_rc = cli_out_init(&s.out, STDOUT_FILENO, OUT_CAP);
     s.cv = calloc(s.d->n_counters ? s.d->n_counters : 1, sizeof *s.cv);
     s.total = calloc(1, s.d->partial_size ? s.d->partial_size : 1);
-    if (!s.out || !s.cv || !s.total)
+    if (out_rc < 0 || !s.cv || !s.total)
         goto oom;
     if (s.rep.format != REPORT_TEXT || s.rep.summary) {
         if (!s.counting) {
@@ -763,8 +602,8 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
                            .on_output = on_output,
                            .on_progress = on_progress,
                            .on_unit = s.joblog_path ? on_unit : NULL};
-    cli_progress_init(&s.progress, prog, progress_force);
-    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    cli_progress_init(&s.progress, prog, o.progress_force);
+    int rc = sluice_job_new(plugin, &o.job, &cb, &job, err, sizeof err);
     if (rc < 0) {
         cli_message(prog, 0, "%s", err[0] ? err : sluice_strerror(rc));
         goto done;
@@ -773,9 +612,7 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
     if (s.joblog_path &&
         !(s.joblog = cli_joblog_open(prog, s.joblog_path, job, s.resume)))
         goto done;
-    walk.include = globs[0];
-    walk.exclude = globs[1];
-    sluice_job_walk_opts(job, &walk);
+    cli_opts_apply(&o, job);
     sluice_job_partial_init(job, s.total);
     if (s.counting)
         report_begin(&s.rep);
@@ -783,7 +620,7 @@ int cli_run_main(int argc, char **argv, const cli_env *env)
         rc = sluice_job_add(job, "-", 0);
     } else {
         for (int i = optind; i < argc && rc >= 0; i++)
-            rc = sluice_job_add(job, argv[i], add_flags);
+            rc = sluice_job_add(job, argv[i], o.add_flags);
     }
     if (rc < 0) {
         cli_message(prog, 0, "%s", sluice_strerror(rc));
@@ -818,10 +655,10 @@ done:
     if (s.joblog && cli_joblog_close(prog, s.joblog_path, s.joblog) < 0 &&
         (status == 0 || status == 1))
         status = EXIT_OUTPUT;
-    if (s.out) {
+    if (s.out.buf) {
         out_flush(&s);
-        if (s.out_errno) {
-            cli_message(prog, s.out_errno, "write error");
+        if (s.out.err) {
+            cli_message(prog, s.out.err, "write error");
             if (status == 0 || status == 1)
                 status = EXIT_OUTPUT;
         }
@@ -831,11 +668,10 @@ done:
     if (plugin)
         sluice_plugin_close(plugin);
     report_free(&s.rep);
-    free(s.out);
+    cli_out_free(&s.out);
     free(s.cv);
     free(s.total);
     free(pk);
-    free(globs[0]);
-    free(globs[1]);
+    cli_opts_free(&o);
     return status;
 }

@@ -117,18 +117,14 @@ typedef struct wc_state {
 
     cli_notes skips; /* names refused before the engine saw them */
 
-    char *out;      /* pending stdout bytes */
-    size_t out_len; /* bytes in out */
-    bool out_tty;   /* flush every line */
-    int out_errno;  /* first write error, or 0 */
-    char *line;     /* one formatted line */
+    cli_out out; /* stdout: flushed every line when a terminal */
+    char *line;  /* one formatted line */
     size_t line_cap;
 
     report rep;            /* --json, --csv, --summary, --by */
     int rep_col[N_COUNTS]; /* counts in the report's columns */
     const char *rep_names[N_COUNTS];
     bool rep_max[N_COUNTS];
-    int progress_force; /* --progress 1, --no-progress 0, else -1 */
     cli_progress progress;
 
     sluice_job *job;
@@ -140,7 +136,6 @@ typedef struct wc_state {
 } wc_state;
 
 #define OUT_CAP (64 * 1024)
-#define MAX_JOBS 65536
 
 /* docs/exit-codes.md.  Where GNU wc has an answer (its usage errors, a
  * failed input, a write error) the code is GNU's 1. */
@@ -152,39 +147,9 @@ enum {
 
 /* ------------------------------------------------------------- output */
 
-static void out_flush(wc_state *s)
-{
-    size_t done = 0;
-    while (done < s->out_len && !s->out_errno) {
-        ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            s->out_errno = errno;
-        } else {
-            done += (size_t)n;
-        }
-    }
-    s->out_len = 0;
-}
-
 static void out_write(wc_state *s, const char *data, size_t len)
 {
-    if (s->out_len + len > OUT_CAP)
-        out_flush(s);
-    if (len > OUT_CAP) {
-        /* A line longer than the buffer: write it directly. */
-        char *saved = s->out;
-        s->out = (char *)data;
-        s->out_len = len;
-        out_flush(s);
-        s->out = saved;
-        return;
-    }
-    memcpy(s->out + s->out_len, data, len);
-    s->out_len += len;
-    if (s->out_tty)
-        out_flush(s);
+    cli_out_write(&s->out, data, len);
 }
 
 /* Prints "PROG: MESSAGE[: strerror(errnum)]" on stderr, after the output
@@ -192,7 +157,7 @@ static void out_write(wc_state *s, const char *data, size_t len)
 __attribute__((format(printf, 3, 4))) static void
 wc_error(wc_state *s, int errnum, const char *fmt, ...)
 {
-    out_flush(s);
+    cli_out_flush(&s->out);
     va_list ap;
     va_start(ap, fmt);
     cli_vmessage(s->prog, errnum, fmt, ap);
@@ -432,29 +397,20 @@ enum {
     OPT_DEBUG = 256,
     OPT_FILES0,
     OPT_TOTAL,
-    OPT_CHUNK,
     OPT_SIMD,
-    OPT_HIDDEN,
-    OPT_NO_IGNORE,
-    OPT_FOLLOW,
     OPT_HELP,
     OPT_VERSION,
     OPT_JSON,
     OPT_CSV,
     OPT_SUMMARY,
     OPT_BY,
-    OPT_PROGRESS,
-    OPT_NO_PROGRESS,
-    OPT_MAX_DEPTH,
-    OPT_INCLUDE,
-    OPT_EXCLUDE,
-    OPT_SKIP_BINARY,
-    OPT_ARCHIVES,
-    OPT_ARC_BYTES,
-    OPT_ARC_RATIO,
-    OPT_ARC_ENTRIES,
-    OPT_NO_SANDBOX,
 };
+
+/* The shared options wc takes (options.h). */
+#define WC_GROUPS                                                              \
+    (CLI_OPTS_JOBS | CLI_OPTS_CHUNK | CLI_OPTS_SUPERVISE | CLI_OPTS_JOBLOG |   \
+     CLI_OPTS_FILTER | CLI_OPTS_WALK | CLI_OPTS_ARCHIVES |                     \
+     CLI_OPTS_ARC_LIMITS | CLI_OPTS_PROGRESS)
 
 static const struct option long_options[] = {
     {"bytes", no_argument, NULL, 'c'},
@@ -468,30 +424,20 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     /* sluice's own */
-    {"jobs", required_argument, NULL, 'j'},
-    {"chunk-size", required_argument, NULL, OPT_CHUNK},
     {"simd", required_argument, NULL, OPT_SIMD},
-    {"hidden", no_argument, NULL, OPT_HIDDEN},
-    {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
-    {"follow", no_argument, NULL, OPT_FOLLOW},
     {"json", no_argument, NULL, OPT_JSON},
     {"csv", no_argument, NULL, OPT_CSV},
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"by", required_argument, NULL, OPT_BY},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
-    {"include", required_argument, NULL, OPT_INCLUDE},
-    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-    {"skip-binary", no_argument, NULL, OPT_SKIP_BINARY},
-    {"archives", optional_argument, NULL, OPT_ARCHIVES},
-    {"archive-max-bytes", required_argument, NULL, OPT_ARC_BYTES},
-    {"archive-max-ratio", required_argument, NULL, OPT_ARC_RATIO},
-    {"archive-max-entries", required_argument, NULL, OPT_ARC_ENTRIES},
-    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    CLI_JOBS_OPTIONS,
+    CLI_CHUNK_OPTIONS,
     CLI_SUPERVISE_OPTIONS,
-    CLI_KEEP_GOING_OPTION,
-    CLI_JOBLOG_OPTION,
+    CLI_JOBLOG_OPTIONS,
+    CLI_FILTER_OPTIONS,
+    CLI_WALK_OPTIONS,
+    CLI_ARCHIVES_OPTIONS,
+    CLI_ARC_LIMITS_OPTIONS,
+    CLI_PROGRESS_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -588,11 +534,6 @@ static int argmatch(const char *arg, const char *const *list)
     return ambiguous ? -2 : found;
 }
 
-static void try_help(const char *prog)
-{
-    fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-}
-
 static void usage(const char *prog)
 {
     printf("Usage: %s [OPTION]... [FILE]...\n"
@@ -630,101 +571,17 @@ static void usage(const char *prog)
           "      --total=WHEN       when to print a line with total counts;\n"
           "                           WHEN can be: auto, always, only, "
           "never\n"
-          "  -j, --jobs=N           worker processes (default: the number "
-          "of online CPUs;\n"
-          "                           0: count in this process)\n"
-          "      --no-sandbox       run the workers without the seccomp "
-          "sandbox\n"
-          "      --chunk-size=SIZE  bytes per unit of work for large "
-          "files\n"
-          "                           (suffixes k, M, G)\n" CLI_SUPERVISE_HELP
-          "      --hidden           walk hidden files and directories too\n"
-          "      --no-ignore        walk files that ignore files exclude\n"
-          "      --follow           follow symbolic links met in a walk\n"
-          "      --include=GLOB     walk only files whose name (or path "
-          "below the\n"
-          "                           directory, for a GLOB with '/') "
-          "matches GLOB;\n"
-          "                           may be given more than once\n"
-          "      --exclude=GLOB     leave out files and directories that "
-          "match GLOB\n"
-          "      --max-depth=N      walk at most N levels below a "
-          "directory operand\n"
-          "      --skip-binary      leave out files with a NUL byte in "
-          "their first 8 KiB\n"
-          "  -z, --archives[=nested]  read archives (tar, tar.gz, zip, 7z, "
-          "...) and\n"
-          "                           compressed files as directories: "
-          "one line per\n"
-          "                           member, ARCHIVE:member; nested: "
-          "archives in\n"
-          "                           archives too\n"
-          "      --archive-max-bytes=SIZE, --archive-max-ratio=N,\n"
-          "      --archive-max-entries=N  limits per archive (1T, 1000, "
-          "1000000)\n"
           "      --json             print the counts as one JSON object\n"
           "      --csv              print the counts as CSV, with a header "
           "line\n"
           "      --summary          print the totals only\n"
           "      --by=ext|dir       one row per file name extension or per "
-          "directory\n"
-          "      --progress, --no-progress  show (or never show) a "
-          "progress line on\n"
-          "                           stderr; by default shown when stderr "
-          "is a\n"
-          "                           terminal and counting takes more than "
-          "a second\n"
-          "      --help        display this help and exit\n"
+          "directory\n",
+          stdout);
+    cli_opts_help(stdout, WC_GROUPS);
+    fputs("      --help        display this help and exit\n"
           "      --version     output version information and exit\n",
           stdout);
-}
-
-/* After --help or --version: stdout that cannot be written is an error. */
-static int flush_stdio(wc_state *s)
-{
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return EXIT_SUCCESS;
-    wc_error(s, errno, "write error");
-    return EXIT_FAILURE;
-}
-
-/* Parses a non-negative decimal with an optional k/M/G suffix (powers of
- * 1024).  Returns false on anything else or on overflow. */
-static bool parse_size(const char *arg, uint64_t *out)
-{
-    if (!(*arg >= '0' && *arg <= '9'))
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
-    if (errno)
-        return false;
-    unsigned shift = 0;
-    switch (*end) {
-    case '\0':
-        break;
-    case 'k':
-    case 'K':
-        shift = 10;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        shift = 20;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        shift = 30;
-        end++;
-        break;
-    default:
-        return false;
-    }
-    if (*end != '\0' || v > (UINT64_MAX >> shift))
-        return false;
-    *out = (uint64_t)v << shift;
-    return true;
 }
 
 /* ------------------------------------------------------ --files0-from */
@@ -853,23 +710,18 @@ static int number_width(const wc_state *s, const sluice_job *job, size_t n_rows,
 
 int cli_wc_main(int argc, char **argv, const cli_env *env)
 {
-    wc_state s = {
-        .prog = argv[0], .total = TOTAL_AUTO, .ok = true, .progress_force = -1};
+    wc_state s = {.prog = argv[0], .total = TOTAL_AUTO, .ok = true};
     arg_rewrites rw = {NULL, 0};
     name_list nl = {0};
     sluice_plugin_handle *plugin = NULL;
     sluice_job *job = NULL;
     const char *files_from = NULL, *simd = NULL;
-    sluice_job_opts opts = {.jobs = -1};
+    cli_opts o;
     int status = EXIT_FAILURE;
     bool read_stdin = false;
-    unsigned add_flags = SLUICE_ADD_WALK;
-    sluice_archive_limits arc_lim = {0};
-    sluice_walk_opts walk = {.max_depth = -1};
-    /* --include / --exclude globs: NULL-terminated lists of argv strings */
-    const char **globs[2] = {NULL, NULL};
-    size_t nglobs[2] = {0, 0};
     char err[512] = "";
+
+    cli_opts_init(&o, s.prog, WC_GROUPS);
 
     for (int k = 0; k < N_COUNTS; k++)
         s.counter_index[k] = -1;
@@ -881,18 +733,14 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
     int c;
     while ((c = getopt_long(argc, argv, "clLmwj:z", long_options, NULL)) !=
            -1) {
-        int sv = cli_supervise_option(s.prog, c, optarg, &opts);
-        if (sv < 0)
+        int sv = cli_opts_parse(&o, c, optarg);
+        if (sv < 0) {
+            status = CLI_EXIT_BAD_VALUE;
             goto done;
+        }
         if (sv > 0)
             continue;
         switch (c) {
-        case CLI_OPT_JOBLOG:
-            s.joblog_path = optarg;
-            break;
-        case CLI_OPT_RESUME:
-            s.resume = 1;
-            break;
         case 'c':
             s.print[C_BYTES] = true;
             break;
@@ -910,76 +758,6 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             break;
         case OPT_DEBUG:
             break; /* GNU's only reports its SIMD choice */
-        case OPT_HIDDEN:
-            add_flags |= SLUICE_ADD_HIDDEN;
-            break;
-        case OPT_NO_IGNORE:
-            add_flags |= SLUICE_ADD_NO_IGNORE;
-            break;
-        case OPT_FOLLOW:
-            add_flags |= SLUICE_ADD_FOLLOW;
-            break;
-        case OPT_SKIP_BINARY:
-            opts.skip_binary = 1;
-            break;
-        case 'z':
-            add_flags |= SLUICE_ADD_ARCHIVES;
-            break;
-        case OPT_ARCHIVES:
-            add_flags |= SLUICE_ADD_ARCHIVES;
-            if (optarg && strcmp(optarg, "nested") == 0) {
-                add_flags |= SLUICE_ADD_NESTED;
-            } else if (optarg && strcmp(optarg, "top") != 0) {
-                wc_error(&s, 0, "invalid argument %s for %s", quote(optarg),
-                         quote("--archives"));
-                fputs("Valid arguments are:\n  - 'top'\n  - 'nested'\n",
-                      stderr);
-                try_help(s.prog);
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            break;
-        case OPT_ARC_BYTES:
-        case OPT_ARC_RATIO:
-        case OPT_ARC_ENTRIES: {
-            uint64_t v;
-            if (!parse_size(optarg, &v) || v == 0) {
-                wc_error(&s, 0, "invalid archive limit: %s", quote(optarg));
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            if (c == OPT_ARC_BYTES)
-                arc_lim.max_bytes = v;
-            else if (c == OPT_ARC_RATIO)
-                arc_lim.max_ratio = v;
-            else
-                arc_lim.max_entries = v;
-            break;
-        }
-        case OPT_MAX_DEPTH: {
-            uint64_t v;
-            if (optarg[strspn(optarg, "0123456789")] != '\0' ||
-                !parse_size(optarg, &v) || v > INT32_MAX) {
-                wc_error(&s, 0, "invalid maximum depth: %s", quote(optarg));
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            walk.max_depth = (int)v;
-            break;
-        }
-        case OPT_INCLUDE:
-        case OPT_EXCLUDE: {
-            int k = c == OPT_EXCLUDE;
-            const char **g = realloc(globs[k], (nglobs[k] + 2) * sizeof *g);
-            if (!g) {
-                wc_error(&s, ENOMEM, "%s", optarg);
-                goto done;
-            }
-            g[nglobs[k]++] = optarg;
-            g[nglobs[k]] = NULL;
-            globs[k] = g;
-            break;
-        }
         case OPT_FILES0:
             files_from = optarg;
             break;
@@ -993,34 +771,10 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                 for (int k = 0; total_args[k]; k++)
                     fprintf(stderr, "\n  - %s", quote(total_args[k]));
                 fputc('\n', stderr);
-                try_help(s.prog);
+                cli_try_help(s.prog);
                 goto done;
             }
             s.total = (total_mode)i;
-            break;
-        }
-        case OPT_NO_SANDBOX:
-            opts.no_sandbox = 1;
-            break;
-        case 'j': {
-            uint64_t v;
-            if (optarg[strspn(optarg, "0123456789")] != '\0' ||
-                !parse_size(optarg, &v) || v > MAX_JOBS) {
-                wc_error(&s, 0, "invalid number of jobs: %s", quote(optarg));
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            opts.jobs = (int)v;
-            break;
-        }
-        case OPT_CHUNK: {
-            uint64_t v;
-            if (!parse_size(optarg, &v) || v == 0 || v > SIZE_MAX) {
-                wc_error(&s, 0, "invalid chunk size: %s", quote(optarg));
-                status = EXIT_CONFIG;
-                goto done;
-            }
-            opts.chunk_size = (size_t)v;
             break;
         }
         case OPT_SIMD:
@@ -1040,31 +794,27 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                 wc_error(&s, 0, "invalid argument %s for %s", quote(optarg),
                          quote("--by"));
                 fprintf(stderr, "Valid arguments are: 'ext', 'dir', 'none'\n");
-                try_help(s.prog);
+                cli_try_help(s.prog);
                 status = EXIT_CONFIG;
                 goto done;
             }
             break;
-        case OPT_PROGRESS:
-            s.progress_force = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            s.progress_force = 0;
-            break;
         case OPT_HELP:
             usage(s.prog);
-            status = flush_stdio(&s);
+            status = cli_flush_stdout(s.prog) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
             goto done;
         case OPT_VERSION:
             printf("%s (%s) %s\n", s.prog, env->prog, env->version);
-            status = flush_stdio(&s);
+            status = cli_flush_stdout(s.prog) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
             goto done;
         default:
-            try_help(s.prog);
+            cli_try_help(s.prog);
             goto done;
         }
     }
 
+    s.joblog_path = o.joblog_path;
+    s.resume = o.resume;
     int n_printed = 0;
     for (int k = 0; k < N_COUNTS; k++)
         n_printed += s.print[k];
@@ -1097,7 +847,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
             wc_error(&s, 0, "extra operand %s", quoteaf(argv[optind]));
             fprintf(stderr, "%s\n",
                     "file operands cannot be combined with --files0-from");
-            try_help(s.prog);
+            cli_try_help(s.prog);
             goto done;
         }
         if (read_names(&s, files_from, &nl) < 0)
@@ -1157,12 +907,11 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
         goto done;
     }
 
-    s.out = malloc(OUT_CAP);
-    if (!s.out) {
+    if (cli_out_init(&s.out, STDOUT_FILENO, OUT_CAP) < 0) {
         wc_error(&s, ENOMEM, "output");
         goto done;
     }
-    s.out_tty = isatty(STDOUT_FILENO);
+    s.out.each = isatty(STDOUT_FILENO);
     report_begin(&s.rep);
 
     if (s.resume && !s.joblog_path) {
@@ -1175,17 +924,14 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                            .on_output = on_output,
                            .on_progress = on_progress,
                            .on_unit = s.joblog_path ? on_unit : NULL};
-    cli_progress_init(&s.progress, s.prog, s.progress_force);
-    int rc = sluice_job_new(plugin, &opts, &cb, &job, err, sizeof err);
+    cli_progress_init(&s.progress, s.prog, o.progress_force);
+    int rc = sluice_job_new(plugin, &o.job, &cb, &job, err, sizeof err);
     if (rc < 0) {
         wc_error(&s, 0, "%s", err[0] ? err : sluice_strerror(rc));
         status = EXIT_CONFIG;
         goto done;
     }
-    walk.include = globs[0];
-    walk.exclude = globs[1];
-    sluice_job_walk_opts(job, &walk);
-    sluice_job_archive_limits(job, &arc_lim);
+    cli_opts_apply(&o, job);
     s.job = job;
     sluice_job_partial_init(job, s.identity);
     if (s.joblog_path &&
@@ -1214,7 +960,7 @@ int cli_wc_main(int argc, char **argv, const cli_env *env)
                                  quotef(files_from), i + 1,
                                  "invalid zero-length file name");
         else {
-            rc = sluice_job_add(job, name, add_flags);
+            rc = sluice_job_add(job, name, o.add_flags);
             if (rc < 0) {
                 wc_error(&s, 0, "%s: %s", quotef(name), sluice_strerror(rc));
                 goto done;
@@ -1284,9 +1030,9 @@ done:
     if (s.joblog && cli_joblog_close(s.prog, s.joblog_path, s.joblog) < 0 &&
         (status == EXIT_SUCCESS || status == EXIT_FAILURE))
         status = EXIT_OUTPUT;
-    if (s.out) {
-        out_flush(&s);
-        if (s.out_errno) {
+    if (s.out.buf) {
+        cli_out_flush(&s.out);
+        if (s.out.err) {
             /* GNU's close_stdout names no errno here: its stdout is line
              * buffered, the failing write came before fclose, and
              * close_stream then reports errno 0. */
@@ -1300,11 +1046,10 @@ done:
         sluice_plugin_close(plugin);
     cli_notes_free(&s.skips);
     report_free(&s.rep);
-    free(globs[0]);
-    free(globs[1]);
+    cli_opts_free(&o);
     free(s.counters);
     free(s.identity);
-    free(s.out);
+    cli_out_free(&s.out);
     free(s.line);
     free(nl.names);
     free(nl.data);
