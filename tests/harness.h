@@ -69,7 +69,7 @@ struct th_record {
     char poison_msg[1024], poison_path[512], poison_plugin[64];
 
     int rc;              /* sluice_job_run's status */
-    char err[TH_MSG];    /* the job's message */
+    char err[1024];      /* the job's message (a poison report is long) */
 };
 
 /* Callbacks that record into r (user = r); on_progress only when

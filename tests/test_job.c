@@ -51,7 +51,9 @@ static int run(const char *name, const char *const *paths, int npaths, int jobs,
                 .npaths = npaths,
                 .add_flags = SLUICE_ADD_WALK};
     int rc = th_run(&j, r);
-    snprintf(err, errlen, "%s", r->err);
+    size_t n = strnlen(r->err, errlen - 1);
+    memcpy(err, r->err, n);
+    err[n] = '\0';
     return rc;
 }
 
