@@ -53,6 +53,7 @@ void th_record_reset(th_record *r)
     r->npoison = 0;
     memset(&r->poison, 0, sizeof r->poison);
     r->poison_msg[0] = r->poison_path[0] = r->poison_plugin[0] = '\0';
+    r->ran = 0;
     r->rc = 0;
     r->err[0] = '\0';
 }
@@ -220,6 +221,7 @@ int th_run(const th_job *j, th_record *r)
             return setup_failed(j, r, rc, j->paths[i]);
         }
     }
+    r->ran = 1;
     rc = sluice_job_run(job, r->err, sizeof r->err);
     r->rc = rc;
     sluice_job_free(job);

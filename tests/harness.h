@@ -68,6 +68,7 @@ struct th_record {
     sluice_poison poison; /* the last one, strings copied below */
     char poison_msg[1024], poison_path[512], poison_plugin[64];
 
+    int ran;             /* th_run got as far as running the job */
     int rc;              /* sluice_job_run's status */
     char err[1024];      /* the job's message (a poison report is long) */
 };
