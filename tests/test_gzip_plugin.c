@@ -252,7 +252,7 @@ static member parse_member(const unsigned char *p, size_t n)
     assert_int_equal(p[13], 'L');
     assert_int_equal(le16(p + 14), 4);
     m.size = le32(p + 16);
-    assert_true(m.size >= 20 + 8 && m.size <= n);
+    assert_in_range(m.size, 20 + 8, n);
     if (flg & 0x08) {
         m.name = (const char *)p + 20;
         assert_non_null(memchr(m.name, '\0', m.size - 20 - 8));
@@ -587,7 +587,7 @@ static void single_direct(const input_file *f, int level, size_t unit,
     assert_int_equal(d->n_counters, 2);
     assert_string_equal(d->counter_names[0], "crc32");
     assert_string_equal(d->counter_names[1], "length");
-    assert_true(nworkers >= 1 && nworkers <= MAXW);
+    assert_in_range(nworkers, 1, MAXW);
     if (d->global_init && d->global_init(&h.ctx) != 0)
         fail_msg("global_init: %s", h.err);
 

@@ -228,8 +228,7 @@ static void a_walk_runs_while_results_arrive(void **st)
          * gathers once their credits are used up: for a tree this small
          * the walk is over by then.) */
         if (jobs == 0) {
-            assert_true(probe.before_final > 0);
-            assert_true(probe.before_final < 4000);
+            assert_in_range(probe.before_final, 1, 4000 - 1);
         }
         snprintf(p, sizeof p, "%s/d39/f099", dir);
         assert_string_equal(sluice_job_input(job, 3999)->path, p);
@@ -339,7 +338,7 @@ static void record_units_start_at_line_starts(void **st)
             marks++;
             if (i > 0 && r.out[i - 1] != '\n') {
                 /* Only allowed inside the over-long line. */
-                assert_true(k >= 100000 && k < 120000);
+                assert_in_range(k, 100000, 120000 - 1);
                 forced++;
             }
             continue;

@@ -173,6 +173,13 @@ static void poison_text(char *buf, size_t len, const th_record *r,
              with_path ? p->path : "", with_path ? ": " : "", where, cause);
 }
 
+/* The poison unit p holds byte `at`. */
+static void assert_unit_holds(const sluice_poison *p, size_t at)
+{
+    assert_in_range(p->length, 1, UINT64_MAX);
+    assert_in_range(at, p->offset, p->offset + p->length - 1);
+}
+
 static void a_crash_once_is_requeued_and_counts_once(void **st)
 {
     (void)st;
@@ -217,9 +224,8 @@ static void a_unit_that_crashes_alone_twice_is_poison_with_its_fields(void **st)
     assert_string_equal(r.poison.path, path);
     assert_string_equal(r.poison.plugin, "faulty");
     assert_int_equal(r.poison.signal, SIGSEGV);
-    assert_true(r.poison.offset <= at);
-    assert_true(at < r.poison.offset + r.poison.length);
-    assert_true(r.poison.length <= 2 * CHUNK);
+    assert_unit_holds(&r.poison, at);
+    assert_in_range(r.poison.length, 1, 2 * CHUNK);
     uint64_t line = 1;
     for (size_t i = 0; i < r.poison.offset; i++)
         line += d[i] == '\n';
@@ -258,8 +264,7 @@ static void only_the_culprit_among_units_in_flight_is_poison(void **st)
     assert_int_equal(rc, SLUICE_EINPUT);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.input, 2);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
+    assert_unit_holds(&r.poison, at);
     assert_int_equal(r.n, NF);
     for (int i = 0; i < NF; i++) {
         if (i == 2)
@@ -298,10 +303,10 @@ static void a_hang_times_out_and_is_poison(void **st)
     int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
-    assert_true(r.poison.timed_out == 0.5);
+    if (r.poison.timed_out != 0.5)
+        fail_msg("timed out after %g s, want 0.5", r.poison.timed_out);
     assert_int_equal(r.poison.signal, SIGTERM);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
+    assert_unit_holds(&r.poison, at);
     char want[1600];
     poison_text(want, sizeof want, &r, "signal 15, SIGTERM; timed out after 0.5 s",
                 1);
@@ -352,8 +357,7 @@ static void an_allocation_without_bound_is_poison(void **st)
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.signal, SIGABRT);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
+    assert_unit_holds(&r.poison, at);
     char want[1600];
     poison_text(want, sizeof want, &r,
                 "signal 6, SIGABRT; worker memory limit 512 MiB", 1);
@@ -413,7 +417,8 @@ static void keep_going_counts_everything_but_the_poisoned_batch(void **st)
     assert_int_equal(r.poison.exit_status, 7);
     assert_int_equal(r.poison.signal, 0);
     uint32_t lo = r.poison.input, hi = lo + r.poison.ninputs;
-    assert_true(lo <= 7 && 7 < hi && hi - lo < NF);
+    assert_in_range(7, lo, hi - 1);
+    assert_in_range(hi - lo, 1, NF - 1);
     assert_int_equal(r.n, NF);
     char want[1600];
     poison_text(want, sizeof want, &r, "exit status 7", 0);
