@@ -72,6 +72,12 @@ check_rc() {
     if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "condition failed"; fi
 }
 
+# is_message FILE TEXT -- FILE holds exactly the line TEXT (a message whose
+# whole text is known, compared whole rather than searched for a part)
+is_message() {
+    printf '%s\n' "$2" | cmp -s - "$1"
+}
+
 # has_temp DIR -- DIR holds a dot file (a temporary file left behind)
 has_temp() {
     local f
