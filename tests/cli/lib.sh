@@ -78,6 +78,13 @@ is_message() {
     printf '%s\n' "$2" | cmp -s - "$1"
 }
 
+# one_message FILE REGEX -- FILE holds one line, and REGEX (extended, with
+# ^ and $ to take the whole line) matches it: a message with a part that is
+# not fixed, such as an offset
+one_message() {
+    [ "$(wc -l <"$1")" -eq 1 ] && grep -Eq "$2" "$1"
+}
+
 # has_temp DIR -- DIR holds a dot file (a temporary file left behind)
 has_temp() {
     local f
