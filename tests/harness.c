@@ -180,8 +180,7 @@ sluice_callbacks th_callbacks(th_record *r)
 }
 
 /* A failed set-up step: the test fails, or its status is returned. */
-static int setup_failed(const th_job *j, th_record *r, int rc,
-                        const char *step)
+static int setup_failed(const th_job *j, th_record *r, int rc, const char *step)
 {
     if (!j->no_fail)
         fail_msg("%s: %s (%s)", step, r->err, sluice_err_name(rc));

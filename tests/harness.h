@@ -26,51 +26,52 @@
 
 /* One input as on_input reported it. */
 typedef struct th_input {
-    int reported;        /* on_input calls for it */
-    int errnum;          /* its error (0: none) */
-    uint64_t offset;     /* the error's offset, UINT64_MAX when none */
-    int has_msg;         /* a message came (it may be empty) */
-    char msg[TH_MSG];    /* that message */
-    int has_partial;     /* a partial came */
+    int reported;     /* on_input calls for it */
+    int errnum;       /* its error (0: none) */
+    uint64_t offset;  /* the error's offset, UINT64_MAX when none */
+    int has_msg;      /* a message came (it may be empty) */
+    char msg[TH_MSG]; /* that message */
+    int has_partial;  /* a partial came */
     unsigned char partial[TH_PARTIAL]; /* its first bytes */
-    uint64_t c[TH_NC];   /* its counters (when the plugin has any) */
-    char *path;          /* its path, when th_record.paths is set */
-    int stat_ok;         /* sluice_input's stat_ok and st */
+    uint64_t c[TH_NC]; /* its counters (when the plugin has any) */
+    char *path;        /* its path, when th_record.paths is set */
+    int stat_ok;       /* sluice_input's stat_ok and st */
     struct stat st;
-    uint64_t out_len;    /* output bytes for it */
+    uint64_t out_len; /* output bytes for it */
 } th_input;
 
 typedef struct th_record th_record;
 
 /* Set before a run; the rest is filled in by it. */
 struct th_record {
-    int paths;         /* keep each input's path (strdup) */
-    int fail_output;   /* on_output returns this (a negative errno), or 0 */
+    int paths;       /* keep each input's path (strdup) */
+    int fail_output; /* on_output returns this (a negative errno), or 0 */
     void (*progress)(th_record *r, const sluice_progress *p); /* optional */
-    void *user;        /* for progress */
+    void *user;                                               /* for progress */
 
-    const sluice_plugin *desc; /* reads counters; th_run sets it */
-    th_input *in;      /* indexed by input number (the number of inputs:
-                          what finish wrote) */
-    uint32_t cap;      /* entries of in and order */
-    uint32_t ninputs;  /* one past the highest input on_input reported */
-    uint32_t *order;   /* the input of each on_input call */
-    uint32_t n;        /* on_input calls */
-    int repeated;      /* inputs reported more than once */
+    const sluice_plugin *desc; /* reads partials: th_run sets it, a caller
+                                  of th_callbacks alone sets it */
+    th_input *in;              /* indexed by input number (the number of inputs:
+                                  what finish wrote) */
+    uint32_t cap;              /* entries of in and order */
+    uint32_t ninputs; /* one past the highest input on_input reported */
+    uint32_t *order;  /* the input of each on_input call */
+    uint32_t n;       /* on_input calls */
+    int repeated;     /* inputs reported more than once */
 
-    char *out;          /* all ordered output, concatenated */
+    char *out; /* all ordered output, concatenated */
     size_t out_len, out_cap;
-    int out_calls;      /* on_output calls */
-    uint32_t out_last;  /* input of the last on_output call */
-    int out_backwards;  /* calls for an input before out_last */
+    int out_calls;     /* on_output calls */
+    uint32_t out_last; /* input of the last on_output call */
+    int out_backwards; /* calls for an input before out_last */
 
     int npoison;          /* on_poison calls */
     sluice_poison poison; /* the last one, strings copied below */
     char poison_msg[1024], poison_path[512], poison_plugin[64];
 
-    int ran;             /* th_run got as far as running the job */
-    int rc;              /* sluice_job_run's status */
-    char err[1024];      /* the job's message (a poison report is long) */
+    int ran;        /* th_run got as far as running the job */
+    int rc;         /* sluice_job_run's status */
+    char err[1024]; /* the job's message (a poison report is long) */
 };
 
 /* Callbacks that record into r (user = r); on_progress only when
@@ -89,16 +90,16 @@ const th_input *th_nth(const th_record *r, uint32_t k);
 
 /* A job to run. */
 typedef struct th_job {
-    const char *plugin;          /* its path (tu_plugin() for a test one) */
-    const char *const *options;  /* KEY, VALUE, ..., NULL; or NULL */
+    const char *plugin;         /* its path (tu_plugin() for a test one) */
+    const char *const *options; /* KEY, VALUE, ..., NULL; or NULL */
     sluice_job_opts opts;
-    const char *const *paths;    /* the operands */
+    const char *const *paths; /* the operands */
     int npaths;
-    unsigned add_flags;          /* sluice_job_add's flags */
-    int no_fail;                 /* 1: th_run never fails the test (in a
-                                    child process, or where set-up may
-                                    fail): a failing set-up step returns
-                                    its status, r->err naming it */
+    unsigned add_flags; /* sluice_job_add's flags */
+    int no_fail;        /* 1: th_run never fails the test (in a
+                           child process, or where set-up may
+                           fail): a failing set-up step returns
+                           its status, r->err naming it */
 } th_job;
 
 /* Runs j, recording into r (reset first).  Returns sluice_job_run's

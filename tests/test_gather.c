@@ -271,7 +271,8 @@ results_are_delivered_per_input_in_order_with_merged_partials(void **st)
     for (uint32_t i = 0; i < 4; i++)
         assert_int_equal(f->r.order[i], i);
     const uint64_t v0[] = {1, 2, 3}, v1[] = {10, 20, 30}, v3[] = {7};
-    assert_true(f->r.in[0].has_partial && f->r.in[1].has_partial && f->r.in[3].has_partial);
+    assert_true(f->r.in[0].has_partial && f->r.in[1].has_partial &&
+                f->r.in[3].has_partial);
     assert_part(part_of(f, 0), v0, 3);
     assert_part(part_of(f, 1), v1, 3);
     assert_false(f->r.in[2].has_partial); /* no partial: none delivered */

@@ -68,22 +68,17 @@ static void kill_a_worker(th_record *r, const sluice_progress *p)
     }
 }
 
-/* Runs plugin `name` over paths; returns sluice_job_run's code, err its
- * message. */
+/* Runs plugin `name` over paths; returns sluice_job_run's code (r->err:
+ * its message). */
 static int run(const char *name, const char *const *paths, int npaths,
-               const sluice_job_opts *o, const char *const *kv, th_record *r,
-               char *err, size_t errlen)
+               const sluice_job_opts *o, const char *const *kv, th_record *r)
 {
     th_job j = {.plugin = tu_plugin(name),
                 .options = kv,
                 .opts = *o,
                 .paths = paths,
                 .npaths = npaths};
-    int rc = th_run(&j, r);
-    size_t n = strnlen(r->err, errlen - 1);
-    memcpy(err, r->err, n);
-    err[n] = '\0';
-    return rc;
+    return th_run(&j, r);
 }
 
 /* Text of `n` bytes in lines of 11 to 70 bytes; `word` (if any) replaces
@@ -136,8 +131,8 @@ static char *write_file(const char *name, const unsigned char *d, size_t n)
     return path;
 }
 
-static void assert_counts(const th_record *r, uint32_t i, const unsigned char *d,
-                          size_t n)
+static void assert_counts(const th_record *r, uint32_t i,
+                          const unsigned char *d, size_t n)
 {
     uint64_t c[3];
     one_pass(d, n, c);
@@ -192,8 +187,7 @@ static void a_crash_once_is_requeued_and_counts_once(void **st)
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, 0);
     /* It did crash: the first byte of the marker turned to '1'. */
     FILE *mf = fopen(marker, "rb");
@@ -217,8 +211,7 @@ static void a_unit_that_crashes_alone_twice_is_poison_with_its_fields(void **st)
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_string_equal(r.poison.path, path);
@@ -233,8 +226,8 @@ static void a_unit_that_crashes_alone_twice_is_poison_with_its_fields(void **st)
     assert_int_equal(r.poison.first_record, line);
     char want[1600];
     poison_text(want, sizeof want, &r, "signal 11, SIGSEGV", 1);
-    assert_string_equal(err, want);
-    assert_string_equal(err, r.poison.message);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.err, r.poison.message);
     free(d);
     free(path);
     th_record_free(&r);
@@ -258,9 +251,7 @@ static void only_the_culprit_among_units_in_flight_is_poison(void **st)
     }
     sluice_job_opts o = {.jobs = 1, .chunk_size = CHUNK, .keep_going = 1};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r, err,
-                 sizeof err);
+    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EINPUT);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.input, 2);
@@ -299,8 +290,7 @@ static void a_hang_times_out_and_is_poison(void **st)
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .unit_timeout = 0.5};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     if (r.poison.timed_out != 0.5)
@@ -308,9 +298,9 @@ static void a_hang_times_out_and_is_poison(void **st)
     assert_int_equal(r.poison.signal, SIGTERM);
     assert_unit_holds(&r.poison, at);
     char want[1600];
-    poison_text(want, sizeof want, &r, "signal 15, SIGTERM; timed out after 0.5 s",
-                1);
-    assert_string_equal(err, want);
+    poison_text(want, sizeof want, &r,
+                "signal 15, SIGTERM; timed out after 0.5 s", 1);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
     th_record_free(&r);
@@ -326,15 +316,14 @@ static void a_hang_that_ignores_term_is_killed_after_the_grace(void **st)
     const char *kv[] = {"ignore_term", "true", NULL};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .unit_timeout = 0.5};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.signal, SIGKILL);
     char want[1600];
-    poison_text(want, sizeof want, &r, "signal 9, SIGKILL; timed out after 0.5 s",
-                1);
-    assert_string_equal(err, want);
+    poison_text(want, sizeof want, &r,
+                "signal 9, SIGKILL; timed out after 0.5 s", 1);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
     th_record_free(&r);
@@ -352,8 +341,7 @@ static void an_allocation_without_bound_is_poison(void **st)
     sluice_job_opts o = {
         .jobs = 2, .chunk_size = CHUNK, .worker_memory = (uint64_t)512 << 20};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.signal, SIGABRT);
@@ -361,7 +349,7 @@ static void an_allocation_without_bound_is_poison(void **st)
     char want[1600];
     poison_text(want, sizeof want, &r,
                 "signal 6, SIGABRT; worker memory limit 512 MiB", 1);
-    assert_string_equal(err, want);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
     th_record_free(&r);
@@ -380,8 +368,7 @@ static void a_worker_killed_mid_job_changes_nothing(void **st)
     sluice_job_opts o = {.jobs = 3, .chunk_size = CHUNK};
     killer k = {.kill_after = 1};
     th_record r = {.progress = kill_a_worker, .user = &k};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, 0);
     assert_true(k.killed > 0);
     assert_int_equal(r.npoison, 0);
@@ -409,9 +396,7 @@ static void keep_going_counts_everything_but_the_poisoned_batch(void **st)
     /* batches of about 3 files */
     sluice_job_opts o = {.jobs = 2, .batch_bytes = 3 * n, .keep_going = 1};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r, err,
-                 sizeof err);
+    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EINPUT);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.exit_status, 7);
@@ -446,8 +431,7 @@ static void an_ordered_plugin_stops_at_the_first_poison(void **st)
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .keep_going = 1};
     th_record r = {0};
-    char err[1024] = "";
-    int rc = run("faulty_ordered", paths, 1, &o, NULL, &r, err, sizeof err);
+    int rc = run("faulty_ordered", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     /* No hole: what came out is a prefix that stops before the poison. */
