@@ -64,11 +64,7 @@ void th_record_free(th_record *r)
     free(r->in);
     free(r->order);
     free(r->out);
-    r->in = NULL;
-    r->order = NULL;
-    r->out = NULL;
-    r->cap = 0;
-    r->out_cap = 0;
+    memset(r, 0, sizeof *r);
 }
 
 const th_input *th_nth(const th_record *r, uint32_t k)

@@ -83,7 +83,8 @@ void th_record_reset(th_record *r);
 /* Grows r to hold `ninputs` inputs without allocating while they come;
  * aborts when out of memory. */
 void th_record_reserve(th_record *r, uint32_t ninputs);
-/* Frees r's storage (r itself belongs to the caller). */
+/* Frees r's storage and zeroes r, settings included (r itself belongs to
+ * the caller). */
 void th_record_free(th_record *r);
 /* The input of the k-th on_input call. */
 const th_input *th_nth(const th_record *r, uint32_t k);
