@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "sluice/sluice.h"
+#include "harness.h"
 #include "util.h"
 
 /* ----------------------------------------------------------- wrapping */
@@ -79,61 +80,20 @@ char *__wrap_strndup(const char *s, size_t n)
 
 /* --------------------------------------------------------------- jobs */
 
-#define MAXIN 16
-
-typedef struct result {
-    uint32_t n;
-    uint64_t bytes[MAXIN], hash[MAXIN];
-    int err[MAXIN];
-    const sluice_plugin *desc;
-} result;
-
-static void on_input(void *user, uint32_t i, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t off,
-                     const char *msg)
-{
-    (void)in;
-    (void)off;
-    (void)msg;
-    result *r = user;
-    if (i >= MAXIN)
-        return;
-    r->n++;
-    r->err[i] = errnum;
-    if (partial && !errnum) {
-        uint64_t c[2];
-        r->desc->counters(NULL, partial, c);
-        r->bytes[i] = c[0];
-        r->hash[i] = c[1];
-    }
-}
-
 /* One job of the summer plugin over `dir` (walked: its .ignore file is
  * read), `jobs` workers, 64 KiB units.  Returns the job's status; *r gets
- * the results, msg the message.  Set-up failures are returned too. */
-static int run(const char *dir, int jobs, result *r, char *msg, size_t len)
+ * the results and the message, set-up failures included.  r must have room
+ * for the inputs (th_record_reserve): its own allocations are counted. */
+static int run(const char *dir, int jobs, th_record *r)
 {
-    memset(r, 0, sizeof *r);
-    msg[0] = '\0';
-    sluice_plugin_handle *h;
-    int rc = sluice_plugin_open(tu_plugin("summer"), NULL, &h, msg, len);
-    if (rc < 0)
-        return rc;
-    r->desc = sluice_plugin_get(h);
-    sluice_job_opts o = {.jobs = jobs, .chunk_size = 64 << 10};
-    sluice_callbacks cb = {.user = r, .on_input = on_input};
-    sluice_job *job;
-    rc = sluice_job_new(h, &o, &cb, &job, msg, len);
-    if (rc == 0) {
-        rc = sluice_job_add(job, dir, SLUICE_ADD_WALK);
-        if (rc == 0)
-            rc = sluice_job_run(job, msg, len);
-        else
-            snprintf(msg, len, "add: %s", sluice_strerror(rc));
-        sluice_job_free(job);
-    }
-    sluice_plugin_close(h);
-    return rc;
+    const char *paths[] = {dir};
+    th_job j = {.plugin = tu_plugin("summer"),
+                .opts = {.jobs = jobs, .chunk_size = 64 << 10},
+                .paths = paths,
+                .npaths = 1,
+                .add_flags = SLUICE_ADD_WALK,
+                .no_fail = 1};
+    return th_run(&j, r);
 }
 
 static char tree[512];
@@ -171,13 +131,14 @@ static void make_tree(void)
 static void every_allocation_fails_in_turn(int jobs)
 {
     make_tree();
-    result want, got;
-    char msg[512];
+    th_record want = {0}, got = {0};
+    th_record_reserve(&want, 16);
+    th_record_reserve(&got, 16);
     calls = 0;
     fail_at = 0;
-    int rc0 = run(tree, jobs, &want, msg, sizeof msg);
+    int rc0 = run(tree, jobs, &want);
     if (rc0 != 0)
-        fail_msg("clean run: status %d: %s", rc0, msg);
+        fail_msg("clean run: status %d: %s", rc0, want.err);
     long total = calls;
     assert_true(total > 10);
     assert_int_equal(want.n, 5);
@@ -186,7 +147,8 @@ static void every_allocation_fails_in_turn(int jobs)
         calls = 0;
         fail_at = n;
         failed = 0;
-        int rc = run(tree, jobs, &got, msg, sizeof msg);
+        int rc = run(tree, jobs, &got);
+        const char *msg = got.err;
         fail_at = 0;
         if (rc == 0) {
             /* Got over it: every input with the one-pass result. */
@@ -194,10 +156,10 @@ static void every_allocation_fails_in_turn(int jobs)
                 fail_msg("N=%ld: %u inputs reported, want %u", n, got.n,
                          want.n);
             for (uint32_t i = 0; i < want.n; i++)
-                if (got.err[i] || got.bytes[i] != want.bytes[i] ||
-                    got.hash[i] != want.hash[i])
+                if (got.in[i].errnum || got.in[i].c[0] != want.in[i].c[0] ||
+                    got.in[i].c[1] != want.in[i].c[1])
                     fail_msg("N=%ld: input %u differs (err %d)", n, i,
-                             got.err[i]);
+                             got.in[i].errnum);
             overcome += failed;
         } else {
             errors++;
@@ -216,6 +178,8 @@ static void every_allocation_fails_in_turn(int jobs)
     print_message("%ld allocations: %d errors, %d overcome\n", total, errors,
                   overcome);
     assert_true(errors > 0);
+    th_record_free(&want);
+    th_record_free(&got);
 }
 
 static void inline_mode(void **st)

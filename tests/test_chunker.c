@@ -76,7 +76,7 @@ static void check_boundary(const unsigned char *d, uint64_t size, uint64_t at,
     if (nl) {
         /* Just after the first newline of the window. */
         assert_int_equal(b, (int64_t)(nl - d) + 1);
-        assert_true(b >= (int64_t)at && b <= (int64_t)hi);
+        assert_in_range(b, at, hi);
         assert_int_equal(d[b - 1], '\n');
     } else {
         /* No newline: the cut stays where it is. */
@@ -185,7 +185,7 @@ static void units_tile_the_file_and_only_the_last_can_be_empty(void **st)
         for (uint64_t k = 1;; k++) {
             uint64_t cut = k * limit < size ? k * limit : size;
             int64_t b = sluice_chunker_boundary(mem_read, &f, cut, size, limit);
-            assert_true(b >= 0 && (uint64_t)b <= size);
+            assert_in_range(b, 0, size);
             if (b < prev)
                 fail_msg("boundary went back: %lld after %lld", (long long)b,
                          (long long)prev);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "harness.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ the plugin */
@@ -99,63 +100,15 @@ static const sluice_plugin fake = {
     .merge = fake_merge,
 };
 
-/* ------------------------------------------------------------ the sink */
-
 #define MAXIN 16
-
-/* What the callbacks saw. */
-typedef struct sink {
-    uint32_t n;         /* on_input calls */
-    uint32_t order[64]; /* input of each call */
-    int has[MAXIN];     /* a partial came */
-    part p[MAXIN];
-    int err[MAXIN];
-    uint64_t off[MAXIN];
-    char msg[MAXIN][SLUICE_MSG_MAX];
-    int has_msg[MAXIN];
-    unsigned char out[8192]; /* ordered output */
-    size_t out_len;
-    int out_calls;
-    int fail_output; /* on_output returns -EIO */
-} sink;
-
-static void on_input(void *user, uint32_t i, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t off,
-                     const char *message)
-{
-    (void)in;
-    sink *s = user;
-    assert_true(s->n < 64 && i < MAXIN);
-    s->order[s->n++] = i;
-    s->has[i] = partial != NULL;
-    if (partial)
-        memcpy(&s->p[i], partial, sizeof(part));
-    s->err[i] = errnum;
-    s->off[i] = off;
-    s->has_msg[i] = message != NULL;
-    if (message)
-        snprintf(s->msg[i], sizeof s->msg[i], "%s", message);
-}
-
-static int on_output(void *user, uint32_t input, const void *data, size_t len)
-{
-    sink *s = user;
-    (void)input;
-    s->out_calls++;
-    if (s->fail_output)
-        return -EIO;
-    assert_true(s->out_len + len <= sizeof s->out);
-    memcpy(s->out + s->out_len, data, len);
-    s->out_len += len;
-    return 0;
-}
 
 /* A gatherer over `n` inputs named in0, in1, ... */
 typedef struct fixture {
     sluice__gather g;
     sluice__input inputs[MAXIN];
     sluice_callbacks cb;
-    sink s;
+    th_record r; /* what the callbacks saw */
+    part got;    /* a partial of r, aligned (part_of) */
 } fixture;
 
 static fixture *fixture_new(const sluice_plugin *plugin, uint32_t n)
@@ -170,17 +123,26 @@ static fixture *fixture_new(const sluice_plugin *plugin, uint32_t n)
         f->inputs[i].kind = SLUICE__IN_FILE;
         f->inputs[i].fd = -1;
     }
-    f->cb.user = &f->s;
-    f->cb.on_input = on_input;
-    f->cb.on_output = on_output;
+    f->r.desc = plugin;
+    f->cb = th_callbacks(&f->r);
     assert_int_equal(
         sluice__gather_init(&f->g, plugin, NULL, &f->cb, f->inputs, n), 0);
     return f;
 }
 
+/* Input i's partial, as recorded. */
+static const part *part_of(fixture *f, uint32_t i)
+{
+    memcpy(&f->got, f->r.in[i].partial, sizeof f->got);
+    return &f->got;
+}
+
 static void fixture_free(fixture *f)
 {
     sluice__gather_free(&f->g);
+    assert_int_equal(f->r.repeated, 0);
+    assert_int_equal(f->r.out_backwards, 0);
+    th_record_free(&f->r);
     free(f);
 }
 
@@ -287,13 +249,13 @@ results_are_delivered_per_input_in_order_with_merged_partials(void **st)
     put_partial(&a, 0, 1);
     put_partial(&a, 0, 2);
     assert_int_equal(apply_from(f, &a, from, 0, 2), 0);
-    assert_int_equal(f->s.n, 0); /* nothing before END */
+    assert_int_equal(f->r.n, 0); /* nothing before END */
     from = a.head;
     put_partial(&a, 0, 3);
     put_end(&a, 0);
     put_partial(&a, 1, 10);
     assert_int_equal(apply_from(f, &a, from, 0, 2), 0);
-    assert_int_equal(f->s.n, 1);
+    assert_int_equal(f->r.n, 1);
     /* Unit 1: the rest of in1, in2 with no partial, in3. */
     sluice__gather_begin_unit(&f->g, 1);
     from = a.head;
@@ -305,19 +267,20 @@ results_are_delivered_per_input_in_order_with_merged_partials(void **st)
     put_end(&a, 3);
     assert_int_equal(apply_from(f, &a, from, 1, 4), 0);
 
-    assert_int_equal(f->s.n, 4);
+    assert_int_equal(f->r.n, 4);
     for (uint32_t i = 0; i < 4; i++)
-        assert_int_equal(f->s.order[i], i);
+        assert_int_equal(f->r.order[i], i);
     const uint64_t v0[] = {1, 2, 3}, v1[] = {10, 20, 30}, v3[] = {7};
-    assert_true(f->s.has[0] && f->s.has[1] && f->s.has[3]);
-    assert_part(&f->s.p[0], v0, 3);
-    assert_part(&f->s.p[1], v1, 3);
-    assert_false(f->s.has[2]); /* no partial: none delivered */
-    assert_part(&f->s.p[3], v3, 1);
+    assert_true(f->r.in[0].has_partial && f->r.in[1].has_partial &&
+                f->r.in[3].has_partial);
+    assert_part(part_of(f, 0), v0, 3);
+    assert_part(part_of(f, 1), v1, 3);
+    assert_false(f->r.in[2].has_partial); /* no partial: none delivered */
+    assert_part(part_of(f, 3), v3, 1);
     for (uint32_t i = 0; i < 4; i++) {
-        assert_int_equal(f->s.err[i], 0);
-        assert_true(f->s.off[i] == UINT64_MAX);
-        assert_false(f->s.has_msg[i]);
+        assert_int_equal(f->r.in[i].errnum, 0);
+        assert_true(f->r.in[i].offset == UINT64_MAX);
+        assert_false(f->r.in[i].has_msg);
     }
     assert_int_equal(f->g.failed, 0);
     free(a.buf);
@@ -340,19 +303,19 @@ an_error_then_end_gives_errno_offset_message_and_partial_so_far(void **st)
     put_end(&a, 1);
     assert_int_equal(apply_from(f, &a, from, 0, 2), 0);
 
-    assert_int_equal(f->s.n, 2);
-    assert_int_equal(f->s.err[0], EIO);
-    assert_int_equal(f->s.off[0], 1234);
-    assert_true(f->s.has_msg[0]);
-    assert_string_equal(f->s.msg[0], "bad sector");
-    assert_true(f->s.has[0]);
+    assert_int_equal(f->r.n, 2);
+    assert_int_equal(f->r.in[0].errnum, EIO);
+    assert_int_equal(f->r.in[0].offset, 1234);
+    assert_true(f->r.in[0].has_msg);
+    assert_string_equal(f->r.in[0].msg, "bad sector");
+    assert_true(f->r.in[0].has_partial);
     const uint64_t v0[] = {5};
-    assert_part(&f->s.p[0], v0, 1);
+    assert_part(part_of(f, 0), v0, 1);
 
-    assert_int_equal(f->s.err[1], EACCES);
-    assert_true(f->s.off[1] == UINT64_MAX);
-    assert_false(f->s.has_msg[1]);
-    assert_false(f->s.has[1]);
+    assert_int_equal(f->r.in[1].errnum, EACCES);
+    assert_true(f->r.in[1].offset == UINT64_MAX);
+    assert_false(f->r.in[1].has_msg);
+    assert_false(f->r.in[1].has_partial);
     assert_int_equal(f->g.failed, 2);
     free(a.buf);
     fixture_free(f);
@@ -390,13 +353,13 @@ partials_after_an_error_are_ignored_but_the_failing_units_count(void **st)
     put_end(&a, 1);
     assert_int_equal(apply_from(f, &a, from, 0, 2), 0);
 
-    assert_int_equal(f->s.n, 2);
-    assert_int_equal(f->s.err[0], EIO);
-    assert_int_equal(f->s.off[0], 5000);
+    assert_int_equal(f->r.n, 2);
+    assert_int_equal(f->r.in[0].errnum, EIO);
+    assert_int_equal(f->r.in[0].offset, 5000);
     const uint64_t v0[] = {1, 2}, v1[] = {16};
-    assert_part(&f->s.p[0], v0, 2);
-    assert_int_equal(f->s.err[1], 0);
-    assert_part(&f->s.p[1], v1, 1);
+    assert_part(part_of(f, 0), v0, 2);
+    assert_int_equal(f->r.in[1].errnum, 0);
+    assert_part(part_of(f, 1), v1, 1);
     assert_int_equal(f->g.failed, 1);
     free(a.buf);
     fixture_free(f);
@@ -425,10 +388,10 @@ static void data_records_reach_on_output_in_order(void **st)
     strcat(want, "|second unit");
     put_end(&a, 1);
     assert_int_equal(apply_from(f, &a, from, 1, 2), 0);
-    assert_int_equal(f->s.out_len, strlen(want));
-    assert_memory_equal(f->s.out, want, strlen(want));
-    assert_int_equal(f->s.out_calls, 6); /* the empty record is no call */
-    assert_int_equal(f->s.n, 2);
+    assert_int_equal(f->r.out_len, strlen(want));
+    assert_memory_equal(f->r.out, want, strlen(want));
+    assert_int_equal(f->r.out_calls, 6); /* the empty record is no call */
+    assert_int_equal(f->r.n, 2);
     free(a.buf);
     fixture_free(f);
 }
@@ -438,7 +401,7 @@ static void a_failing_on_output_gives_eoutput(void **st)
     (void)st;
     fixture *f = fixture_new(&fake, 1);
     arena a = arena_new(4096, 0);
-    f->s.fail_output = 1;
+    f->r.fail_output = -EIO;
     sluice__gather_begin_unit(&f->g, 0);
     uint64_t from = a.head;
     put_data(&a, "lost");
@@ -548,7 +511,7 @@ static void records_running_past_their_fragment_are_corrupt(void **st)
         assert_int_equal(
             sluice__gather_apply(&f->g, a.buf, a.size, 0, cut[i], 0, 1),
             SLUICE_ECORRUPT);
-    assert_int_equal(f->s.n, 0);
+    assert_int_equal(f->r.n, 0);
     free(a.buf);
     fixture_free(f);
 }
@@ -599,7 +562,7 @@ static void a_record_length_beyond_the_arena_is_corrupt(void **st)
     assert_int_equal(
         sluice__gather_apply(&f->g, a.buf, a.size, 5 * 1024 + 960, 200, 0, 1),
         SLUICE_ECORRUPT);
-    assert_int_equal(f->s.out_calls, 0);
+    assert_int_equal(f->r.out_calls, 0);
     free(a.buf);
     fixture_free(f);
 }
@@ -613,7 +576,7 @@ static void a_pad_record_short_of_the_arena_end_is_corrupt(void **st)
     put_rec(&a, SLUICE__REC_PAD, 0, NULL, 0, 0, 0); /* 24 bytes, not 1024 */
     put_end(&a, 0);
     assert_int_equal(apply_from(f, &a, 0, 0, 1), SLUICE_ECORRUPT);
-    assert_int_equal(f->s.n, 0);
+    assert_int_equal(f->r.n, 0);
     free(a.buf);
     fixture_free(f);
 }
@@ -666,15 +629,15 @@ static void records_wrapping_at_the_arena_end_are_read_correctly(void **st)
     }
     assert_true(a.pads >= 2); /* both kinds of wrap were exercised */
     assert_true(a.implicit >= 2);
-    assert_int_equal(f->s.n, MAXIN);
+    assert_int_equal(f->r.n, MAXIN);
     for (uint32_t in = 0; in < MAXIN; in++) {
-        assert_int_equal(f->s.order[in], in);
-        assert_int_equal(f->s.has[in], nvals[in] > 0);
+        assert_int_equal(f->r.order[in], in);
+        assert_int_equal(f->r.in[in].has_partial, nvals[in] > 0);
         if (nvals[in])
-            assert_part(&f->s.p[in], vals[in], nvals[in]);
+            assert_part(part_of(f, in), vals[in], nvals[in]);
     }
-    assert_int_equal(f->s.out_len, want_len);
-    assert_memory_equal(f->s.out, want, want_len);
+    assert_int_equal(f->r.out_len, want_len);
+    assert_memory_equal(f->r.out, want, want_len);
     free(a.buf);
     fixture_free(f);
 }
@@ -697,9 +660,9 @@ static void a_fragment_starting_in_the_implicit_padding_is_read(void **st)
     put_end(&a, 0);
     assert_int_equal(a.implicit, 1);
     assert_int_equal(apply_from(f, &a, from, 0, 1), 0);
-    assert_int_equal(f->s.n, 1);
-    assert_int_equal(f->s.out_len, 93);
-    assert_memory_equal(f->s.out + 88, "after", 5);
+    assert_int_equal(f->r.n, 1);
+    assert_int_equal(f->r.out_len, 93);
+    assert_memory_equal(f->r.out + 88, "after", 5);
     free(a.buf);
     fixture_free(f);
 }
@@ -793,22 +756,22 @@ static void a_retried_unit_counts_and_outputs_everything_exactly_once(void **st)
             assert_int_equal(apply_from(f, &a, from, 2, 3), 0);
 
             const char want[] = "<abcdefghijklmnopq>";
-            if (f->s.out_len != strlen(want) ||
-                memcmp(f->s.out, want, f->s.out_len) != 0)
+            if (f->r.out_len != strlen(want) ||
+                memcmp(f->r.out, want, f->r.out_len) != 0)
                 fail_msg("lost after %d and %d records: output \"%.*s\"", lost1,
-                         lost2, (int)f->s.out_len, f->s.out);
-            assert_int_equal(f->s.n, 3);
+                         lost2, (int)f->r.out_len, f->r.out);
+            assert_int_equal(f->r.n, 3);
             for (uint32_t i = 0; i < 3; i++)
-                assert_int_equal(f->s.order[i], i);
+                assert_int_equal(f->r.order[i], i);
             const uint64_t v0[] = {1, 2}, v1[] = {3, 4}, v2[] = {5};
-            assert_part(&f->s.p[0], v0, 2);
-            assert_int_equal(f->s.err[0], 0);
-            assert_part(&f->s.p[1], v1, 2);
-            assert_int_equal(f->s.err[1], EIO);
-            assert_int_equal(f->s.off[1], 77);
-            assert_string_equal(f->s.msg[1], "oops");
-            assert_part(&f->s.p[2], v2, 1);
-            assert_int_equal(f->s.err[2], 0);
+            assert_part(part_of(f, 0), v0, 2);
+            assert_int_equal(f->r.in[0].errnum, 0);
+            assert_part(part_of(f, 1), v1, 2);
+            assert_int_equal(f->r.in[1].errnum, EIO);
+            assert_int_equal(f->r.in[1].offset, 77);
+            assert_string_equal(f->r.in[1].msg, "oops");
+            assert_part(part_of(f, 2), v2, 1);
+            assert_int_equal(f->r.in[2].errnum, 0);
             assert_int_equal(f->g.failed, 1);
             free(a.buf);
             fixture_free(f);

@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "sluice/sluice.h"
+#include "harness.h"
 #include "util.h"
 
 #define MiB ((size_t)1 << 20)
@@ -1425,55 +1426,20 @@ static void max_output_limits_each_unit(void **st)
 
 /* ------------------------------------------------------ the engine */
 
-typedef struct eng_out {
-    buf out;
-    uint64_t c[N_C];
-    int errors;
-    char msg[512];
-} eng_out;
+static char plugin_path[PATH_MAX]; /* set by load() */
 
-static int eng_output(void *user, uint32_t input, const void *data, size_t len)
+/* Runs the plugin over `path` through the engine; some inputs may fail
+ * (r says which), nothing else. */
+static void engine_run(const char *path, int jobs, size_t chunk, th_record *r)
 {
-    eng_out *e = user;
-    (void)input;
-    buf_add(&e->out, data, len);
-    return 0;
-}
-
-static void eng_input(void *user, uint32_t input, const sluice_input *in,
-                      const void *partial, int errnum, uint64_t offset,
-                      const char *message)
-{
-    eng_out *e = user;
-    (void)input;
-    (void)in;
-    (void)offset;
-    if (errnum || (message && *message)) {
-        e->errors++;
-        snprintf(e->msg, sizeof e->msg, "%s", message ? message : "");
-    }
-    if (partial) {
-        sluice_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        desc->counters(&ctx, partial, e->c);
-    }
-}
-
-static void engine_run(const char *path, int jobs, size_t chunk, eng_out *e)
-{
-    char err[ERRLEN] = "";
-    memset(e, 0, sizeof *e);
-    sluice_job_opts opts = {.jobs = jobs, .chunk_size = chunk};
-    sluice_callbacks cb = {
-        .user = e, .on_input = eng_input, .on_output = eng_output};
-    sluice_job *job = NULL;
-    if (sluice_job_new(handle, &opts, &cb, &job, err, sizeof err) != 0)
-        fail_msg("job_new: %s", err);
-    assert_int_equal(sluice_job_add(job, path, 0), 0);
-    int rc = sluice_job_run(job, err, sizeof err);
+    const char *paths[] = {path};
+    th_job j = {.plugin = plugin_path,
+                .opts = {.jobs = jobs, .chunk_size = chunk},
+                .paths = paths,
+                .npaths = 1};
+    int rc = th_run(&j, r);
     if (rc != 0 && rc != SLUICE_EINPUT)
-        fail_msg("run: %s (%s)", sluice_err_name(rc), err);
-    sluice_job_free(job);
+        fail_msg("run: %s (%s)", sluice_err_name(rc), r->err);
 }
 
 static void the_engine_splits_hinted_input_by_members(void **st)
@@ -1488,17 +1454,19 @@ static void the_engine_splits_hinted_input_by_members(void **st)
     snprintf(path, sizeof path, "%s/hinted.gz", tu_tmpdir());
     tu_write(path, s.gz.p, s.gz.len);
     for (int jobs = 0; jobs <= 3; jobs++) {
-        eng_out e;
-        engine_run(path, jobs, MiB, &e);
-        if (e.errors)
-            fail_msg("jobs %d: %s", jobs, e.msg);
-        assert_int_equal(e.out.len, s.plain.len);
-        assert_memory_equal(e.out.p, s.plain.p, s.plain.len);
-        assert_int_equal(e.c[C_MEMBERS], s.nmembers);
-        assert_int_equal(e.c[C_COMPRESSED], s.gz.len - 4);
-        assert_int_equal(e.c[C_UNCOMPRESSED], s.plain.len);
-        assert_int_equal(e.c[C_GARBAGE], s.gz.len - 4);
-        buf_free(&e.out);
+        th_record r = {0};
+        engine_run(path, jobs, MiB, &r);
+        assert_int_equal(r.n, 1);
+        const th_input *in = &r.in[0];
+        if (in->errnum || in->msg[0])
+            fail_msg("jobs %d: %s", jobs, in->msg);
+        assert_int_equal(r.out_len, s.plain.len);
+        assert_memory_equal(r.out, s.plain.p, s.plain.len);
+        assert_int_equal(in->c[C_MEMBERS], s.nmembers);
+        assert_int_equal(in->c[C_COMPRESSED], s.gz.len - 4);
+        assert_int_equal(in->c[C_UNCOMPRESSED], s.plain.len);
+        assert_int_equal(in->c[C_GARBAGE], s.gz.len - 4);
+        th_record_free(&r);
     }
     stream_free(&s);
 }
@@ -1650,9 +1618,10 @@ static void other_formats_decode_the_same_in_any_blocks(void **st)
 static int load(void **st)
 {
     (void)st;
-    static char path[PATH_MAX];
+    const char *path = plugin_path;
     char err[ERRLEN] = "";
-    snprintf(path, sizeof path, "%s/plugins/gunzip/gunzip.so", tu_build_root());
+    snprintf(plugin_path, sizeof plugin_path, "%s/plugins/gunzip/gunzip.so",
+             tu_build_root());
     if (sluice_plugin_open(path, NULL, &handle, err, sizeof err) != 0) {
         fprintf(stderr, "open %s: %s\n", path, err);
         return -1;

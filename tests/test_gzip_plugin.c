@@ -33,6 +33,7 @@
 #include <zlib.h>
 
 #include "sluice/sluice.h"
+#include "harness.h"
 #include "util.h"
 
 #define ERRLEN 1024
@@ -129,51 +130,8 @@ typedef struct buf {
 typedef struct run_out {
     buf out[N_INPUTS];
     uint64_t counters[N_INPUTS][2]; /* "crc32", "length" of each input */
-    const sluice_plugin *desc;      /* to read them */
-    uint32_t last_input;            /* inputs must arrive in order */
     int errors;
 } run_out;
-
-static int on_output(void *user, uint32_t input, const void *data, size_t len)
-{
-    run_out *r = user;
-    if (input >= N_INPUTS || input < r->last_input)
-        return -22; /* -EINVAL: fails the job */
-    r->last_input = input;
-    buf *b = &r->out[input];
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p)
-            return -12; /* -ENOMEM */
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
-static void on_input(void *user, uint32_t input, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t offset,
-                     const char *message)
-{
-    run_out *r = user;
-    (void)offset;
-    if (partial && input < N_INPUTS && r->desc && r->desc->n_counters == 2) {
-        sluice_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.worker = -1;
-        r->desc->counters(&ctx, partial, r->counters[input]);
-    }
-    if (errnum || (message && *message)) {
-        print_error("input %u (%s): %s\n", input, in->path,
-                    message ? message : "");
-        r->errors++;
-    }
-}
 
 static void run_out_free(run_out *r)
 {
@@ -209,31 +167,45 @@ static void set_opt(sluice_plugin_handle *h, const char *key, const char *v)
 static void run_gzip_mode(int level, int no_name, int single, int jobs,
                           run_out *r)
 {
-    char lv[16], err[ERRLEN] = "";
-    sluice_plugin_handle *h = open_gzip();
+    char lv[16];
     snprintf(lv, sizeof lv, "%d", level);
-    set_opt(h, "level", lv);
-    set_opt(h, "no_name", no_name ? "true" : "false");
-    set_opt(h, "single", single ? "true" : "false");
-
-    memset(r, 0, sizeof *r);
-    r->desc = sluice_plugin_get(h);
-    sluice_job_opts opts = {.jobs = jobs, .chunk_size = CHUNK};
-    sluice_callbacks cb = {
-        .user = r, .on_input = on_input, .on_output = on_output};
-    sluice_job *job = NULL;
-    if (sluice_job_new(h, &opts, &cb, &job, err, sizeof err) != 0)
-        fail_msg("job_new: %s", err);
+    const char *kv[] = {"level",   lv,
+                        "no_name", no_name ? "true" : "false",
+                        "single",  single ? "true" : "false",
+                        NULL};
+    th_record rec = {0};
+    const char *paths[N_INPUTS];
     for (int i = 0; i < N_INPUTS; i++)
-        assert_int_equal(sluice_job_add(job, inputs[i].path, 0), 0);
-    int rc = sluice_job_run(job, err, sizeof err);
+        paths[i] = inputs[i].path;
+    th_job j = {.plugin = gzip_so(),
+                .options = kv,
+                .opts = {.jobs = jobs, .chunk_size = CHUNK},
+                .paths = paths,
+                .npaths = N_INPUTS};
+    int rc = th_run(&j, &rec);
     if (rc != 0)
         fail_msg("level %d jobs %d: run: %s (%s)", level, jobs,
-                 sluice_err_name(rc), err);
+                 sluice_err_name(rc), rec.err);
+    assert_int_equal(rec.ninputs, N_INPUTS);
+    memset(r, 0, sizeof *r);
+    size_t at = 0;
+    for (uint32_t i = 0; i < rec.ninputs; i++) {
+        const th_input *in = &rec.in[i];
+        if (in->errnum || in->msg[0]) {
+            print_error("input %u (%s): %s\n", i, inputs[i].path, in->msg);
+            r->errors++;
+        }
+        buf *b = &r->out[i];
+        b->len = b->cap = in->out_len;
+        b->p = malloc(b->cap ? b->cap : 1);
+        assert_non_null(b->p);
+        memcpy(b->p, rec.out + at, b->len);
+        at += b->len;
+        memcpy(r->counters[i], in->c, sizeof r->counters[i]);
+    }
+    assert_int_equal(at, rec.out_len); /* finish writes nothing */
     assert_int_equal(r->errors, 0);
-    sluice_job_free(job);
-    r->desc = NULL;
-    sluice_plugin_close(h);
+    th_record_free(&rec);
 }
 
 static void run_gzip(int level, int no_name, int jobs, run_out *r)
@@ -282,7 +254,7 @@ static member parse_member(const unsigned char *p, size_t n)
     assert_int_equal(p[13], 'L');
     assert_int_equal(le16(p + 14), 4);
     m.size = le32(p + 16);
-    assert_true(m.size >= 20 + 8 && m.size <= n);
+    assert_in_range(m.size, 20 + 8, n);
     if (flg & 0x08) {
         m.name = (const char *)p + 20;
         assert_non_null(memchr(m.name, '\0', m.size - 20 - 8));
@@ -439,25 +411,24 @@ static void gnu_gzip_decompresses_the_whole_stream(void **st)
     run_out_free(&r);
 }
 
-/* Asserts that a job at `level` is refused before any work, with a message
- * naming the level and holding `why`. */
+/* Asserts that a job at `level` is refused before any work, with the
+ * message "PLUGIN: plugin gzip: gzip: level LEVEL" and `why`. */
 static void job_refuses_level(const char *level, const char *why)
 {
     sluice_plugin_handle *h = open_gzip();
     set_opt(h, "level", level);
-    run_out r;
-    memset(&r, 0, sizeof r);
+    th_record r = {0};
     sluice_job_opts opts = {.jobs = 0, .chunk_size = CHUNK};
-    sluice_callbacks cb = {
-        .user = &r, .on_input = on_input, .on_output = on_output};
+    sluice_callbacks cb = th_callbacks(&r);
     sluice_job *job = NULL;
-    char err[ERRLEN] = "";
+    char err[ERRLEN] = "", msg[PATH_MAX + ERRLEN];
     if (sluice_job_new(h, &opts, &cb, &job, err, sizeof err) == 0)
         fail_msg("level %s was accepted", level);
     assert_null(job);
-    if (!strstr(err, level) || !strstr(err, why))
-        fail_msg("message \"%s\" does not name level %s and \"%s\"", err, level,
-                 why);
+    snprintf(msg, sizeof msg, "%s: plugin gzip: gzip: level %s%s", gzip_so(),
+             level, why);
+    assert_string_equal(err, msg);
+    assert_int_equal(r.n, 0);
     sluice_plugin_close(h);
 }
 
@@ -466,7 +437,7 @@ static void a_level_outside_1_to_12_is_refused_naming_it(void **st)
     (void)st;
     static const char *const bad[] = {"0", "13", "100"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        job_refuses_level(bad[i], "level");
+        job_refuses_level(bad[i], " is out of range (1..12)");
 }
 
 #if !defined(HAVE_LIBDEFLATE)
@@ -475,7 +446,8 @@ static void levels_10_to_12_are_refused_without_libdeflate(void **st)
     (void)st;
     static const char *const lv[] = {"10", "11", "12"};
     for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
-        job_refuses_level(lv[i], "libdeflate");
+        job_refuses_level(lv[i], " needs libdeflate; this gzip plugin was "
+                                 "built without it (levels 1..9)");
 }
 #endif
 
@@ -617,7 +589,7 @@ static void single_direct(const input_file *f, int level, size_t unit,
     assert_int_equal(d->n_counters, 2);
     assert_string_equal(d->counter_names[0], "crc32");
     assert_string_equal(d->counter_names[1], "length");
-    assert_true(nworkers >= 1 && nworkers <= MAXW);
+    assert_in_range(nworkers, 1, MAXW);
     if (d->global_init && d->global_init(&h.ctx) != 0)
         fail_msg("global_init: %s", h.err);
 
@@ -816,8 +788,8 @@ static void single_refuses_levels_10_to_12(void **st)
     fake_host h;
     fh_init(&h, d, "10", "true");
     assert_int_not_equal(d->global_init(&h.ctx), 0);
-    if (!strstr(h.err, "level 10") || !strstr(h.err, "single"))
-        fail_msg("message \"%s\" names neither level 10 nor single", h.err);
+    assert_string_equal(h.err, "gzip: level 10 is not available with single "
+                               "(one member per input: levels 1..9)");
     free(h.out.p);
     sluice_plugin_close(hd);
 }

@@ -85,9 +85,11 @@ a_plugin_for_another_abi_major_is_refused_naming_both_versions(void **st)
     snprintf(theirs, sizeof theirs, "%d.0", SLUICE_PLUGIN_ABI_MAJOR + 1);
     snprintf(ours, sizeof ours, "%d.%d", SLUICE_PLUGIN_ABI_MAJOR,
              SLUICE_PLUGIN_ABI_MINOR);
-    assert_mentions(err, tu_plugin("badabi"));
-    assert_mentions(err, theirs);
-    assert_mentions(err, ours);
+    char want[ERRLEN + PATH_MAX];
+    snprintf(want, sizeof want,
+             "%s: plugin ABI %s is not supported by this sluice (ABI %s)",
+             tu_plugin("badabi"), theirs, ours);
+    assert_string_equal(err, want);
 }
 
 static void
@@ -100,9 +102,11 @@ a_plugin_for_a_newer_abi_minor_is_refused_naming_both_versions(void **st)
              SLUICE_PLUGIN_ABI_MINOR + 1);
     snprintf(ours, sizeof ours, "%d.%d", SLUICE_PLUGIN_ABI_MAJOR,
              SLUICE_PLUGIN_ABI_MINOR);
-    assert_mentions(err, tu_plugin("newminor"));
-    assert_mentions(err, theirs);
-    assert_mentions(err, ours);
+    char want[ERRLEN + PATH_MAX];
+    snprintf(want, sizeof want,
+             "%s: plugin ABI %s is not supported by this sluice (ABI %s)",
+             tu_plugin("newminor"), theirs, ours);
+    assert_string_equal(err, want);
 }
 
 static void a_good_plugin_loads_with_its_descriptor_and_path(void **st)
@@ -207,8 +211,10 @@ static void a_group_or_world_writable_plugin_is_refused(void **st)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         copy_file(tu_plugin("summer"), path, bad[i]);
         expect_refusal(path, SLUICE_EPLUGIN, err);
-        assert_mentions(err, path);
-        assert_mentions(err, "writable");
+        char want[ERRLEN + PATH_MAX];
+        snprintf(want, sizeof want,
+                 "%s: refusing a group- or world-writable plugin", path);
+        assert_string_equal(err, want);
     }
     /* The same file, not writable by others, loads: the mode was why. */
     assert_int_equal(chmod(path, 0644), 0);
@@ -227,7 +233,9 @@ static void a_missing_plugin_is_not_found_with_a_message(void **st)
     /* By path. */
     snprintf(path, sizeof path, "%s/absent/nothing.so", tu_tmpdir());
     expect_refusal(path, SLUICE_ENOTFOUND, err);
-    assert_mentions(err, path);
+    char want[ERRLEN + PATH_MAX];
+    snprintf(want, sizeof want, "%s: No such file or directory", path);
+    assert_string_equal(err, want);
     /* A name that is not a plugin name is not searched for. */
     expect_refusal("Summer", SLUICE_ENOTFOUND, err);
     assert_mentions(err, "Summer");
@@ -339,8 +347,10 @@ static void options_are_validated_against_the_schema(void **st)
                                           sizeof err);
         if (rc != SLUICE_EOPTION)
             fail_msg("crash_always=\"%s\" was accepted", bad[i]);
-        assert_mentions(err, "crash_always");
-        assert_mentions(err, bad[i]);
+        char want[ERRLEN];
+        snprintf(want, sizeof want, "option crash_always: invalid boolean '%s'",
+                 bad[i]);
+        assert_string_equal(err, want);
         assert_int_equal(sluice__plugin_option_int(h, "crash_always"), 1);
     }
 
@@ -349,7 +359,7 @@ static void options_are_validated_against_the_schema(void **st)
     assert_int_equal(
         sluice_plugin_set_option(h, "no_such_option", "1", err, sizeof err),
         SLUICE_EOPTION);
-    assert_mentions(err, "no_such_option");
+    assert_string_equal(err, "plugin summer has no option 'no_such_option'");
     assert_null(sluice__plugin_option(h, "no_such_option"));
     sluice_plugin_close(h);
 }

@@ -143,14 +143,14 @@ static void ring_keeps_fifo_order_across_index_wraparound(void **st)
             for (uint32_t i = 0; i < n; i++)
                 buf[i] = ent_of(next_in + i);
             int pushed = sluice_ring_push(&t.r, buf, n);
-            assert_true(pushed >= 0 && (uint32_t)pushed <= n);
+            assert_in_range(pushed, 0, n);
             next_in += (uint64_t)pushed;
             assert_int_equal(sluice_ring_count(&t.r), next_in - next_out);
 
             uint32_t m = 1 + (uint32_t)(tu_rand(&rs) % 16);
             memset(buf, 0, sizeof buf);
             int popped = sluice_ring_pop(&t.r, buf, m);
-            assert_true(popped >= 0 && (uint32_t)popped <= m);
+            assert_in_range(popped, 0, m);
             for (int i = 0; i < popped; i++) {
                 ent24 want = ent_of(next_out + (uint64_t)i);
                 assert_memory_equal(&buf[i], &want, sizeof want);

@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "sluice/sluice.h"
+#include "harness.h"
 #include "util.h"
 
 #define HASH_B 1099511628211ULL
-#define MAXIN 16
 #define CHUNK 65536
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -35,66 +35,12 @@
 #define UNDER_ASAN 0
 #endif
 
-typedef struct result {
-    uint64_t c[MAXIN][3]; /* bytes, hash, lines */
-    int has[MAXIN];
-    int err[MAXIN];
-    char msg[MAXIN][512];
-    uint32_t ninputs;
-    sluice_poison poison; /* the last one reported */
-    char poison_msg[1024];
-    char poison_path[512];
-    char poison_plugin[64];
-    int npoison;
-    char *out;
-    size_t out_len;
-    int kill_after; /* on_progress calls before killing a worker; 0: never */
+/* Kills a worker from on_progress (kill_after calls in; 0: never). */
+typedef struct killer {
+    int kill_after;
     int progress_calls;
     pid_t killed;
-    const sluice_plugin *desc;
-} result;
-
-static void on_input(void *user, uint32_t i, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t off,
-                     const char *msg)
-{
-    (void)in;
-    (void)off;
-    result *r = user;
-    assert_true(i < MAXIN);
-    r->ninputs++;
-    r->err[i] = errnum;
-    if (msg)
-        snprintf(r->msg[i], sizeof r->msg[i], "%s", msg);
-    if (partial) {
-        r->desc->counters(NULL, partial, r->c[i]);
-        r->has[i] = 1;
-    }
-}
-
-static int on_output(void *user, uint32_t input, const void *data, size_t len)
-{
-    (void)input;
-    result *r = user;
-    r->out = realloc(r->out, r->out_len + len + 1);
-    assert_non_null(r->out);
-    memcpy(r->out + r->out_len, data, len);
-    r->out_len += len;
-    return 0;
-}
-
-static void on_poison(void *user, const sluice_poison *p)
-{
-    result *r = user;
-    r->npoison++;
-    r->poison = *p;
-    snprintf(r->poison_msg, sizeof r->poison_msg, "%s", p->message);
-    snprintf(r->poison_path, sizeof r->poison_path, "%s", p->path);
-    snprintf(r->poison_plugin, sizeof r->poison_plugin, "%s", p->plugin);
-    r->poison.message = r->poison_msg;
-    r->poison.path = r->poison_path;
-    r->poison.plugin = r->poison_plugin;
-}
+} killer;
 
 /* A child of this process (a worker), or -1. */
 static pid_t some_child(void)
@@ -111,43 +57,28 @@ static pid_t some_child(void)
     return pid;
 }
 
-static void on_progress(void *user, const sluice_progress *p)
+static void kill_a_worker(th_record *r, const sluice_progress *p)
 {
     (void)p;
-    result *r = user;
-    if (r->kill_after && ++r->progress_calls == r->kill_after && !r->killed) {
+    killer *k = r->user;
+    if (k->kill_after && ++k->progress_calls == k->kill_after && !k->killed) {
         pid_t pid = some_child();
         if (pid > 0 && kill(pid, SIGKILL) == 0)
-            r->killed = pid;
+            k->killed = pid;
     }
 }
 
-/* Runs plugin `name` over paths; returns sluice_job_run's code. */
+/* Runs plugin `name` over paths; returns sluice_job_run's code (r->err:
+ * its message). */
 static int run(const char *name, const char *const *paths, int npaths,
-               const sluice_job_opts *o, const char *const *kv, result *r,
-               char *err, size_t errlen)
+               const sluice_job_opts *o, const char *const *kv, th_record *r)
 {
-    sluice_plugin_handle *h;
-    char e[512];
-    int rc = sluice_plugin_open(tu_plugin(name), NULL, &h, e, sizeof e);
-    assert_int_equal(rc, 0);
-    for (; kv && kv[0]; kv += 2)
-        assert_int_equal(sluice_plugin_set_option(h, kv[0], kv[1], e, sizeof e),
-                         0);
-    r->desc = sluice_plugin_get(h);
-    sluice_callbacks cb = {.user = r,
-                           .on_input = on_input,
-                           .on_output = on_output,
-                           .on_progress = on_progress,
-                           .on_poison = on_poison};
-    sluice_job *job;
-    assert_int_equal(sluice_job_new(h, o, &cb, &job, e, sizeof e), 0);
-    for (int i = 0; i < npaths; i++)
-        assert_int_equal(sluice_job_add(job, paths[i], 0), 0);
-    rc = sluice_job_run(job, err, errlen);
-    sluice_job_free(job);
-    sluice_plugin_close(h);
-    return rc;
+    th_job j = {.plugin = tu_plugin(name),
+                .options = kv,
+                .opts = *o,
+                .paths = paths,
+                .npaths = npaths};
+    return th_run(&j, r);
 }
 
 /* Text of `n` bytes in lines of 11 to 70 bytes; `word` (if any) replaces
@@ -200,19 +131,49 @@ static char *write_file(const char *name, const unsigned char *d, size_t n)
     return path;
 }
 
-static void assert_counts(const result *r, uint32_t i, const unsigned char *d,
-                          size_t n)
+static void assert_counts(const th_record *r, uint32_t i,
+                          const unsigned char *d, size_t n)
 {
     uint64_t c[3];
     one_pass(d, n, c);
-    assert_true(r->has[i]);
-    assert_int_equal(r->err[i], 0);
-    assert_int_equal(r->c[i][0], c[0]);
-    assert_true(r->c[i][1] == c[1]);
-    assert_int_equal(r->c[i][2], c[2]);
+    assert_true(r->in[i].has_partial);
+    assert_int_equal(r->in[i].errnum, 0);
+    assert_int_equal(r->in[i].c[0], c[0]);
+    assert_true(r->in[i].c[1] == c[1]);
+    assert_int_equal(r->in[i].c[2], c[2]);
 }
 
 /* --------------------------------------------------------------- cases */
+
+/* The report of r's poison unit as the job words it: "PATH: WHERE: worker
+ * process died twice (CAUSE) while plugin faulty processed it", WHERE a
+ * batch or a byte range and its line; without "PATH: " for an input's
+ * message (keep_going). */
+static void poison_text(char *buf, size_t len, const th_record *r,
+                        const char *cause, int with_path)
+{
+    const sluice_poison *p = &r->poison;
+    char where[700];
+    if (p->ninputs > 1)
+        snprintf(where, sizeof where, "batch of %u files from %s", p->ninputs,
+                 p->path);
+    else
+        snprintf(where, sizeof where, "bytes %llu-%llu, line %llu",
+                 (unsigned long long)p->offset,
+                 (unsigned long long)(p->offset + p->length),
+                 (unsigned long long)p->first_record);
+    snprintf(buf, len,
+             "%s%s%s: worker process died twice (%s) while plugin faulty "
+             "processed it",
+             with_path ? p->path : "", with_path ? ": " : "", where, cause);
+}
+
+/* The poison unit p holds byte `at`. */
+static void assert_unit_holds(const sluice_poison *p, size_t at)
+{
+    assert_in_range(p->length, 1, UINT64_MAX);
+    assert_in_range(at, p->offset, p->offset + p->length - 1);
+}
 
 static void a_crash_once_is_requeued_and_counts_once(void **st)
 {
@@ -225,9 +186,8 @@ static void a_crash_once_is_requeued_and_counts_once(void **st)
     const char *kv[] = {"once", marker, NULL};
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, 0);
     /* It did crash: the first byte of the marker turned to '1'. */
     FILE *mf = fopen(marker, "rb");
@@ -239,6 +199,7 @@ static void a_crash_once_is_requeued_and_counts_once(void **st)
     assert_counts(&r, 0, d, n);
     free(d);
     free(path);
+    th_record_free(&r);
 }
 
 static void a_unit_that_crashes_alone_twice_is_poison_with_its_fields(void **st)
@@ -249,34 +210,27 @@ static void a_unit_that_crashes_alone_twice_is_poison_with_its_fields(void **st)
     char *path = write_file("always", d, n);
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_string_equal(r.poison.path, path);
     assert_string_equal(r.poison.plugin, "faulty");
     assert_int_equal(r.poison.signal, SIGSEGV);
-    assert_true(r.poison.offset <= at);
-    assert_true(at < r.poison.offset + r.poison.length);
-    assert_true(r.poison.length <= 2 * CHUNK);
+    assert_unit_holds(&r.poison, at);
+    assert_in_range(r.poison.length, 1, 2 * CHUNK);
     uint64_t line = 1;
     for (size_t i = 0; i < r.poison.offset; i++)
         line += d[i] == '\n';
     assert_true(r.poison.offset == 0 || d[r.poison.offset - 1] == '\n');
     assert_int_equal(r.poison.first_record, line);
-    char want[256];
-    snprintf(want, sizeof want, "bytes %llu-%llu, line %llu",
-             (unsigned long long)r.poison.offset,
-             (unsigned long long)(r.poison.offset + r.poison.length),
-             (unsigned long long)line);
-    assert_non_null(strstr(err, want));
-    assert_non_null(strstr(err, path));
-    assert_non_null(strstr(err, "signal 11, SIGSEGV"));
-    assert_non_null(strstr(err, "plugin faulty"));
-    assert_string_equal(err, r.poison.message);
+    char want[1600];
+    poison_text(want, sizeof want, &r, "signal 11, SIGSEGV", 1);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.err, r.poison.message);
     free(d);
     free(path);
+    th_record_free(&r);
 }
 
 /* One worker holds many units when its culprit crashes it: each is rerun
@@ -296,35 +250,35 @@ static void only_the_culprit_among_units_in_flight_is_poison(void **st)
         paths[i] = write_file(name, d[i], n);
     }
     sluice_job_opts o = {.jobs = 1, .chunk_size = CHUNK, .keep_going = 1};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r, err,
-                 sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EINPUT);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.input, 2);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
-    assert_int_equal(r.ninputs, NF);
+    assert_unit_holds(&r.poison, at);
+    assert_int_equal(r.n, NF);
     for (int i = 0; i < NF; i++) {
         if (i == 2)
             continue;
         assert_counts(&r, (uint32_t)i, d[i], n);
     }
-    assert_int_equal(r.err[2], SLUICE_EWORKER);
-    assert_non_null(strstr(r.msg[2], "worker process died twice"));
+    assert_int_equal(r.in[2].errnum, SLUICE_EWORKER);
+    char want[1600];
+    poison_text(want, sizeof want, &r, "signal 11, SIGSEGV", 0);
+    assert_string_equal(r.in[2].msg, want);
     /* What was counted of the poisoned input is what precedes its unit. */
     uint64_t c[3];
     one_pass(d[2], r.poison.offset, c);
     if (r.poison.offset) {
-        assert_true(r.has[2]);
-        assert_true(r.c[2][1] == c[1]);
-        assert_int_equal(r.c[2][0], c[0]);
+        assert_true(r.in[2].has_partial);
+        assert_true(r.in[2].c[1] == c[1]);
+        assert_int_equal(r.in[2].c[0], c[0]);
     }
     for (int i = 0; i < NF; i++) {
         free(d[i]);
         free(paths[i]);
     }
+    th_record_free(&r);
 }
 
 static void a_hang_times_out_and_is_poison(void **st)
@@ -335,18 +289,21 @@ static void a_hang_times_out_and_is_poison(void **st)
     char *path = write_file("hang", d, n);
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .unit_timeout = 0.5};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
-    assert_true(r.poison.timed_out == 0.5);
+    if (r.poison.timed_out != 0.5)
+        fail_msg("timed out after %g s, want 0.5", r.poison.timed_out);
     assert_int_equal(r.poison.signal, SIGTERM);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
-    assert_non_null(strstr(err, "timed out after 0.5 s"));
+    assert_unit_holds(&r.poison, at);
+    char want[1600];
+    poison_text(want, sizeof want, &r,
+                "signal 15, SIGTERM; timed out after 0.5 s", 1);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
+    th_record_free(&r);
 }
 
 static void a_hang_that_ignores_term_is_killed_after_the_grace(void **st)
@@ -358,15 +315,18 @@ static void a_hang_that_ignores_term_is_killed_after_the_grace(void **st)
     const char *paths[] = {path};
     const char *kv[] = {"ignore_term", "true", NULL};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .unit_timeout = 0.5};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.signal, SIGKILL);
-    assert_non_null(strstr(err, "timed out"));
+    char want[1600];
+    poison_text(want, sizeof want, &r,
+                "signal 9, SIGKILL; timed out after 0.5 s", 1);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
+    th_record_free(&r);
 }
 
 static void an_allocation_without_bound_is_poison(void **st)
@@ -380,17 +340,19 @@ static void an_allocation_without_bound_is_poison(void **st)
     const char *paths[] = {path};
     sluice_job_opts o = {
         .jobs = 2, .chunk_size = CHUNK, .worker_memory = (uint64_t)512 << 20};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, NULL, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.signal, SIGABRT);
-    assert_true(r.poison.offset <= at &&
-                at < r.poison.offset + r.poison.length);
-    assert_non_null(strstr(err, "worker memory limit 512 MiB"));
+    assert_unit_holds(&r.poison, at);
+    char want[1600];
+    poison_text(want, sizeof want, &r,
+                "signal 6, SIGABRT; worker memory limit 512 MiB", 1);
+    assert_string_equal(r.err, want);
     free(d);
     free(path);
+    th_record_free(&r);
 }
 
 static void a_worker_killed_mid_job_changes_nothing(void **st)
@@ -404,13 +366,14 @@ static void a_worker_killed_mid_job_changes_nothing(void **st)
      * (after 200 ms) comes while every worker is busy */
     const char *kv[] = {"slow_us", "100000", NULL};
     sluice_job_opts o = {.jobs = 3, .chunk_size = CHUNK};
-    result r = {.kill_after = 1};
-    char err[1024] = "";
-    int rc = run("faulty", paths, 1, &o, kv, &r, err, sizeof err);
+    killer k = {.kill_after = 1};
+    th_record r = {.progress = kill_a_worker, .user = &k};
+    int rc = run("faulty", paths, 1, &o, kv, &r);
     assert_int_equal(rc, 0);
-    assert_true(r.killed > 0);
+    assert_true(k.killed > 0);
     assert_int_equal(r.npoison, 0);
     assert_counts(&r, 0, d, n);
+    th_record_free(&r);
     free(d);
     free(path);
 }
@@ -432,21 +395,22 @@ static void keep_going_counts_everything_but_the_poisoned_batch(void **st)
     }
     /* batches of about 3 files */
     sluice_job_opts o = {.jobs = 2, .batch_bytes = 3 * n, .keep_going = 1};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r, err,
-                 sizeof err);
+    th_record r = {0};
+    int rc = run("faulty", (const char *const *)paths, NF, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EINPUT);
     assert_int_equal(r.npoison, 1);
     assert_int_equal(r.poison.exit_status, 7);
     assert_int_equal(r.poison.signal, 0);
     uint32_t lo = r.poison.input, hi = lo + r.poison.ninputs;
-    assert_true(lo <= 7 && 7 < hi && hi - lo < NF);
-    assert_int_equal(r.ninputs, NF);
+    assert_in_range(7, lo, hi - 1);
+    assert_in_range(hi - lo, 1, NF - 1);
+    assert_int_equal(r.n, NF);
+    char want[1600];
+    poison_text(want, sizeof want, &r, "exit status 7", 0);
     for (uint32_t i = 0; i < NF; i++) {
         if (i >= lo && i < hi) {
-            assert_int_equal(r.err[i], SLUICE_EWORKER);
-            assert_non_null(strstr(r.msg[i], "exit status 7"));
+            assert_int_equal(r.in[i].errnum, SLUICE_EWORKER);
+            assert_string_equal(r.in[i].msg, want);
         } else {
             assert_counts(&r, i, d[i], n);
         }
@@ -455,6 +419,7 @@ static void keep_going_counts_everything_but_the_poisoned_batch(void **st)
         free(d[i]);
         free(paths[i]);
     }
+    th_record_free(&r);
 }
 
 static void an_ordered_plugin_stops_at_the_first_poison(void **st)
@@ -465,15 +430,14 @@ static void an_ordered_plugin_stops_at_the_first_poison(void **st)
     char *path = write_file("ordered", d, n);
     const char *paths[] = {path};
     sluice_job_opts o = {.jobs = 2, .chunk_size = CHUNK, .keep_going = 1};
-    result r = {0};
-    char err[1024] = "";
-    int rc = run("faulty_ordered", paths, 1, &o, NULL, &r, err, sizeof err);
+    th_record r = {0};
+    int rc = run("faulty_ordered", paths, 1, &o, NULL, &r);
     assert_int_equal(rc, SLUICE_EWORKER);
     assert_int_equal(r.npoison, 1);
     /* No hole: what came out is a prefix that stops before the poison. */
     assert_true(r.out_len <= r.poison.offset);
     assert_true(r.out_len == 0 || memcmp(r.out, d, r.out_len) == 0);
-    free(r.out);
+    th_record_free(&r);
     free(d);
     free(path);
 }

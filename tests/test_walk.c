@@ -43,46 +43,16 @@
 #include "ignore.h"
 #include "internal.h"
 #include "sluice/sluice.h"
+#include "harness.h"
 #include "util.h"
-
-/* One input as on_input reported it. */
-typedef struct seen {
-    char *path;
-    int errnum;
-    int stat_ok;
-    struct stat st;
-} seen;
 
 typedef struct walk_fixture {
     sluice_plugin_handle *h;
     sluice_job *job;
     sluice_callbacks cb;
-    seen *got; /* inputs reported by the run, in order */
-    size_t n, cap;
-    int ran; /* the job has run */
+    th_record r; /* inputs reported by the run (th_nth: in order) */
+    int ran;     /* the job has run */
 } walk_fixture;
-
-static void on_input(void *user, uint32_t i, const sluice_input *in,
-                     const void *partial, int errnum, uint64_t off,
-                     const char *msg)
-{
-    (void)i;
-    (void)partial;
-    (void)off;
-    (void)msg;
-    walk_fixture *w = user;
-    if (w->n == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 64;
-        w->got = realloc(w->got, w->cap * sizeof *w->got);
-        assert_non_null(w->got);
-    }
-    seen *s = &w->got[w->n++];
-    s->path = strdup(in->path);
-    assert_non_null(s->path);
-    s->errnum = errnum;
-    s->stat_ok = in->stat_ok;
-    s->st = in->st;
-}
 
 static int setup(void **st)
 {
@@ -94,7 +64,8 @@ static int setup(void **st)
         fprintf(stderr, "setup: out of memory\n");
         return -1;
     }
-    w->cb = (sluice_callbacks){.user = w, .on_input = on_input};
+    w->r.paths = 1;
+    w->cb = th_callbacks(&w->r);
     if (sluice_plugin_open(noop, NULL, &w->h, err, sizeof err) != 0 ||
         sluice_job_new(w->h, &opts, &w->cb, &w->job, err, sizeof err) != 0) {
         fprintf(stderr, "setup: %s\n", err);
@@ -109,14 +80,12 @@ static int teardown(void **st)
     walk_fixture *w = *st;
     sluice_job_free(w->job);
     sluice_plugin_close(w->h);
-    for (size_t i = 0; i < w->n; i++)
-        free(w->got[i].path);
-    free(w->got);
+    th_record_free(&w->r);
     free(w);
     return 0;
 }
 
-/* Runs the job once: the inputs land in w->got.  The run fails with
+/* Runs the job once: the inputs land in w->r.  The run fails with
  * SLUICE_EINPUT exactly when some input failed. */
 static void run(walk_fixture *w)
 {
@@ -126,8 +95,8 @@ static void run(walk_fixture *w)
     char err[512] = "";
     int rc = sluice_job_run(w->job, err, sizeof err);
     int failed = 0;
-    for (size_t i = 0; i < w->n; i++)
-        failed |= w->got[i].errnum != 0;
+    for (uint32_t i = 0; i < w->r.n; i++)
+        failed |= th_nth(&w->r, i)->errnum != 0;
     if (rc != (failed ? SLUICE_EINPUT : 0))
         fail_msg("run: %d (%s), %s inputs failed", rc, err,
                  failed ? "some" : "no");
@@ -185,18 +154,19 @@ static void assert_walk(walk_fixture *w, const char *root, const want_t *want,
 {
     run(w);
     char p[PATH_MAX];
-    for (size_t i = 0; i < n && i < w->n; i++) {
+    for (uint32_t i = 0; i < n && i < w->r.n; i++) {
+        const th_input *got = th_nth(&w->r, i);
         snprintf(p, sizeof p, "%s/%s", root, want[i].rel);
-        if (strcmp(w->got[i].path, p) != 0)
-            fail_msg("input %zu is %s, want %s", i, w->got[i].path, p);
-        if (w->got[i].errnum != want[i].errnum)
-            fail_msg("input %s: error %d (%s), want %d (%s)", p,
-                     w->got[i].errnum, strerror(w->got[i].errnum),
-                     want[i].errnum, strerror(want[i].errnum));
+        if (strcmp(got->path, p) != 0)
+            fail_msg("input %u is %s, want %s", i, got->path, p);
+        if (got->errnum != want[i].errnum)
+            fail_msg("input %s: error %d (%s), want %d (%s)", p, got->errnum,
+                     strerror(got->errnum), want[i].errnum,
+                     strerror(want[i].errnum));
     }
-    if (w->n != n)
-        fail_msg("%zu inputs, want %zu (first extra: %s)", w->n, n,
-                 w->n > n ? w->got[n].path : "-");
+    if (w->r.n != n)
+        fail_msg("%u inputs, want %zu (first extra: %s)", w->r.n, n,
+                 w->r.n > n ? th_nth(&w->r, n)->path : "-");
 }
 
 /* The same for inputs that all succeed. */
@@ -247,12 +217,12 @@ static void walking_twice_gives_the_same_order(void **st)
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
     run(w);
-    assert_int_equal(w->n, 600);
+    assert_int_equal(w->r.n, 600);
     for (size_t i = 0; i < 300; i++) {
-        const char *a = w->got[i].path;
-        assert_string_equal(a, w->got[i + 300].path);
+        const char *a = th_nth(&w->r, i)->path;
+        assert_string_equal(a, th_nth(&w->r, i + 300)->path);
         if (i > 0)
-            assert_true(strcmp(w->got[i - 1].path, a) < 0);
+            assert_true(strcmp(th_nth(&w->r, i - 1)->path, a) < 0);
     }
 }
 
@@ -365,7 +335,7 @@ static void an_empty_directory_gives_no_inputs(void **st)
     /* Empty directories inside a tree add nothing either. */
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
     run(w);
-    assert_int_equal(w->n, 0);
+    assert_int_equal(w->r.n, 0);
 }
 
 static void a_file_operand_is_one_input_even_with_walk(void **st)
@@ -378,9 +348,9 @@ static void a_file_operand_is_one_input_even_with_walk(void **st)
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
     assert_int_equal(sluice_job_add(w->job, p, 0), 0);
     run(w);
-    assert_int_equal(w->n, 2);
+    assert_int_equal(w->r.n, 2);
     for (size_t i = 0; i < 2; i++) {
-        const seen *in = &w->got[i];
+        const th_input *in = th_nth(&w->r, i);
         assert_string_equal(in->path, p);
         assert_true(in->stat_ok);
         assert_true(S_ISREG(in->st.st_mode));
@@ -398,8 +368,8 @@ static void a_directory_operand_without_walk_is_one_input(void **st)
     make(root, "y/z");
     assert_int_equal(sluice_job_add(w->job, root, 0), 0);
     run(w);
-    assert_int_equal(w->n, 1);
-    const seen *in = &w->got[0];
+    assert_int_equal(w->r.n, 1);
+    const th_input *in = th_nth(&w->r, 0);
     assert_string_equal(in->path, root);
     assert_true(in->stat_ok);
     assert_true(S_ISDIR(in->st.st_mode));
@@ -417,8 +387,8 @@ static void a_trailing_slash_on_the_operand_gives_clean_paths(void **st)
     snprintf(want, sizeof want, "%s/s/t", root);
     assert_int_equal(sluice_job_add(w->job, p, SLUICE_ADD_WALK), 0);
     run(w);
-    assert_int_equal(w->n, 1);
-    assert_string_equal(w->got[0].path, want);
+    assert_int_equal(w->r.n, 1);
+    assert_string_equal(th_nth(&w->r, 0)->path, want);
 }
 
 /* ------------------------------------------------------------ stat data */
@@ -439,9 +409,9 @@ static void walked_files_carry_their_stat_data(void **st)
     }
     assert_int_equal(sluice_job_add(w->job, root, SLUICE_ADD_WALK), 0);
     run(w);
-    assert_int_equal(w->n, 4);
+    assert_int_equal(w->r.n, 4);
     for (size_t i = 0; i < 4; i++) {
-        const seen *in = &w->got[i];
+        const th_input *in = th_nth(&w->r, i);
         struct stat want;
         assert_int_equal(stat(in->path, &want), 0);
         assert_true(in->stat_ok);
@@ -506,12 +476,13 @@ static void a_followed_link_to_a_file_is_that_file(void **st)
     assert_inputs(w, root, want, 3);
     /* The target's stat data under the link's name. */
     struct stat f;
-    assert_int_equal(stat(w->got[0].path, &f), 0);
-    for (size_t i = 1; i < 3; i++) {
-        assert_true(w->got[i].stat_ok);
-        assert_true(S_ISREG(w->got[i].st.st_mode));
-        assert_int_equal(w->got[i].st.st_ino, f.st_ino);
-        assert_int_equal(w->got[i].st.st_size, 1);
+    assert_int_equal(stat(th_nth(&w->r, 0)->path, &f), 0);
+    for (uint32_t i = 1; i < 3; i++) {
+        const th_input *in = th_nth(&w->r, i);
+        assert_true(in->stat_ok);
+        assert_true(S_ISREG(in->st.st_mode));
+        assert_int_equal(in->st.st_ino, f.st_ino);
+        assert_int_equal(in->st.st_size, 1);
     }
 }
 
@@ -699,7 +670,7 @@ static void walking_in_steps_gives_the_same_inputs_as_the_whole_walk(void **st)
         assert_int_equal(sluice_job_add(ww->job, root, flag_sets[f]), 0);
         run(ww);
         alarm(0);
-        assert_int_equal(ww->n, counts[f]);
+        assert_int_equal(ww->r.n, counts[f]);
         for (size_t s = 0; s < 3; s++) {
             void *stepped;
             assert_int_equal(setup(&stepped), 0);
@@ -708,15 +679,14 @@ static void walking_in_steps_gives_the_same_inputs_as_the_whole_walk(void **st)
             walk_in_steps(sw, root, flag_sets[f], steps[s]);
             run(sw);
             alarm(0);
-            assert_int_equal(sw->n, ww->n);
-            for (size_t i = 0; i < ww->n; i++) {
-                if (strcmp(sw->got[i].path, ww->got[i].path) != 0 ||
-                    sw->got[i].errnum != ww->got[i].errnum)
-                    fail_msg("flags %u, steps of %u: input %zu is %s (%d), "
+            assert_int_equal(sw->r.n, ww->r.n);
+            for (uint32_t i = 0; i < ww->r.n; i++) {
+                const th_input *a = th_nth(&sw->r, i), *b = th_nth(&ww->r, i);
+                if (strcmp(a->path, b->path) != 0 || a->errnum != b->errnum)
+                    fail_msg("flags %u, steps of %u: input %u is %s (%d), "
                              "want %s (%d)",
-                             flag_sets[f], steps[s], i, sw->got[i].path,
-                             sw->got[i].errnum, ww->got[i].path,
-                             ww->got[i].errnum);
+                             flag_sets[f], steps[s], i, a->path, a->errnum,
+                             b->path, b->errnum);
             }
             teardown(&stepped);
         }
@@ -812,7 +782,7 @@ static void walk_deep(walk_fixture *w, const char *root, const char *name,
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
     assert_int_equal(rc, 0);
 
-    assert_int_equal(w->n, (size_t)levels + 1);
+    assert_int_equal(w->r.n, (size_t)levels + 1);
     size_t rl = strlen(root), nl = strlen(name);
     char *want = malloc(rl + (size_t)levels * (nl + 1) + 3);
     assert_non_null(want);
@@ -827,7 +797,7 @@ static void walk_deep(walk_fixture *w, const char *root, const char *name,
         }
         memcpy(want + n, "/f", 3);
         n += 2;
-        const seen *g = &w->got[levels - k];
+        const th_input *g = th_nth(&w->r, levels - k);
         if (strcmp(g->path, want) != 0)
             fail_msg("input %d: wrong path (%zu bytes, want %zu)", levels - k,
                      strlen(g->path), n);

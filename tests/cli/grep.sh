@@ -22,6 +22,7 @@
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091 # -x follows it
 . "$(dirname "$0")/lib.sh"
+COMMAND="grep" # check() runs `sluice grep`
 
 GNU_GREP=${GNU_GREP:-/usr/bin/grep}
 if [ ! -x "$GNU_GREP" ]; then
@@ -62,27 +63,12 @@ expect() {
     gnu_grep_to_sluice "$T/exp.err"
 }
 
-# check NAME LOCALE STDIN ARGS... -- `sluice grep CONFIG ARGS` under every
-# config in CONFIGS against $T/exp.* (lib.sh's check runs wc)
-check_grep() {
-    local name=$1 loc=$2 in=$3
-    shift 3
-    local cfg d all="" nl=$'\n'
-    for cfg in "${CONFIGS[@]}"; do
-        # shellcheck disable=SC2086 # cfg is a list of options
-        run "$T/got" "$loc" "$in" "$SLUICE" grep $cfg "$@"
-        d=$(diff_run "$T/got")
-        [ -n "$d" ] && all+="${all:+$nl}[LC_ALL=$loc sluice grep $cfg $*]$nl$d"
-    done
-    if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
-}
-
-# same NAME LOCALE STDIN ARGS... -- expect, then check_grep
+# same NAME LOCALE STDIN ARGS... -- expect, then check
 same() {
     local name=$1 loc=$2 in=$3
     shift 3
     expect "$loc" "$in" "$@"
-    check_grep "$name" "$loc" "$in" "$@"
+    check "$name" "$loc" "$in" "$@"
 }
 
 # words STRING -- splits a case into the array `args` at spaces (no
@@ -312,13 +298,6 @@ done
 
 # ---------------------------------------------------- directory trees
 
-# The walk's order: entries of each directory sorted by strcmp, depth
-# first (sorting paths with '/' mapped below every byte gives it).
-walk_list() {
-    find "$1" -name '.*' -prune -o -type f -print0 |
-        tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
-}
-
 # check_tree NAME LOCALE DIR ARGS... -- GNU grep -H ARGS over the walk's
 # files against `sluice grep ARGS DIR`
 check_tree() {
@@ -327,7 +306,7 @@ check_tree() {
     local -a files
     mapfile -d '' files < <(cd "$IN" && walk_list "$dir")
     expect "$loc" /dev/null -H "$@" "${files[@]}"
-    check_grep "$name" "$loc" /dev/null "$@" "$dir"
+    check "$name" "$loc" /dev/null "$@" "$dir"
 }
 
 SRC=${GREP_TREE_SOURCE:-/usr/include}
@@ -358,10 +337,10 @@ CONFIGS=("${ALL_CONFIGS[@]}")
 for loc in "${LOCALES[@]}"; do
     CONFIGS=("${FEW_CONFIGS[@]}")
     expect "$loc" /dev/null -n abc simple adir/f
-    check_grep "tree.dir-and-file.$loc" "$loc" /dev/null -n abc simple adir
+    check "tree.dir-and-file.$loc" "$loc" /dev/null -n abc simple adir
     expect "$loc" /dev/null abc adir/f
     sed -i 's/^/adir\/f:/' "$T/exp.out"
-    check_grep "tree.single-dir-has-names.$loc" "$loc" /dev/null abc adir
+    check "tree.single-dir-has-names.$loc" "$loc" /dev/null abc adir
     CONFIGS=("${ALL_CONFIGS[@]}")
 done
 

@@ -58,7 +58,7 @@ fi
 "${TO[@]}" "$SLUICE" gunzip -k --max-output=1M bomb.gz 2>err
 rc=$?
 if [ $rc -eq 1 ] && [ ! -e bomb ] &&
-    grep -q 'bomb.gz: decompressed data exceeds the --max-output limit' err &&
+    one_message err '^sluice gunzip: bomb\.gz: decompressed data exceeds the --max-output limit \(at byte [0-9]+\)$' &&
     ! has_temp .; then
     ok max-output-stops-bomb
 else

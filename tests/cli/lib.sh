@@ -10,9 +10,10 @@
 #   IN       $T/in, the directory run() runs commands in
 #   LOCALES  C, and C.UTF-8 where the system has it
 #   RUN_TIMEOUT  seconds one run() may take: 60
-# and the counters behind ok, fail and skip.  A suite may set IN and
-# RUN_TIMEOUT anew after sourcing this file, and sets CONFIGS, the engine
-# settings check() runs sluice under.  Each case prints "ok NAME" or
+#   COMMAND  the sluice command check() runs: wc
+# and the counters behind ok, fail and skip.  A suite may set IN,
+# RUN_TIMEOUT and COMMAND anew after sourcing this file, and sets CONFIGS,
+# the engine settings check() runs sluice under.  Each case prints "ok NAME" or
 # "FAIL NAME" plus a diff; `finish` prints the summary and exits 1 if any
 # case failed.
 #
@@ -23,6 +24,7 @@ set -u
 SLUICE="$SLUICE_BUILD_ROOT/cli/sluice"
 GNU_WC=${GNU_WC:-/usr/bin/wc}
 RUN_TIMEOUT=60
+COMMAND="wc"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
@@ -68,6 +70,19 @@ check_true() {
 # check_rc NAME STATUS -- ok when STATUS (of the test just run) is 0
 check_rc() {
     if [ "$2" -eq 0 ]; then ok "$1"; else fail "$1" "condition failed"; fi
+}
+
+# is_message FILE TEXT -- FILE holds exactly the line TEXT (a message whose
+# whole text is known, compared whole rather than searched for a part)
+is_message() {
+    printf '%s\n' "$2" | cmp -s - "$1"
+}
+
+# one_message FILE REGEX -- FILE holds one line, and REGEX (extended, with
+# ^ and $ to take the whole line) matches it: a message with a part that is
+# not fixed, such as an offset
+one_message() {
+    [ "$(wc -l <"$1")" -eq 1 ] && grep -Eq "$2" "$1"
 }
 
 # has_temp DIR -- DIR holds a dot file (a temporary file left behind)
@@ -150,18 +165,29 @@ diff_run() {
     printf '%s' "$d"
 }
 
-# check NAME LOCALE STDIN ARGS... -- `sluice wc ARGS` under every config
-# in CONFIGS against $T/exp.*; one ok or FAIL for all of them
+# check NAME LOCALE STDIN ARGS... -- `sluice COMMAND CONFIG ARGS` under
+# every config in CONFIGS against $T/exp.*; one ok or FAIL for all of them
 check() {
     local name=$1 loc=$2 in=$3
     shift 3
     local cfg d all="" nl=$'\n'
     for cfg in "${CONFIGS[@]}"; do
         # shellcheck disable=SC2086 # cfg is a list of options
-        run "$T/got" "$loc" "$in" "$SLUICE" wc $cfg "$@"
+        run "$T/got" "$loc" "$in" "$SLUICE" "$COMMAND" $cfg "$@"
         d=$(diff_run "$T/got")
         # one config's report per paragraph
-        [ -n "$d" ] && all+="${all:+$nl}[LC_ALL=$loc sluice wc $cfg $*]$nl$d"
+        [ -n "$d" ] && all+="${all:+$nl}[LC_ALL=$loc sluice $COMMAND $cfg $*]$nl$d"
     done
     if [ -z "$all" ]; then ok "$name"; else fail "$name" "$all"; fi
+}
+
+# ------------------------------------------------------------ the walk
+
+# walk_list DIR -- DIR's regular files, NUL-separated, in the order the
+# walk gives them: entries of each directory sorted by strcmp, depth first
+# (sorting paths with '/' mapped below every byte gives it), hidden ones
+# left out
+walk_list() {
+    find "$1" -name '.*' -prune -o -type f -print0 |
+        tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
 }

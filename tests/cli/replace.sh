@@ -95,9 +95,9 @@ else
     fail output-dir "exit $rc; $(cat err); $(find outdir | sort)"
 fi
 "$SLUICE" replace -o outdir foo FOO ../"$(basename "$T")"/tree/a >out 2>err
-if [ $? -eq 1 ] && grep -q "'..' in the path" err; then ok output-dir.dotdot-refused; else fail output-dir.dotdot-refused "$(cat err)"; fi
+if [ $? -eq 1 ] && is_message err "sluice replace: ../$(basename "$T")/tree/a: a '..' in the path would leave the output directory"; then ok output-dir.dotdot-refused; else fail output-dir.dotdot-refused "$(cat err)"; fi
 printf 'x\n' | "$SLUICE" replace -o outdir a b >out 2>err
-if [ $? -eq 2 ] && grep -q 'needs file operands' err; then ok output-dir.no-stdin; else fail output-dir.no-stdin "$(cat err)"; fi
+if [ $? -eq 2 ] && is_message err 'sluice replace: -o needs file operands, not standard input'; then ok output-dir.no-stdin; else fail output-dir.no-stdin "$(cat err)"; fi
 
 # ---------------------------------------------------------- --in-place
 cp -r tree edit
@@ -138,11 +138,19 @@ else
 fi
 
 # -------------------------------------------------------- bad patterns
+# The plugin's messages name the plugin by its path (PLUGIN below).
+plugin_named() {
+    sed 's|^sluice replace: /.*/replace\.so: |sluice replace: PLUGIN: |' err >err.named
+}
 "$SLUICE" replace -E '(' x tree/a >out 2>err
-if [ $? -ne 0 ] && [ ! -s out ] && grep -q 'Unmatched ( or \\(' err; then ok bad-regex; else fail bad-regex "$(cat err)"; fi
+rc=$?
+plugin_named
+if [ $rc -ne 0 ] && [ ! -s out ] && is_message err.named 'sluice replace: PLUGIN: plugin replace: Unmatched ( or \('; then ok bad-regex; else fail bad-regex "$(cat err)"; fi
 "$SLUICE" replace -E 'a' '\2' tree/a >out 2>err
-if [ $? -ne 0 ] && [ ! -s out ] && grep -q 'invalid reference' err; then ok bad-reference; else fail bad-reference "$(cat err)"; fi
+rc=$?
+plugin_named
+if [ $rc -ne 0 ] && [ ! -s out ] && is_message err.named 'sluice replace: PLUGIN: plugin replace: invalid reference \2 on the replacement: the pattern has 0 groups'; then ok bad-reference; else fail bad-reference "$(cat err)"; fi
 "$SLUICE" replace '' x tree/a >out 2>err
-if [ $? -eq 2 ] && grep -q 'non-empty' err; then ok empty-from; else fail empty-from "$(cat err)"; fi
+if [ $? -eq 2 ] && is_message err 'sluice replace: FROM must be one non-empty line'; then ok empty-from; else fail empty-from "$(cat err)"; fi
 
 finish

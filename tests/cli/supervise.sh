@@ -76,7 +76,7 @@ else fail poison-range-and-line "lo=${lo:-} hi=${hi:-} line=${line:-} crash at $
 # exit 5 at the end.
 sx "$SLUICE" run "$F" -j2 --chunk-size=64k --keep-going good bad
 if [ "$rc" -eq 5 ] && head -n 1 out | cmp -s want_good - &&
-    grep -q "^sluice run: bad: bytes .* worker process died twice" err; then
+    is_message err "sluice run: bad: bytes ${lo:-}-${hi:-}, line ${line:-}: worker process died twice (signal 11, SIGSEGV) while plugin faulty processed it"; then
     ok keep-going-counts-the-rest
 else fail keep-going-counts-the-rest "exit $rc; $(cat out); $(cat err)"; fi
 
@@ -93,7 +93,8 @@ else fail crash-once-is-retried "exit $once_rc; $(diff out got_once)"; fi
 
 # --timeout: a hanging unit is killed and reported.
 sx "$SLUICE" run "$F" -j2 --chunk-size=64k --timeout=0.5 hang
-if [ "$rc" -eq 5 ] && grep -q "^sluice run: hang: bytes .*timed out after 0.5 s.* while plugin faulty" err; then
+if [ "$rc" -eq 5 ] &&
+    one_message err '^sluice run: hang: bytes [0-9]+-[0-9]+, line [0-9]+: worker process died twice \(signal 15, SIGTERM; timed out after 0\.5 s\) while plugin faulty processed it$' err; then
     ok timeout-kills-a-hang
 else fail timeout-kills-a-hang "exit $rc; $(cat err)"; fi
 

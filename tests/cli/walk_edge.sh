@@ -33,12 +33,6 @@ RUN_TIMEOUT=60
 cd "$T" || exit 1
 CONFIGS=("-j0" "-j2")
 
-# walk_list DIR -> NUL-separated regular files, as sluice orders them
-walk_list() {
-    find "$1" -name '.*' -prune -o -type f -print0 |
-        tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
-}
-
 # squeeze FILE -- the lines with runs of blanks made one, leading ones gone
 squeeze() {
     sed -e 's/  */ /g' -e 's/^ //' "$1"

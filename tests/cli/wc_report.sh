@@ -28,10 +28,10 @@ if ! command -v python3 >/dev/null 2>&1; then
     finish
 fi
 
-# check NAME PYTHON COUNT_OPTS REPORT_OPTS... -- runs `sluice wc
+# check_report NAME PYTHON COUNT_OPTS REPORT_OPTS... -- runs `sluice wc
 # COUNT_OPTS REPORT_OPTS TREE` and feeds its stdout to the python check,
 # whose argv[1] is the text output of `sluice wc COUNT_OPTS TREE`
-check() {
+check_report() {
     local name=$1 py=$2 counts=$3
     shift 3
     # shellcheck disable=SC2086 # COUNT_OPTS is a word list
@@ -67,7 +67,7 @@ def rows(path):
 text = rows(sys.argv[1])
 '
 
-check json.per-file "$read_text"'
+check_report json.per-file "$read_text"'
 d = json.load(sys.stdin)
 assert set(d) == {"files", "total"}, d.keys()
 assert len(d["files"]) == len(text) - 1, (len(d["files"]), text)
@@ -78,14 +78,14 @@ assert [t["lines"], t["words"], t["bytes"]] == text["total"], t
 assert t["files"] == len(d["files"])
 ' "" --json
 
-check json.selected-counts "$read_text"'
+check_report json.selected-counts "$read_text"'
 d = json.load(sys.stdin)
 for f in d["files"]:
     assert set(f) == {"name", "lines", "max_line_length"}, f
     assert [f["lines"], f["max_line_length"]] == text[f["name"]], f
 ' -lL --json
 
-check csv.per-file "$read_text"'
+check_report csv.per-file "$read_text"'
 r = list(csv.reader(io.StringIO(sys.stdin.buffer.read().decode("utf-8", "replace"))))
 assert r[0] == ["name", "lines", "words", "bytes"], r[0]
 body = {row[0]: [int(x) for x in row[1:]] for row in r[1:-1]}
@@ -95,18 +95,18 @@ for name, nums in body.items():
 assert len(body) == len(text) - 1
 ' "" --csv
 
-check summary.text "$read_text"'
+check_report summary.text "$read_text"'
 out = sys.stdin.read().split()
 assert [int(x) for x in out[:3]] == text["total"] and out[3] == "total", out
 ' "" --summary
 
-check summary.json "$read_text"'
+check_report summary.json "$read_text"'
 d = json.load(sys.stdin)
 assert list(d) == ["total"], d
 assert [d["total"]["lines"], d["total"]["words"], d["total"]["bytes"]] == text["total"]
 ' "" --summary --json
 
-check by-ext.json "$read_text"'
+check_report by-ext.json "$read_text"'
 d = json.load(sys.stdin)
 want = collections.defaultdict(lambda: [0, 0, 0, 0])
 for name, nums in text.items():
@@ -123,7 +123,7 @@ assert got == dict(want), (got, dict(want))
 assert [g["group"] for g in d["groups"]] == sorted(got), "not sorted"
 ' "" --json --by ext
 
-check by-dir.csv "$read_text"'
+check_report by-dir.csv "$read_text"'
 r = list(csv.reader(io.StringIO(sys.stdin.read())))
 assert r[0][:2] == ["group", "files"], r[0]
 want = collections.Counter()

@@ -100,10 +100,6 @@ mkfifo tree/sub/fifo 2>/dev/null
 awk 'BEGIN { for (i = 0; i < 120000; i++) printf "%d some words here\t%d\n", i, i * 7 }' >tree/sub/large.txt
 
 # The oracle's file lists, in walk order.
-walk_list() { # DIR -> NUL-separated regular files, as sluice orders them
-    find "$1" -name '.*' -prune -o -type f -print0 |
-        tr '/' '\001' | LC_ALL=C sort -z | tr '\001' '/'
-}
 walk_list tree >list.tree
 walk_list nonascii >list.nonascii
 echo "# $(tr -cd '\0' <list.tree | wc -c) + $(tr -cd '\0' <list.nonascii | wc -c) files"
