@@ -6,7 +6,7 @@
  *
  * `sluice NAME ARGS...` runs the subcommand NAME from the table below with
  * argv[0] replaced by "sluice NAME", so that its messages and getopt's read
- * "sluice NAME: ...".  A new subcommand is one table entry (and its file).
+ * "sluice NAME: ...".  The table is commands.c's.
  * Usage errors here exit 2 (docs: exit codes); a subcommand's own exit codes
  * are its business (wc follows GNU wc).
  */
@@ -17,12 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "grep.h"
-#include "gzip.h"
+#include "commands.h"
 #include "quote.h"
-#include "replace.h"
-#include "run.h"
-#include "wc.h"
 
 #ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
@@ -36,44 +32,13 @@
 #endif
 #define EXIT_USAGE 2
 
-typedef struct command {
-    const char *name;    /* what the user types */
-    cli_main_fn *main;   /* entry point */
-    const char *summary; /* one line for `sluice --help` */
-} command;
-
-/* The commands, in the order `sluice --help` lists them.  sluice-mpi
- * offers those that share a job among ranks (docs/distributed.md): all
- * but the plugin tools, which run no job. */
-static const command commands[] = {
-    {"grep", cli_grep_main,
-     "print lines that match patterns, in parallel (GNU grep compatible)"},
-    {"gunzip", cli_gunzip_main,
-     "decompress gzip files in parallel (gunzip compatible)"},
-    {"gzip", cli_gzip_main,
-     "compress files in parallel into standard gzip (gzip/pigz compatible)"},
-#ifndef SLUICE_MPI
-    {"plugin", cli_plugin_main,
-     "check a plugin: its ABI, capabilities and options, or why it fails"},
-    {"plugins", cli_plugins_main, "list the plugins found"},
+/* sluice-mpi offers the commands that share a job among ranks
+ * (docs/distributed.md): all but the plugin tools, which run no job. */
+#ifdef SLUICE_MPI
+#define JOBS_ONLY 1
+#else
+#define JOBS_ONLY 0
 #endif
-    {"replace", cli_replace_main,
-     "replace text in every line (literal, or regex with back references)"},
-    {"run", cli_run_main, "run any plugin over files, trees and stdin"},
-    {"wc", cli_wc_main,
-     "print newline, word, and byte counts (GNU wc compatible)"},
-    {"zcat", cli_zcat_main, "decompress gzip files to standard output"},
-};
-
-#define N_COMMANDS (sizeof commands / sizeof commands[0])
-
-static const command *find_command(const char *name)
-{
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
-}
 
 static void usage(FILE *f)
 {
@@ -85,8 +50,10 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n",
             PROG, PROG, PROG);
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < cli_ncommands; i++)
+        if (cli_commands[i].runs_job || !JOBS_ONLY)
+            fprintf(f, "  %-10s %s\n", cli_commands[i].name,
+                    cli_commands[i].summary);
     fprintf(f,
             "  %-10s %s\n"
             "\n"
@@ -115,7 +82,7 @@ static const char *self_exe(const char *argv0, char *buf, size_t size)
     return argv0;
 }
 
-static int run_command(const command *cmd, int argc, char **argv,
+static int run_command(const cli_command *cmd, int argc, char **argv,
                        const char *argv0)
 {
     static char exe[PATH_MAX];
@@ -171,7 +138,7 @@ static int run_main(int argc, char **argv)
             usage(stdout);
             return finish_stdout(EXIT_SUCCESS);
         }
-        const command *cmd = find_command(argv[2]);
+        const cli_command *cmd = cli_command_find(argv[2], JOBS_ONLY);
         if (!cmd) {
             fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(argv[2]));
             cli_try_help(PROG);
@@ -187,7 +154,7 @@ static int run_main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    const command *cmd = find_command(arg);
+    const cli_command *cmd = cli_command_find(arg, JOBS_ONLY);
     if (!cmd) {
         fprintf(stderr, "%s: unknown command %s\n", PROG, quoteaf(arg));
         cli_try_help(PROG);
