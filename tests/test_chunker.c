@@ -162,7 +162,7 @@ static void a_newline_just_before_the_cut_keeps_the_cut(void **st)
 }
 
 /* Units from cuts 0, L, 2L, ... (below size) and size, as the planner
- * makes them (job.c) and the workers align them (worker.c): boundaries are
+ * makes them (plan.c) and the workers align them (worker.c): boundaries are
  * non-decreasing and every unit is non-empty, except that the last one is
  * empty exactly when the last cut's window reaches the end of the file and
  * its first newline is the file's final byte (the unit before it then ends
