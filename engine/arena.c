@@ -112,7 +112,7 @@ static size_t room_at(const sluice__worker *w, uint64_t pos)
 static void *host_reserve(sluice_ctx *ctx, size_t min, size_t *avail)
 {
     sluice__worker *w = worker_of(ctx);
-    if (min > SLUICE_MAX_RESERVE || w->failed)
+    if (min > SLUICE_MAX_RESERVE_SIZE || w->failed)
         return NULL;
     if (min == 0)
         min = 1;

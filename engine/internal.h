@@ -32,8 +32,6 @@
 #define SLUICE_COMP_CAP 64                      /* completion ring entries */
 #define SLUICE_SLOT_SIZE (1 * SLUICE_MiB) /* input slot: manifest or stream */
 #define SLUICE_OUT_SIZE (8 * SLUICE_MiB)  /* output arena per worker */
-#define SLUICE_MAX_RESERVE (2 * SLUICE_MiB)
-#define SLUICE_MAX_PARTIAL 4096
 #define SLUICE_MSG_MAX 512
 
 static inline size_t sluice__pad8(size_t n)

@@ -109,11 +109,19 @@ static void on_input(void *user, uint32_t i, const sluice_input *in,
                     r->desc->n_counters, TH_NC);
             abort();
         }
-        sluice_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.worker = -1;
-        r->desc->counters(&ctx, partial, t->c);
+        th_counters(r->desc, partial, t->c);
     }
+}
+
+void th_counters(const sluice_plugin *desc, const void *partial,
+                 uint64_t *out)
+{
+    /* As the host calls it: with a context (the coordinator's has no
+     * worker), never NULL. */
+    sluice_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.worker = -1;
+    desc->counters(&ctx, partial, out);
 }
 
 static int on_output(void *user, uint32_t input, const void *data, size_t len)

@@ -89,6 +89,10 @@ void th_record_free(th_record *r);
 /* The input of the k-th on_input call. */
 const th_input *th_nth(const th_record *r, uint32_t k);
 
+/* desc's counters of a partial, called as the host calls them. */
+void th_counters(const sluice_plugin *desc, const void *partial,
+                 uint64_t *out);
+
 /* A job to run. */
 typedef struct th_job {
     const char *plugin;         /* its path (tu_plugin() for a test one) */

@@ -1135,7 +1135,7 @@ static void globals_input(void *user, uint32_t i, const sluice_input *in,
     uint64_t *c = user;
     assert_non_null(partial);
     const sluice_plugin *d = (const sluice_plugin *)(uintptr_t)c[3];
-    d->counters(NULL, partial, c);
+    th_counters(d, partial, c);
 }
 
 static void a_clone_shares_the_plugin_globals(void **st)
