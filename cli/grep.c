@@ -90,7 +90,8 @@ typedef struct grep_state {
     bool quit;         /* -q saw a selected line: stop everything */
     bool job_reported; /* why the job failed was said already */
 
-    cli_out out; /* stdout; out.each: write after every delivery */
+    cli_out out;  /* stdout */
+    bool out_tty; /* stdout is a terminal: write after every delivery */
 
     /* The input whose frames are being read. */
     uint32_t cur;       /* its index, or UINT32_MAX */
@@ -301,7 +302,7 @@ static int on_output(void *user, uint32_t input, const void *data, size_t len)
         if (rc < 0)
             return rc;
     }
-    if (s->out.each)
+    if (s->out_tty)
         out_flush(s);
     return s->out.err ? -s->out.err : 0;
 }
@@ -368,7 +369,7 @@ static void on_input(void *user, uint32_t index, const sluice_input *in,
     } else if ((s->binary && s->bin_matched) || s->withheld) {
         grep_error(s, 0, "%s: binary file matches", name);
     }
-    if (s->out.each)
+    if (s->out_tty)
         out_flush(s);
     s->cur = UINT32_MAX;
 }
@@ -843,7 +844,7 @@ int cli_grep_main(int argc, char **argv, const cli_env *env)
         grep_error(&s, ENOMEM, "output");
         goto done;
     }
-    s.out.each = isatty(STDOUT_FILENO);
+    s.out_tty = isatty(STDOUT_FILENO);
     s.out_reg =
         fstat(STDOUT_FILENO, &s.out_st) == 0 && S_ISREG(s.out_st.st_mode);
 

@@ -332,4 +332,6 @@ void cli_opts_help(FILE *f, unsigned groups)
               "G or T\n"
               "(powers of 1024).\n",
               f);
+    if (groups & CLI_OPTS_ARC_LIMITS)
+        fputs("The archive limits take the suffixes too (1k entries).\n", f);
 }
