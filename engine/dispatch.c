@@ -107,6 +107,20 @@ void sluice__dispatch_wake(sluice__wproc *p)
 }
 
 /* What window entry e keeps of unit f: its inputs, bytes and offset. */
+/* Opens window entry e for a unit of fingerprint fp, run or taken from the
+ * job log (resumed): no fragments yet, never run. */
+static void entry_open(sluice__wentry *e, uint64_t seq, uint64_t fp,
+                       int resumed)
+{
+    e->used = 1;
+    e->seq = seq;
+    e->nfrags = 0;
+    e->applied = 0;
+    e->runs = 0;
+    e->resumed = resumed;
+    e->fp = fp;
+}
+
 static void entry_set_unit(sluice__wentry *e, const sluice__flight *f)
 {
     e->offset = f->u.flags & SLUICE__UF_RANGE ? f->u.offset : 0;
@@ -125,15 +139,9 @@ static int push_unit(sluice_job *job, sluice__wproc *p, sluice__flight *f)
     if (p->nflight == 1)
         sluice__supervise_start_head(job, p, sluice__now_ns());
     sluice__wentry *e = sluice__reorder_at(job, f->u.seq);
-    if (!e->used) {
-        e->used = 1;
-        e->seq = f->u.seq;
-        e->nfrags = 0;
-        e->applied = 0;
-        e->runs = 0;
-        e->resumed = 0;
-        e->fp = sluice__resume_fp(job, &f->u, f->lo, f->hi);
-    }
+    if (!e->used)
+        entry_open(e, f->u.seq, sluice__resume_fp(job, &f->u, f->lo, f->hi),
+                   0);
     e->runs++;
     e->pid = p->pid;
     entry_set_unit(e, f);
@@ -163,13 +171,8 @@ static int log_result(sluice_job *job, const sluice__flight *f,
         }
         e->cap = 4;
     }
-    e->used = 1;
-    e->seq = f->u.seq;
-    e->applied = 0;
-    e->runs = 0;
+    entry_open(e, f->u.seq, fp, 1);
     e->pid = 0;
-    e->resumed = 1;
-    e->fp = fp;
     entry_set_unit(e, f);
     e->frags[0] =
         (sluice__frag){.buf = r->data, .len = (uint32_t)r->len, .last = 1};
